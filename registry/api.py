@@ -1,0 +1,271 @@
+"""Registry API views: parse, authorise, call a service, serialise. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, status
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from registry import selectors, services
+from registry.authentication import ApiPrincipal
+from registry.models import Performer, User, VoiceModel
+from registry.policies import consent_capacity, managed_performers
+from registry.serializers import (
+    ConsentIn,
+    ConsentOut,
+    ConsentStatementOut,
+    ConsentWithdrawIn,
+    MeOut,
+    StatusIn,
+    VoiceCreateIn,
+    VoiceOut,
+    VoiceUpdateIn,
+)
+
+
+class PublicThrottle(ScopedRateThrottle):
+    scope_attr = "throttle_scope"
+
+
+class IsSignedInPerson(permissions.BasePermission):
+    """Voices are managed by people signed in to the site, not by API keys."""
+
+    message = "Managing voices needs a signed-in performer or representative, not an API key."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if isinstance(request.user, ApiPrincipal):
+            return False
+        return bool(request.user and request.user.is_authenticated)
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+@extend_schema(tags=["voices"])
+class VoiceListCreate(ListAPIView):
+    serializer_class = VoiceOut
+    permission_classes = [IsSignedInPerson]
+    throttle_classes = [PublicThrottle]
+    throttle_scope = "public"
+
+    @extend_schema(
+        summary="Search the public catalog of active voices",
+        parameters=[
+            OpenApiParameter("q", str, description="Words in the name, description or performer"),
+            OpenApiParameter("language", str, description="BCP 47 tag or primary language"),
+            OpenApiParameter("style", str),
+            OpenApiParameter("use", str),
+        ],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        return selectors.catalog(
+            q=params.get("q", "")[:100],
+            language=params.get("language", "")[:40],
+            style=params.get("style", "")[:40],
+            use=params.get("use", "")[:40],
+        )
+
+    @extend_schema(
+        summary="Register a voice model (as a draft)",
+        request={"application/json": VoiceCreateIn, "multipart/form-data": VoiceCreateIn},
+        responses={201: VoiceOut},
+    )
+    def post(self, request: Request) -> Response:
+        data = VoiceCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        performer = _performer_for(request.user, v.get("performer"))
+        sample = v.get("sample_audio")
+        voice = services.voice_register(
+            actor=request.user,
+            performer=performer,
+            data=services.VoiceInput(
+                display_name=v["display_name"],
+                description=v["description"],
+                languages=v["languages"],
+                styles=v["styles"],
+                uses=v["uses"],
+                provider=v["provider"],
+                provider_ref=v["provider_ref"],
+                model_sha256=v.get("model_sha256"),
+                model_file=v.get("model_file"),
+                sample_audio=sample,
+                sample_name=getattr(sample, "name", "sample"),
+            ),
+        )
+        return Response(VoiceOut(voice, context={"request": request}).data, status=201)
+
+
+def _performer_for(user: User, performer_id: int | None) -> Performer:
+    if performer_id is None:
+        performer = getattr(user, "performer", None)
+        if performer is None:
+            raise PermissionDenied("Say which performer this voice belongs to (performer).")
+        return performer
+    performer = managed_performers(user).filter(pk=performer_id).first()
+    if performer is None:
+        raise PermissionDenied("You do not act for this performer.")
+    return performer
+
+
+def _voice(request: Request, pk: int) -> VoiceModel:
+    return get_object_or_404(selectors.voices_visible_to(request.user), pk=pk)
+
+
+@extend_schema(tags=["voices"])
+class VoiceDetail(APIView):
+    permission_classes = [IsSignedInPerson]
+    throttle_classes = [PublicThrottle]
+    throttle_scope = "public"
+
+    @extend_schema(summary="A voice", responses={200: VoiceOut})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(VoiceOut(_voice(request, pk), context={"request": request}).data)
+
+    @extend_schema(
+        summary="Change a voice's description, languages, styles, uses or sample",
+        request={"application/json": VoiceUpdateIn, "multipart/form-data": VoiceUpdateIn},
+        responses={200: VoiceOut},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        voice = _voice(request, pk)
+        data = VoiceUpdateIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        sample = changes.pop("sample_audio", None)
+        voice = services.voice_update(
+            actor=request.user,
+            voice=voice,
+            changes=changes,
+            sample_audio=sample,
+            sample_name=getattr(sample, "name", "sample"),
+        )
+        return Response(VoiceOut(voice, context={"request": request}).data)
+
+
+@extend_schema(tags=["voices"])
+class VoiceConsent(APIView):
+    permission_classes = [IsSignedInPerson]
+
+    @extend_schema(
+        summary="The consent statement to accept, and the standing consent if any",
+        responses={200: ConsentStatementOut},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        voice = _voice(request, pk)
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        capacity = consent_capacity(request.user, voice.performer)
+        if capacity is None:
+            raise PermissionDenied("You may not consent for this voice.")
+        text = services.consent_statement(voice=voice, giver=request.user, capacity=capacity[0])
+        out = {
+            "statement_version": services.CONSENT_STATEMENT_VERSION,
+            "statement_text": text,
+            "current": voice.current_consent(),
+        }
+        return Response(ConsentStatementOut(out).data)
+
+    @extend_schema(
+        summary="Give consent for this voice",
+        request={"application/json": ConsentIn, "multipart/form-data": ConsentIn},
+        responses={201: ConsentOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        voice = _voice(request, pk)
+        data = ConsentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        audio = data.validated_data.get("consent_audio")
+        record = services.consent_give(
+            actor=request.user,
+            voice=voice,
+            statement_version=data.validated_data["statement_version"],
+            ip_address=_client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            consent_audio=audio,
+            consent_audio_name=getattr(audio, "name", "consent"),
+        )
+        return Response(ConsentOut(record).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["voices"])
+class VoiceConsentWithdraw(APIView):
+    permission_classes = [IsSignedInPerson]
+
+    @extend_schema(
+        summary="Withdraw consent: an active voice is suspended",
+        request=ConsentWithdrawIn,
+        responses={200: VoiceOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        voice = _voice(request, pk)
+        data = ConsentWithdrawIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        voice = services.consent_withdraw(
+            actor=request.user, voice=voice, reason=data.validated_data["reason"]
+        )
+        return Response(VoiceOut(voice, context={"request": request}).data)
+
+
+@extend_schema(tags=["voices"])
+class VoiceStatus(APIView):
+    permission_classes = [IsSignedInPerson]
+
+    @extend_schema(
+        summary="Activate, suspend or retire a voice", request=StatusIn, responses={200: VoiceOut}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        voice = _voice(request, pk)
+        data = StatusIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        voice = services.voice_set_status(
+            actor=request.user,
+            voice=voice,
+            status=data.validated_data["status"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(VoiceOut(voice, context={"request": request}).data)
+
+
+@extend_schema(tags=["accounts"])
+class Me(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(summary="Who is calling: the signed-in person or the API key", responses=MeOut)
+    def get(self, request: Request) -> Response:
+        user = request.user
+        if isinstance(user, ApiPrincipal):
+            key = user.api_key
+            out: dict[str, Any] = {
+                "kind": "api_key",
+                "api_key": key,
+                "brand": key.brand,
+                "auditor": key.auditor is not None,
+            }
+        else:
+            roles = selectors.roles_of(user)
+            out = {
+                "kind": "user",
+                "email": user.email,
+                "display_name": user.display_name,
+                "performer": roles.performer,
+                "represents": [a.performer for a in selectors.authorities_of(user) if a.is_active],
+                "brands": roles.brands,
+                "auditor": roles.auditor is not None,
+            }
+        return Response(MeOut(out).data)

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django_countries.fields import CountryField
+
+from registry.models import USE_CHOICES, Authority, Performer
+from registry.services import CONSENT_STATEMENT_VERSION, ROLES
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+
+
+def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError beside the fields it names."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class SignUpForm(forms.Form):
+    ROLE_CHOICES = [
+        ("performer", "I am a performer: I register my own voice"),
+        ("representative", "I represent performers: agent, estate executor or guardian"),
+        ("brand", "I license voices for a brand"),
+        ("auditor", "I audit: I verify licenses and the log"),
+    ]
+    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.RadioSelect)
+    display_name = forms.CharField(max_length=120, label="Your name")
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+    legal_name = forms.CharField(max_length=200, required=False, help_text="Performers")
+    stage_name = forms.CharField(max_length=200, required=False, help_text="Performers")
+    bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    organisation = forms.CharField(
+        max_length=200, required=False, help_text="Agency, estate or audit firm (optional)"
+    )
+    brand_name = forms.CharField(max_length=200, required=False)
+    brand_country = CountryField(blank=True).formfield(required=False)
+    billing_email = forms.EmailField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        role = data.get("role")
+        assert role is None or role in ROLES
+        if role == "performer":
+            for name in ("legal_name", "stage_name"):
+                if not data.get(name):
+                    self.add_error(name, "Performers give their legal and stage names.")
+        if role == "brand":
+            for name in ("brand_name", "brand_country"):
+                if not data.get(name):
+                    self.add_error(name, "A brand needs a name and a country.")
+        password = data.get("password")
+        if password:
+            try:
+                password_validation.validate_password(password)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class VoiceForm(forms.Form):
+    performer = forms.ModelChoiceField(queryset=Performer.objects.none(), empty_label=None)
+    display_name = forms.CharField(max_length=120, label="Voice name")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    languages = forms.CharField(
+        max_length=300, help_text="BCP 47 tags separated by commas, e.g. en-US, es-419"
+    )
+    styles = forms.CharField(
+        max_length=300, required=False, help_text="Words separated by commas, e.g. warm, gravelly"
+    )
+    uses = forms.MultipleChoiceField(
+        choices=USE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Uses you are open to licensing",
+    )
+    provider = forms.CharField(max_length=100, help_text="Who hosts the model, e.g. ElevenLabs")
+    provider_ref = forms.CharField(max_length=200, required=False, label="Provider's voice id")
+    model_sha256 = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Model SHA-256",
+        help_text="The model artefact's SHA-256, or upload the artefact below",
+    )
+    model_file = forms.FileField(required=False, label="Model artefact (hashed, not kept)")
+    sample_audio = forms.FileField(required=False, help_text="WAV, MP3 or Ogg, up to 20 MB")
+
+    def __init__(self, *args: Any, performers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["performer"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = performers
+
+
+class VoiceEditForm(forms.Form):
+    display_name = forms.CharField(max_length=120, label="Voice name")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    languages = forms.CharField(max_length=300, help_text="BCP 47 tags separated by commas")
+    styles = forms.CharField(max_length=300, required=False)
+    uses = forms.MultipleChoiceField(
+        choices=USE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    provider_ref = forms.CharField(max_length=200, required=False, label="Provider's voice id")
+    sample_audio = forms.FileField(required=False, help_text="Replace the sample (optional)")
+
+
+class ConsentForm(forms.Form):
+    statement_version = forms.CharField(widget=forms.HiddenInput, initial=CONSENT_STATEMENT_VERSION)
+    accept = forms.BooleanField(label="I have read this statement and I consent", required=True)
+    consent_audio = forms.FileField(
+        required=False, label="Recorded consent (optional: you reading the statement aloud)"
+    )
+
+
+class WithdrawConsentForm(forms.Form):
+    reason = forms.CharField(max_length=300)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("active", "active"), ("suspended", "suspended"), ("retired", "retired")]
+    )
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class RepresentedPerformerForm(forms.Form):
+    legal_name = forms.CharField(max_length=200)
+    stage_name = forms.CharField(max_length=200)
+    bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    is_living = forms.BooleanField(required=False, initial=True, label="Living")
+    is_minor = forms.BooleanField(required=False, label="Under 18")
+    kind = forms.ChoiceField(choices=Authority.Kind.choices, label="Your authority")
+    evidence = forms.FileField(
+        help_text="PDF, PNG or JPEG: mandate, letters testamentary, court order"
+    )
+    evidence_description = forms.CharField(max_length=300, required=False)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'render pipeline'")

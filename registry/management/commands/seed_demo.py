@@ -1,0 +1,222 @@
+"""Demo data for a newcomer to look around: fictional people, brands and voices.
+
+Safe to run again: everything is looked up by a natural key first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import struct
+import wave
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from registry import services
+from registry.models import (
+    Auditor,
+    Authority,
+    Brand,
+    BrandMembership,
+    Performer,
+    Representative,
+    User,
+    VoiceModel,
+)
+
+DEMO_PASSWORD = "timbre-demo"  # noqa: S105 — fictional demo accounts, printed in the README
+
+PEOPLE = {
+    "performer": "june@demo.timbre",
+    "estate": "estate@demo.timbre",
+    "dubber": "mateo@demo.timbre",
+    "brand": "brand@demo.timbre",
+    "auditor": "auditor@demo.timbre",
+    "operator": "operator@demo.timbre",
+}
+
+
+def _tone(freq: float, seconds: float = 1.5, rate: int = 16000) -> io.BytesIO:
+    """A short sine tone as WAV: a stand-in sample that needs no audio files in the repo."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        frames = b"".join(
+            struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate)))
+            for i in range(int(seconds * rate))
+        )
+        wav.writeframes(frames)
+    buf.seek(0)
+    buf.size = len(buf.getvalue())  # type: ignore[attr-defined]
+    return buf
+
+
+def _pdf(text: str) -> io.BytesIO:
+    buf = io.BytesIO(b"%PDF-1.4\n% " + text.encode() + b"\n%%EOF\n")
+    buf.size = len(buf.getvalue())  # type: ignore[attr-defined]
+    return buf
+
+
+class Command(BaseCommand):
+    help = "Load fictional demo performers, brands, voices and one account per role."
+
+    def _user(self, key: str, name: str, **extra: Any) -> User:
+        user = User.objects.filter(email=PEOPLE[key]).first()
+        if user is None:
+            user = User.objects.create_user(PEOPLE[key], DEMO_PASSWORD, display_name=name, **extra)
+        return user
+
+    def _voice(self, actor: User, performer: Performer, name: str, **fields: Any) -> VoiceModel:
+        digest = hashlib.sha256(f"timbre-demo-model:{performer.slug}:{name}".encode()).hexdigest()
+        voice = VoiceModel.objects.filter(model_sha256=digest).first()
+        if voice is None:
+            sample = _tone(fields.pop("tone"))
+            voice = services.voice_register(
+                actor=actor,
+                performer=performer,
+                data=services.VoiceInput(
+                    display_name=name,
+                    model_sha256=digest,
+                    sample_audio=sample,
+                    sample_name=f"{performer.slug}.wav",
+                    **fields,
+                ),
+            )
+        if voice.current_consent() is None:
+            services.consent_give(
+                actor=actor,
+                voice=voice,
+                statement_version=services.CONSENT_STATEMENT_VERSION,
+                ip_address="127.0.0.1",
+                user_agent="seed_demo",
+            )
+        if voice.status == VoiceModel.Status.DRAFT:
+            services.voice_set_status(actor=actor, voice=voice, status="active", reason="demo")
+        return voice
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Load demo accounts (with a published password) even with DEBUG off.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not (settings.DEBUG or settings.TESTING) and not options["allow_production"]:
+            raise CommandError(
+                "Refusing to create demo accounts with a published password while DEBUG is "
+                "off; pass --allow-production if you really mean it."
+            )
+        operator = self._user("operator", "Olive Operator", is_staff=True, is_superuser=True)
+
+        june = self._user("performer", "June Calloway")
+        june_p = Performer.objects.filter(user=june).first() or Performer.objects.create(
+            user=june,
+            slug="june-calloway",
+            legal_name="June Ellen Calloway",
+            stage_name="June Calloway",
+            bio="Country singer from Tennessee, three gold records, warm alto.",
+        )
+        self._voice(
+            june,
+            june_p,
+            "June — Porch Light",
+            tone=220.0,
+            description="Warm, unhurried alto with a soft Southern lilt. Great for storytelling.",
+            languages=["en-US"],
+            styles=["warm", "southern", "storytelling"],
+            uses=["advertising", "audiobook", "podcast"],
+            provider="ElevenLabs",
+            provider_ref="demo-june-porchlight",
+        )
+
+        mateo = self._user("dubber", "Mateo Rivas")
+        mateo_p = Performer.objects.filter(user=mateo).first() or Performer.objects.create(
+            user=mateo,
+            slug="mateo-rivas",
+            legal_name="Mateo Rivas Ortega",
+            stage_name="Mateo Rivas",
+            bio="Voice actor who dubs film and games into Latin American and Castilian Spanish.",
+        )
+        self._voice(
+            mateo,
+            mateo_p,
+            "Mateo — Doblaje",
+            tone=330.0,
+            description="Bright, versatile baritone for dubbing, games and explainers.",
+            languages=["es-419", "es-ES", "en-US"],
+            styles=["bright", "energetic"],
+            uses=["dubbing", "video_game", "e_learning", "film_tv"],
+            provider="Resemble",
+            provider_ref="demo-mateo-doblaje",
+        )
+
+        executor = self._user("estate", "Eleanor Hart (Estate of Arthur Hale)")
+        rep, _ = Representative.objects.get_or_create(
+            user=executor, defaults={"organisation": "Estate of Arthur Hale"}
+        )
+        authority = Authority.objects.filter(
+            representative=rep, performer__slug="arthur-hale"
+        ).first()
+        if authority is None:
+            authority = services.represented_performer_add(
+                representative=rep,
+                legal_name="Arthur James Hale",
+                stage_name="Arthur Hale",
+                bio="Late stage and screen actor (1931-2019), famous for his velvet baritone.",
+                is_living=False,
+                is_minor=False,
+                kind=Authority.Kind.ESTATE_EXECUTOR,
+                evidence=_pdf("Letters testamentary, Estate of Arthur Hale (fictional)"),
+                evidence_name="letters-testamentary.pdf",
+                evidence_description="Letters testamentary (demo)",
+            )
+        if authority.status == Authority.Status.PENDING:
+            services.authority_verify(authority=authority, operator=operator)
+        self._voice(
+            executor,
+            authority.performer,
+            "Arthur Hale — Velvet",
+            tone=110.0,
+            description="The late actor's velvet baritone, managed by his estate.",
+            languages=["en-GB"],
+            styles=["velvet", "authoritative", "classic"],
+            uses=["advertising", "film_tv", "audiobook"],
+            provider="ElevenLabs",
+            provider_ref="demo-arthur-velvet",
+        )
+
+        brand_user = self._user("brand", "Bea Brandt")
+        for name, country, owner in (
+            ("Northwind Coffee", "US", brand_user),
+            ("Lumen Games", "ES", brand_user),
+            ("Atlas Learning", "GB", None),
+        ):
+            brand = Brand.objects.filter(name=name).first()
+            if brand is None:
+                brand = services.brand_create(
+                    owner=owner or operator,
+                    name=name,
+                    country=country,
+                    billing_email=f"billing@{name.split()[0].lower()}.example",
+                )
+            if owner is not None:
+                BrandMembership.objects.get_or_create(
+                    brand=brand, user=owner, defaults={"role": BrandMembership.Role.OWNER}
+                )
+
+        auditor = self._user("auditor", "Ada Auditor")
+        Auditor.objects.get_or_create(user=auditor, defaults={"organisation": "Open Audit Co."})
+
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Log in with password '{DEMO_PASSWORD}' as:")
+        )
+        for role, email in PEOPLE.items():
+            self.stdout.write(f"  {role:<10} {email}")

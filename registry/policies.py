@@ -1,0 +1,59 @@
+"""Who may do what to performers and voices. Read-only; used by services, pages and API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from registry.models import Authority, ConsentRecord, Performer, User, VoiceModel
+
+
+def managed_performers(user: Any) -> QuerySet[Performer]:
+    """Performers this user may act for: themselves, and those they hold active authority for."""
+    if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
+        return Performer.objects.none()
+    return Performer.objects.filter(
+        Q(user=user)
+        | Q(
+            authorities__representative__user=user,
+            authorities__status=Authority.Status.ACTIVE,
+        )
+    ).distinct()
+
+
+def can_manage_performer(user: Any, performer: Performer) -> bool:
+    return managed_performers(user).filter(pk=performer.pk).exists()
+
+
+def can_manage_voice(user: Any, voice: VoiceModel) -> bool:
+    return can_manage_performer(user, voice.performer)
+
+
+def consent_capacity(user: Any, performer: Performer) -> tuple[str, Authority | None] | None:
+    """In what capacity, if any, this user may give or withdraw consent for the performer.
+
+    A living adult consents for themselves; nobody else may, not even their agent. A late
+    performer's consent comes from the estate's executor, a minor's from a guardian.
+    """
+    if not isinstance(user, User):
+        return None
+    if performer.is_living and not performer.is_minor:
+        if performer.user_id == user.pk:
+            return ConsentRecord.GivenAs.PERFORMER, None
+        return None
+    kind = Authority.Kind.ESTATE_EXECUTOR if not performer.is_living else Authority.Kind.GUARDIAN
+    authority = Authority.objects.filter(
+        performer=performer,
+        representative__user=user,
+        kind=kind,
+        status=Authority.Status.ACTIVE,
+    ).first()
+    if authority is None:
+        return None
+    given_as = (
+        ConsentRecord.GivenAs.ESTATE_EXECUTOR
+        if kind == Authority.Kind.ESTATE_EXECUTOR
+        else ConsentRecord.GivenAs.GUARDIAN
+    )
+    return given_as, authority

@@ -1,0 +1,148 @@
+"""Input and output shapes of the registry API. Plain serializers: no logic, no writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from registry.models import USE_CHOICES, ConsentRecord, VoiceModel
+
+
+class PerformerOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    slug = serializers.CharField()
+    stage_name = serializers.CharField()
+    is_living = serializers.BooleanField()
+    is_minor = serializers.BooleanField()
+
+
+class VoiceOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    slug = serializers.CharField()
+    display_name = serializers.CharField()
+    description = serializers.CharField()
+    languages = serializers.ListField(child=serializers.CharField())
+    styles = serializers.ListField(child=serializers.CharField())
+    uses = serializers.ListField(child=serializers.CharField())
+    provider = serializers.CharField()
+    provider_ref = serializers.CharField()
+    model_sha256 = serializers.CharField()
+    status = serializers.ChoiceField(choices=VoiceModel.Status.choices)
+    minor_voice = serializers.BooleanField(source="is_minor_voice")
+    max_license_years = serializers.IntegerField()
+    performer = PerformerOut()
+    sample_url = serializers.SerializerMethodField()
+    sample_duration_ms = serializers.IntegerField(allow_null=True)
+    sample_sha256 = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_sample_url(self, voice: VoiceModel) -> str | None:
+        if not voice.sample_audio:
+            return None
+        request = self.context.get("request")
+        path = f"/voices/{voice.slug}/sample"
+        return request.build_absolute_uri(path) if request else path
+
+
+class _Strings(serializers.ListField):
+    child = serializers.CharField(max_length=60)
+
+
+class VoiceCreateIn(serializers.Serializer):
+    performer = serializers.IntegerField(
+        required=False, help_text="The performer's id; defaults to you when you are one."
+    )
+    display_name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    languages = _Strings(min_length=1, max_length=20, help_text="BCP 47 tags, e.g. en-US.")
+    styles = _Strings(required=False, max_length=12, default=list)
+    uses = serializers.ListField(
+        child=serializers.ChoiceField(choices=USE_CHOICES), required=False, default=list
+    )
+    provider = serializers.CharField(max_length=100)
+    provider_ref = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    model_sha256 = serializers.CharField(
+        max_length=64, required=False, help_text="SHA-256 of the model artefact, hex."
+    )
+    model_file = serializers.FileField(required=False, help_text="Or the artefact, to be hashed.")
+    sample_audio = serializers.FileField(required=False, help_text="WAV, MP3 or Ogg.")
+
+
+class VoiceUpdateIn(serializers.Serializer):
+    display_name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    languages = _Strings(min_length=1, max_length=20, required=False)
+    styles = _Strings(required=False, max_length=12)
+    uses = serializers.ListField(child=serializers.ChoiceField(choices=USE_CHOICES), required=False)
+    provider_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    sample_audio = serializers.FileField(required=False)
+
+
+class ConsentIn(serializers.Serializer):
+    statement_version = serializers.CharField(max_length=40)
+    accept = serializers.BooleanField(help_text="Must be true: you have read the statement.")
+    consent_audio = serializers.FileField(required=False)
+
+    def validate_accept(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Consent must be accepted explicitly.")
+        return value
+
+
+class ConsentWithdrawIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class ConsentOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    statement_version = serializers.CharField()
+    statement_sha256 = serializers.CharField()
+    given_as = serializers.ChoiceField(choices=ConsentRecord.GivenAs.choices)
+    given_at = serializers.DateTimeField()
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConsentStatementOut(serializers.Serializer):
+    statement_version = serializers.CharField()
+    statement_text = serializers.CharField()
+    current = ConsentOut(allow_null=True)
+
+
+class StatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=VoiceModel.Status.choices)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class BrandOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    country = serializers.CharField(source="country.code")
+
+
+class ApiKeyOut(serializers.Serializer):
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    owner_kind = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["user", "api_key"])
+    email = serializers.EmailField(required=False)
+    display_name = serializers.CharField(required=False)
+    performer = PerformerOut(required=False, allow_null=True)
+    represents = PerformerOut(many=True, required=False)
+    brands = BrandOut(many=True, required=False)
+    auditor = serializers.BooleanField()
+    api_key = ApiKeyOut(required=False)
+    brand = BrandOut(required=False, allow_null=True)
+
+
+def file_or_none(data: dict[str, Any], name: str) -> Any:
+    return data.get(name) or None

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from registry import views
+
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("voices/<slug:slug>/", views.voice_page, name="voice"),
+    path("voices/<slug:slug>/sample", views.voice_sample, name="voice-sample"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("studio/", views.studio, name="studio"),
+    path("studio/performers/new/", views.performer_new, name="performer-new"),
+    path("studio/voices/new/", views.voice_new, name="voice-new"),
+    path("studio/voices/<slug:slug>/", views.voice_manage, name="voice-manage"),
+    path("studio/voices/<slug:slug>/edit/", views.voice_edit, name="voice-edit"),
+    path("studio/voices/<slug:slug>/consent/", views.voice_consent, name="voice-consent"),
+    path(
+        "studio/voices/<slug:slug>/consent/withdraw/",
+        views.voice_consent_withdraw,
+        name="voice-consent-withdraw",
+    ),
+    path("studio/voices/<slug:slug>/status/", views.voice_status, name="voice-status"),
+    path("brands/<slug:slug>/", views.brand_dashboard, name="brand-dashboard"),
+    path("auditor/", views.auditor_dashboard, name="auditor-dashboard"),
+    path("keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
+]

@@ -1,0 +1,157 @@
+"""RFC 9457 problem details for every API error.
+
+Every error the API returns is ``application/problem+json`` with a stable ``type``
+(a relative URI under /problems/, documented there), a human ``title`` and ``detail``,
+the HTTP ``status``, and for validation failures an ``errors`` member mapping each field
+to its messages, so that clients can both show and act on what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# slug -> (title, description); the catalogue is rendered at /problems/.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "validation-error": (
+        "Your request is not valid",
+        "One or more fields are missing or malformed; `errors` names each field.",
+    ),
+    "malformed-request": (
+        "The request body could not be parsed",
+        "The body is not well-formed JSON (or not the declared media type).",
+    ),
+    "unsupported-media-type": (
+        "Unsupported media type",
+        "The Content-Type of the request is not one this endpoint accepts.",
+    ),
+    "not-authenticated": (
+        "Authentication required",
+        "Send `Authorization: Bearer <API key>` or sign in.",
+    ),
+    "authentication-failed": (
+        "Authentication failed",
+        "The API key is unknown, malformed or revoked.",
+    ),
+    "permission-denied": (
+        "You may not do this",
+        "You are authenticated but not allowed to perform this action on this resource.",
+    ),
+    "not-found": ("Not found", "The resource does not exist or is not visible to you."),
+    "method-not-allowed": ("Method not allowed", "This endpoint does not accept that method."),
+    "not-acceptable": ("Not acceptable", "The requested representation is not available."),
+    "rate-limited": ("Too many requests", "Slow down; `Retry-After` says when to try again."),
+    "payload-too-large": ("Payload too large", "The upload exceeds the size limit."),
+    "conflict": ("Conflict", "The resource is not in a state that allows this change."),
+    "server-error": ("Internal error", "Something failed on our side; it has been logged."),
+}
+
+_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
+    (exceptions.ParseError, "malformed-request"),
+    (exceptions.UnsupportedMediaType, "unsupported-media-type"),
+    (exceptions.NotAuthenticated, "not-authenticated"),
+    (exceptions.AuthenticationFailed, "authentication-failed"),
+    (exceptions.PermissionDenied, "permission-denied"),
+    (exceptions.NotFound, "not-found"),
+    (exceptions.MethodNotAllowed, "method-not-allowed"),
+    (exceptions.NotAcceptable, "not-acceptable"),
+    (exceptions.Throttled, "rate-limited"),
+    (exceptions.ValidationError, "validation-error"),
+]
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The resource is not in a state that allows this change."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload exceeds the size limit."
+    default_code = "payload_too_large"
+
+
+_BY_EXCEPTION[:0] = [(Conflict, "conflict"), (PayloadTooLarge, "payload-too-large")]
+
+
+def problem(slug: str, *, status_code: int, detail: str, **extra: Any) -> dict[str, Any]:
+    title = PROBLEM_TYPES[slug][0]
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
+    body.update(extra)
+    return body
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF's ErrorDetail lists into plain strings, keeping the per-field structure."""
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def _summary(errors: Any) -> str:
+    if isinstance(errors, dict):
+        parts = []
+        for field, messages in errors.items():
+            first = messages
+            while isinstance(first, (list, dict)) and first:
+                first = first[0] if isinstance(first, list) else next(iter(first.values()))
+            parts.append(f"{field}: {first}")
+        return "; ".join(parts)
+    if isinstance(errors, list):
+        return " ".join(str(e) for e in errors)
+    return str(errors)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+
+    slug = next((s for cls, s in _BY_EXCEPTION if isinstance(exc, cls)), "validation-error")
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        if isinstance(errors, list):
+            errors = {"non_field_errors": errors}
+        body = problem(
+            slug, status_code=response.status_code, detail=_summary(errors), errors=errors
+        )
+    else:
+        body = problem(slug, status_code=response.status_code, detail=str(_flatten(exc.detail)))
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def problem_response(
+    request: HttpRequest, slug: str, status_code: int, detail: str
+) -> JsonResponse:
+    return JsonResponse(
+        problem(slug, status_code=status_code, detail=detail),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from timbre import views as site
+
+admin.site.site_header = "Timbre operations"
+admin.site.site_title = "Timbre"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("registry.api_urls")),
+    path("problems/", site.problem_types, name="problems"),
+    path("problems/<slug:slug>", site.problem_types, name="problem"),
+    path("", include("registry.urls")),
+]
+
+handler404 = "timbre.views.not_found"
+handler500 = "timbre.views.server_error"
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
