@@ -7,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django_countries.fields import CountryField
 
-from registry.models import USE_CHOICES, Authority, Performer
+from registry.models import USE_CHOICES, Authority, Performer, User
 from registry.services import CONSENT_STATEMENT_VERSION, ROLES
 
 
@@ -44,6 +44,12 @@ class SignUpForm(forms.Form):
     brand_name = forms.CharField(max_length=200, required=False)
     brand_country = CountryField(blank=True).formfield(required=False)
     billing_email = forms.EmailField(required=False)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("An account with this email already exists. Log in instead?")
+        return email
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

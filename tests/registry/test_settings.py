@@ -1,0 +1,114 @@
+"""Start-up configuration: production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from timbre.env import ConfigError, env_bool, env_int, env_str
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "TIMBRE_",
+                "DJANGO_",
+                "DEBUG",
+                "SECRET_KEY",
+                "DATABASE_URL",
+                "ALLOWED_HOSTS",
+                "STRIPE_",
+            )
+        )
+    }
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "timbre.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_without_a_secret_key_stops_naming_it(tmp_path: Path) -> None:
+    result = start(
+        {"DEBUG": "0", "ALLOWED_HOSTS": "timbre.example", "TIMBRE_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_without_allowed_hosts_stops(tmp_path: Path) -> None:
+    result = start({"DEBUG": "0", "SECRET_KEY": "x" * 50, "TIMBRE_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0 and "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_stripe_without_a_webhook_secret_stops(tmp_path: Path) -> None:
+    result = start(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 50,
+            "ALLOWED_HOSTS": "a",
+            "STRIPE_SECRET_KEY": "sk_test_1",
+            "TIMBRE_VAR_DIR": str(tmp_path),
+        }
+    )
+    assert result.returncode != 0 and "STRIPE_WEBHOOK_SECRET must be set" in result.stderr
+
+
+def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 50 + "\n")
+    result = start(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY_FILE": str(secret),
+            "ALLOWED_HOSTS": "timbre.example",
+            "TIMBRE_VAR_DIR": str(tmp_path),
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_development_starts_with_no_configuration(tmp_path: Path) -> None:
+    result = start({"DEBUG": "1", "TIMBRE_VAR_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_malformed_value_is_named(tmp_path: Path) -> None:
+    result = start({"DEBUG": "maybe", "TIMBRE_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0 and "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_typed_helpers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("T_INT", "12")
+    assert env_int("T_INT", 1) == 12
+    monkeypatch.setenv("T_INT", "twelve")
+    with pytest.raises(ConfigError, match="T_INT='twelve' is not an integer"):
+        env_int("T_INT", 1)
+    monkeypatch.setenv("T_INT", "-1")
+    with pytest.raises(ConfigError, match="below the minimum"):
+        env_int("T_INT", 1, minimum=0)
+    monkeypatch.setenv("T_BOOL", "yes")
+    assert env_bool("T_BOOL", False) is True
+    secret = tmp_path / "s"
+    secret.write_text("from-file\n")
+    monkeypatch.setenv("T_STR", "plain")
+    monkeypatch.setenv("T_STR_FILE", str(secret))
+    assert env_str("T_STR") == "from-file"
+    monkeypatch.setenv("T_STR_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="T_STR_FILE"):
+        env_str("T_STR")
