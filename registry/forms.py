@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
@@ -150,5 +151,10 @@ class RepresentedPerformerForm(forms.Form):
     evidence_description = forms.CharField(max_length=300, required=False)
 
 
+def _nonce() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'render pipeline'")
+    nonce = forms.CharField(widget=forms.HiddenInput, initial=_nonce, max_length=43, min_length=16)

@@ -234,6 +234,8 @@ class ApiKey(models.Model):
     )
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True)
+    # The creating form's one-time token: a re-submitted form (a reload) makes no second key.
+    creation_nonce = models.CharField(max_length=43, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -28,6 +28,7 @@ from registry.models import (
     User,
     VoiceModel,
     VoiceStatusChange,
+    hash_api_key,
 )
 from registry.policies import can_manage_performer, can_manage_voice, consent_capacity
 
@@ -211,9 +212,23 @@ def _may_manage_keys(actor: User, owner: Brand | Auditor) -> bool:
     return owner.user_id == actor.pk
 
 
+class ApiKeyAlreadyCreated(ValidationError):
+    """The form that asked for this key was already used: the key was shown then, only."""
+
+
 @transaction.atomic
-def api_key_create(*, actor: User, owner: Brand | Auditor, name: str) -> tuple[ApiKey, str]:
-    """Make a key and return it with its one clear copy; only the hash is kept."""
+def api_key_create(
+    *, actor: User, owner: Brand | Auditor, name: str, nonce: str | None = None
+) -> tuple[ApiKey, str]:
+    """Make a key and return it with its one clear copy; only the hash is kept.
+
+    ``nonce`` identifies the request that asks for it, so a replayed form creates nothing.
+    """
+    if nonce is not None and ApiKey.objects.filter(creation_nonce=nonce).exists():
+        raise ApiKeyAlreadyCreated(
+            "This form was already used and its key was shown then, once. If you did not "
+            "copy it, revoke it and create another."
+        )
     if not _may_manage_keys(actor, owner):
         raise PermissionDenied("You cannot create keys for this account.")
     name = name.strip()
@@ -223,14 +238,19 @@ def api_key_create(*, actor: User, owner: Brand | Auditor, name: str) -> tuple[A
     key = ApiKey(
         name=name[:100],
         prefix=raw[:12],
-        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+        key_hash=hash_api_key(raw),
+        creation_nonce=nonce,
         created_by=actor,
     )
     if isinstance(owner, Brand):
         key.owner_kind, key.brand = ApiKey.OwnerKind.BRAND, owner
     else:
         key.owner_kind, key.auditor = ApiKey.OwnerKind.AUDITOR, owner
-    key.save()
+    try:
+        with transaction.atomic():
+            key.save()
+    except IntegrityError as exc:  # the same form submitted twice at once
+        raise ApiKeyAlreadyCreated("This form was already used.") from exc
     return key, raw
 
 

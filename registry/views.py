@@ -318,7 +318,10 @@ def _keys_page(
     if request.method == "POST" and form.is_valid():
         try:
             _, new_key = services.api_key_create(
-                actor=request.user, owner=owner, name=form.cleaned_data["name"]
+                actor=request.user,
+                owner=owner,
+                name=form.cleaned_data["name"],
+                nonce=form.cleaned_data["nonce"],
             )
         except ValidationError as exc:
             forms.apply_service_errors(form, exc)

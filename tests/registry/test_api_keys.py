@@ -17,8 +17,14 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
+def form_nonce(client: Client, url: str) -> str:
+    match = re.search(r'name="nonce" value="([^"]+)"', client.get(url).content.decode())
+    assert match, "the key form carries a one-time nonce"
+    return match.group(1)
+
+
 def create_key(client: Client, url: str, name: str = "pipeline") -> str:
-    response = client.post(url, {"name": name})
+    response = client.post(url, {"name": name, "nonce": form_nonce(client, url)})
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     match = re.search(r'id="new-api-key">(tmb_[A-Za-z0-9_-]+)<', response.content.decode())
@@ -90,7 +96,7 @@ def test_another_brand_can_neither_see_nor_revoke_the_key(
     hank = Client()
     hank.force_login(brand_hank)
     assert hank.get(brand_url(brand_bob)).status_code == 404
-    assert hank.post(brand_url(brand_bob), {"name": "mine now"}).status_code == 404
+    assert hank.post(brand_url(brand_bob), {"name": "mine", "nonce": "n" * 20}).status_code == 404
     assert hank.post(f"/keys/{key.pk}/revoke/").status_code == 403
     key.refresh_from_db()
     assert key.revoked_at is None
@@ -102,9 +108,22 @@ def test_an_outsider_cannot_make_keys_for_a_brand(
     client: Client, brand_bob: Any, outsider_carol: Any
 ) -> None:
     client.force_login(outsider_carol)
-    assert client.post(brand_url(brand_bob), {"name": "x"}).status_code == 404
+    assert client.post(brand_url(brand_bob), {"name": "x", "nonce": "n" * 20}).status_code == 404
     assert client.get("/auditor/").status_code == 403
     assert not ApiKey.objects.exists()
+
+
+def test_a_resubmitted_form_makes_no_second_key(client: Client, brand_bob: Any) -> None:
+    client.force_login(brand_bob)
+    url = brand_url(brand_bob)
+    nonce = form_nonce(client, url)
+    first = client.post(url, {"name": "pipeline", "nonce": nonce})
+    assert 'id="new-api-key"' in first.content.decode()
+    again = client.post(url, {"name": "pipeline", "nonce": nonce})  # the browser's reload
+    page = again.content.decode()
+    assert 'id="new-api-key"' not in page
+    assert "already used" in page
+    assert ApiKey.objects.count() == 1
 
 
 @pytest.mark.parametrize(

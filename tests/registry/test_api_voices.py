@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from registry import services
 from registry.models import ConsentRecord, VoiceModel
+from registry.tasks import voice_sample_inspect
 from tests import factories as f
 from tests.conftest import sha256_hex, wav_bytes
 
@@ -104,20 +105,41 @@ def test_it_hashes_an_uploaded_model_artefact(performer_alice: Any) -> None:
     assert response.json()["model_sha256"] == sha256_hex(artefact)
 
 
-def test_it_stores_a_sample_and_reads_its_duration(
+def test_it_stores_a_sample_and_queues_its_inspection(
     performer_alice: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     payload = voice_payload()
     payload["sample_audio"] = SimpleUploadedFile("s.wav", wav_bytes(seconds=0.5), "audio/wav")
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as callbacks:
         response = client_for(performer_alice.user).post(
             "/api/v1/voices", payload, format="multipart"
         )
     assert response.status_code == 201, response.content
     voice = VoiceModel.objects.get(pk=response.json()["id"])
     assert voice.sample_content_type == "audio/wav"
-    assert voice.sample_duration_ms == 500
     assert voice.sample_sha256 == sha256_hex(wav_bytes(seconds=0.5))
+    assert len(callbacks) == 1, "inspection is queued once, after the commit"
+
+
+def test_inspecting_a_sample_is_safe_to_run_twice(performer_alice: Any) -> None:
+    payload = voice_payload()
+    payload["sample_audio"] = SimpleUploadedFile("s.wav", wav_bytes(seconds=0.5), "audio/wav")
+    voice_id = (
+        client_for(performer_alice.user)
+        .post("/api/v1/voices", payload, format="multipart")
+        .json()["id"]
+    )
+    assert voice_sample_inspect(int(voice_id)) == 500
+    assert voice_sample_inspect(int(voice_id)) == 500
+    voice = VoiceModel.objects.get(pk=voice_id)
+    assert voice.sample_duration_ms == 500 and voice.sample_inspected_at is not None
+    # A stale run for a sample that has since been replaced records nothing.
+    VoiceModel.objects.filter(pk=voice_id).update(
+        sample_sha256="0" * 64, sample_duration_ms=None, sample_inspected_at=None
+    )
+    voice_sample_inspect(int(voice_id))
+    assert VoiceModel.objects.get(pk=voice_id).sample_inspected_at is None
+    assert voice_sample_inspect(987654) is None
 
 
 def test_it_rejects_a_bad_language_code_and_writes_nothing(performer_alice: Any) -> None:
