@@ -57,10 +57,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep.append(item)
     if not drop:
         return
-    needed = {m for item in drop for m in item.iter_markers() if m.name in reasons}
-    if os.environ.get("TIMBRE_REQUIRE_SERVICES") == "1" and any(
-        m.name in {"postgres", "worker"} for m in needed
-    ):
+    needed = {m.name for item in drop for m in item.iter_markers() if m.name in reasons}
+    if os.environ.get("TIMBRE_REQUIRE_SERVICES") == "1" and needed & {"postgres", "worker"}:
         missing = "; ".join(f"{k}: {v}" for k, v in reasons.items() if k != "browser")
         raise pytest.UsageError(f"TIMBRE_REQUIRE_SERVICES=1 but services are missing: {missing}")
     config.hook.pytest_deselected(items=drop)
