@@ -29,13 +29,14 @@ from verifier.merkle import (
 
 
 def merkle_vector_dir() -> Path:
-    """Where the transparency-dev vectors live: $TIMBRE_TESTVECTORS (the
-    testvectors folder, or its merkle/ folder itself) or ../shared next to the repo."""
+    """Where the transparency-dev vectors live: $TIMBRE_TESTVECTORS (the testvectors
+    folder, or its merkle/ folder itself), or the copy kept in this repository so that a
+    fresh clone tests itself (vectors/merkle/README.md says where it comes from)."""
     configured = os.environ.get("TIMBRE_TESTVECTORS")
     if configured:
         base = Path(configured)
         return base if (base / "inclusion").is_dir() else base / "merkle"
-    return Path(__file__).resolve().parents[3] / "shared" / "testvectors" / "merkle"
+    return Path(__file__).resolve().parent / "vectors" / "merkle"
 
 
 VECTOR_DIR = merkle_vector_dir()
@@ -80,8 +81,8 @@ def test_the_merkle_test_vectors_are_present() -> None:
     # Missing vectors must fail loudly: a parametrised test over zero files would
     # otherwise "pass" by running nothing.
     assert (VECTOR_DIR / "inclusion").is_dir(), (
-        f"Merkle test vectors not found at {VECTOR_DIR}: expected shared/testvectors/merkle "
-        "next to the repository, or set TIMBRE_TESTVECTORS to the testvectors folder"
+        f"Merkle test vectors not found at {VECTOR_DIR}: expected tests/verifier/vectors/merkle, "
+        "or set TIMBRE_TESTVECTORS to a testvectors folder"
     )
     assert len(INCLUSION_CASES) >= 90, (
         f"only {len(INCLUSION_CASES)} inclusion vectors in {VECTOR_DIR}"
