@@ -306,6 +306,9 @@ class VoiceModel(models.Model):
     sample_duration_ms = models.PositiveIntegerField(null=True, blank=True)
     sample_inspected_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    registered_log_index = models.BigIntegerField(
+        null=True, blank=True, help_text="The voice.registered entry in the transparency log."
+    )
     # Space-delimited tokens ("lang:en", "style:warm", "use:podcast") so that the catalog
     # filters with one portable LIKE on SQLite and PostgreSQL alike.
     search_tokens = models.TextField(blank=True, editable=False)

@@ -31,6 +31,7 @@ from registry.models import (
     hash_api_key,
 )
 from registry.policies import can_manage_performer, can_manage_voice, consent_capacity
+from transparency.services import event, log_append_one, rfc3339
 
 CONSENT_STATEMENT_VERSION = "timbre-consent/1"
 
@@ -505,12 +506,39 @@ def voice_set_status(
     if status not in VoiceModel.Status.values:
         raise ValidationError({"status": [f"Unknown status {status!r}."]})
     voice = VoiceModel.objects.select_for_update().get(pk=voice.pk)
-    if status == VoiceModel.Status.ACTIVE and voice.current_consent() is None:
+    consent = voice.current_consent()
+    if status == VoiceModel.Status.ACTIVE and consent is None:
         raise ValidationError(
             {"consent": ["A voice cannot become active without the performer's consent."]}
         )
     _set_status(voice, status, actor, reason[:300])
+    if status == VoiceModel.Status.ACTIVE and voice.registered_log_index is None:
+        assert consent is not None
+        _log_registration(voice, consent)
     return voice
+
+
+def _log_registration(voice: VoiceModel, consent: ConsentRecord) -> None:
+    """A voice enters the public log when it first goes live, with the consent behind it."""
+    entry = log_append_one(
+        item=event(
+            "voice.registered",
+            voice={
+                "id": str(voice.pk),
+                "name": voice.display_name,
+                "model_sha256": voice.model_sha256,
+            },
+            performer={"id": str(voice.performer_id), "name": voice.performer.stage_name},
+            consent={
+                "statement_version": consent.statement_version,
+                "statement_sha256": consent.statement_sha256,
+                "given_as": consent.given_as,
+                "given_at": rfc3339(consent.given_at),
+            },
+        )
+    )
+    voice.registered_log_index = entry.index
+    voice.save(update_fields=["registered_log_index"])
 
 
 def voice_sample_record_inspection(*, voice_id: int, duration_ms: int | None, sha256: str) -> bool:

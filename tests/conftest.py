@@ -87,6 +87,12 @@ def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _log_key(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One log signing key per test session, generated outside the working tree."""
+    settings.TIMBRE_LOG_KEY_FILE = tmp_path_factory.mktemp("keys") / "log.pem"
+
+
 # --- files ------------------------------------------------------------------------------
 
 

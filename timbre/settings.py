@@ -36,6 +36,17 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The registry's public origin: it names the issuer of licenses and the log.
 TIMBRE_ORIGIN = env_str("TIMBRE_ORIGIN") or "http://127.0.0.1:8000"
+# The transparency log's checkpoint origin (default: <host of TIMBRE_ORIGIN>/log) and
+# its own signing key, a PEM file: generated in development, required in production.
+TIMBRE_LOG_ORIGIN = env_str("TIMBRE_LOG_ORIGIN") or ""
+TIMBRE_LOG_KEY_FILE = Path(env_str("TIMBRE_LOG_KEY_FILE") or VAR_DIR / "keys" / "log-ed25519.pem")
+if not DEBUG and not TESTING:
+    require("TIMBRE_LOG_KEY_FILE", env_str("TIMBRE_LOG_KEY_FILE"), why="it signs log checkpoints")
+    if not TIMBRE_LOG_KEY_FILE.is_file():
+        raise ConfigError(
+            f"TIMBRE_LOG_KEY_FILE={TIMBRE_LOG_KEY_FILE} does not exist; create it once with "
+            "`manage.py log_keygen --out FILE` (with DEBUG=1) and keep it secret"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -247,7 +258,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "log-checkpoint": {
+        "task": "transparency.tasks.checkpoint_publish",
+        "schedule": env_int("TIMBRE_CHECKPOINT_SECONDS", 60, minimum=1),
+    },
+}
 
 # Payments: manual settlement unless Stripe is configured.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY") or ""

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from timbre import views as site
+from transparency import views as transparency_views
 
 admin.site.site_header = "Timbre operations"
 admin.site.site_title = "Timbre"
@@ -15,6 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("registry.api_urls")),
+    path("api/v1/log/", include("transparency.api_urls")),
+    path("log/", transparency_views.log_page, name="log"),
     path("problems/", site.problem_types, name="problems"),
     path("problems/<slug:slug>", site.problem_types, name="problem"),
     path("", include("registry.urls")),

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from timbre.env import ConfigError, env_bool, env_int, env_str
+from transparency.keys import write_new_key
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def log_key(folder: Path) -> str:
+    write_new_key(folder / "log.pem")
+    return str(folder / "log.pem")
 
 
 def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -62,10 +68,20 @@ def test_stripe_without_a_webhook_secret_stops(tmp_path: Path) -> None:
             "SECRET_KEY": "x" * 50,
             "ALLOWED_HOSTS": "a",
             "STRIPE_SECRET_KEY": "sk_test_1",
+            "TIMBRE_LOG_KEY_FILE": log_key(tmp_path),
             "TIMBRE_VAR_DIR": str(tmp_path),
         }
     )
     assert result.returncode != 0 and "STRIPE_WEBHOOK_SECRET must be set" in result.stderr
+
+
+def test_production_without_a_log_key_stops(tmp_path: Path) -> None:
+    env = {"DEBUG": "0", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "a"}
+    env["TIMBRE_VAR_DIR"] = str(tmp_path)
+    result = start(env)
+    assert result.returncode != 0 and "TIMBRE_LOG_KEY_FILE must be set" in result.stderr
+    result = start({**env, "TIMBRE_LOG_KEY_FILE": str(tmp_path / "absent.pem")})
+    assert result.returncode != 0 and "absent.pem does not exist" in result.stderr
 
 
 def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
@@ -77,6 +93,7 @@ def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
             "SECRET_KEY_FILE": str(secret),
             "ALLOWED_HOSTS": "timbre.example",
             "TIMBRE_VAR_DIR": str(tmp_path),
+            "TIMBRE_LOG_KEY_FILE": log_key(tmp_path),
         }
     )
     assert result.returncode == 0, result.stderr

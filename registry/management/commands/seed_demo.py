@@ -27,6 +27,7 @@ from registry.models import (
     User,
     VoiceModel,
 )
+from transparency.services import checkpoint_sign
 
 DEMO_PASSWORD = "timbre-demo"  # noqa: S105 — fictional demo accounts, printed in the README
 
@@ -215,6 +216,7 @@ class Command(BaseCommand):
         auditor = self._user("auditor", "Ada Auditor")
         Auditor.objects.get_or_create(user=auditor, defaults={"organisation": "Open Audit Co."})
 
+        checkpoint_sign()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Log in with password '{DEMO_PASSWORD}' as:")
         )
