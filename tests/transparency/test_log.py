@@ -258,3 +258,22 @@ def test_log_keygen_writes_a_private_key_readable_only_by_its_owner(tmp_path: An
     assert "PRIVATE KEY" in path.read_text()
     with pytest.raises(CommandError, match="refusing to overwrite"):
         call_command("log_keygen", out=str(path))
+
+
+def test_public_log_endpoints_are_rate_limited(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    append(2)
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"public": "3/min"})
+    statuses = [
+        client.get("/api/v1/log/entries", {"start": 0, "end": 2}).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    refused = client.get("/api/v1/log/proof/inclusion", {"index": 0, "tree_size": 2})
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["type"] == "/problems/rate-limited" and "Retry-After" in refused
+    cache.clear()

@@ -125,6 +125,11 @@ def test_a_damaged_inclusion_proof_or_wrong_index_fails(
     bit = data.draw(st.integers(min_value=0, max_value=255), label="bit")
     with pytest.raises(MerkleError):
         verify_inclusion(leaf_hashes[index], index, size, _flip(proof, element, bit), root)
+    # A flipped bit of the root or of the leaf fails just the same.
+    with pytest.raises(MerkleError):
+        verify_inclusion(leaf_hashes[index], index, size, proof, _flip([root], 0, bit)[0])
+    with pytest.raises(MerkleError):
+        verify_inclusion(_flip([leaf_hashes[index]], 0, bit)[0], index, size, proof, root)
 
     other = data.draw(st.integers(min_value=0, max_value=size - 1), label="other")
     assume(other != index)
@@ -172,6 +177,10 @@ def test_a_damaged_consistency_proof_or_wrong_size_fails(
     bit = data.draw(st.integers(min_value=0, max_value=255), label="bit")
     with pytest.raises(MerkleError):
         verify_consistency(m, n, _flip(proof, element, bit), root1, root2)
+    with pytest.raises(MerkleError):
+        verify_consistency(m, n, proof, _flip([root1], 0, bit)[0], root2)
+    with pytest.raises(MerkleError):
+        verify_consistency(m, n, proof, root1, _flip([root2], 0, bit)[0])
 
     # A correct proof must not vouch for an old root the auditor never saw.
     wrong_root1 = data.draw(st.binary(min_size=32, max_size=32), label="wrong_root1")
