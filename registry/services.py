@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from registry import validation
+from registry import hooks, validation
 from registry.models import (
     USE_CODES,
     ApiKey,
@@ -493,6 +493,7 @@ def consent_withdraw(*, actor: User, voice: VoiceModel, reason: str) -> VoiceMod
         raise ValidationError({"consent": ["There is no standing consent to withdraw."]})
     if voice.status == VoiceModel.Status.ACTIVE:
         _set_status(voice, VoiceModel.Status.SUSPENDED, actor, "consent withdrawn")
+    hooks.consent_withdrawn(voice=voice, actor=actor, reason=reason)
     return voice
 
 

@@ -90,7 +90,9 @@ def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
 @pytest.fixture(autouse=True, scope="session")
 def _log_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One log signing key per test session, generated outside the working tree."""
-    settings.TIMBRE_LOG_KEY_FILE = tmp_path_factory.mktemp("keys") / "log.pem"
+    folder = tmp_path_factory.mktemp("keys")
+    settings.TIMBRE_LOG_KEY_FILE = folder / "log.pem"
+    settings.TIMBRE_LICENSE_KEY_FILE = folder / "license.pem"
 
 
 # --- files ------------------------------------------------------------------------------

@@ -40,13 +40,21 @@ TIMBRE_ORIGIN = env_str("TIMBRE_ORIGIN") or "http://127.0.0.1:8000"
 # its own signing key, a PEM file: generated in development, required in production.
 TIMBRE_LOG_ORIGIN = env_str("TIMBRE_LOG_ORIGIN") or ""
 TIMBRE_LOG_KEY_FILE = Path(env_str("TIMBRE_LOG_KEY_FILE") or VAR_DIR / "keys" / "log-ed25519.pem")
+# The active license-signing key (Ed25519 PEM); see `manage.py license_key`.
+TIMBRE_LICENSE_KEY_FILE = Path(
+    env_str("TIMBRE_LICENSE_KEY_FILE") or VAR_DIR / "keys" / "license-ed25519.pem"
+)
 if not DEBUG and not TESTING:
-    require("TIMBRE_LOG_KEY_FILE", env_str("TIMBRE_LOG_KEY_FILE"), why="it signs log checkpoints")
-    if not TIMBRE_LOG_KEY_FILE.is_file():
-        raise ConfigError(
-            f"TIMBRE_LOG_KEY_FILE={TIMBRE_LOG_KEY_FILE} does not exist; create it once with "
-            "`manage.py log_keygen --out FILE` (with DEBUG=1) and keep it secret"
-        )
+    for _name, _why, _how in (
+        ("TIMBRE_LOG_KEY_FILE", "it signs log checkpoints", "log_keygen --out FILE"),
+        ("TIMBRE_LICENSE_KEY_FILE", "it signs licenses", "license_key create --key-file FILE"),
+    ):
+        _path = require(_name, env_str(_name), why=_why)
+        if not Path(_path).is_file():
+            raise ConfigError(
+                f"{_name}={_path} does not exist; create it once with "
+                f"`manage.py {_how}` and keep it secret"
+            )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

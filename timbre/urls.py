@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from licensing import api as licensing_api
 from timbre import views as site
 from transparency import views as transparency_views
 
@@ -17,6 +18,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/log/", include("transparency.api_urls")),
+    path("api/v1/", include("licensing.api_urls")),
+    path(".well-known/jwks.json", licensing_api.JwksView.as_view(), name="jwks"),
+    path("licenses/<str:license_id>.jws", licensing_api.license_download, name="license-download"),
     path("log/", transparency_views.log_page, name="log"),
     path("problems/", site.problem_types, name="problems"),
     path("problems/<slug:slug>", site.problem_types, name="problem"),

@@ -53,9 +53,12 @@ class _SubtreeStore:
             ):
                 self.loaded[(0, index)] = bytes(digest)
         if inner:
-            condition = Q()
+            by_level: dict[int, list[int]] = {}
             for lvl, p in inner:
-                condition |= Q(level=lvl, position=p)
+                by_level.setdefault(lvl, []).append(p)
+            condition = Q()
+            for lvl, positions in by_level.items():
+                condition |= Q(level=lvl, position__in=positions)
             for lvl, p, digest in LogNode.objects.filter(condition).values_list(
                 "level", "position", "hash"
             ):
@@ -84,6 +87,21 @@ def inclusion_proof(index: int, tree_size: int, *, head: LogHead | None = None) 
             "index", f"index must be between 0 and tree_size - 1 ({tree_size - 1})"
         )
     return _two_pass(lambda get: inclusion_proof_from(get, index, tree_size))
+
+
+def inclusion_proofs(indices: list[int], tree_size: int) -> list[list[bytes]]:
+    """Many inclusion proofs in one tree, their subtrees fetched together."""
+    if not indices:
+        return []
+    size = load_head().size
+    if tree_size < 1 or tree_size > size or any(i < 0 or i >= tree_size for i in indices):
+        raise ProofRequestError("index", f"indices must lie in a tree of at most {size} entries")
+    store = _SubtreeStore()
+    for index in indices:
+        inclusion_proof_from(range_hash_from_subtrees(store.record), index, tree_size)
+    store.load()
+    get = range_hash_from_subtrees(store.get)
+    return [inclusion_proof_from(get, index, tree_size) for index in indices]
 
 
 def consistency_proof(first: int, second: int, *, head: LogHead | None = None) -> list[bytes]:

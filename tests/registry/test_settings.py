@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def log_key(folder: Path) -> str:
+    folder.mkdir(exist_ok=True)
     write_new_key(folder / "log.pem")
     return str(folder / "log.pem")
 
@@ -69,6 +70,7 @@ def test_stripe_without_a_webhook_secret_stops(tmp_path: Path) -> None:
             "ALLOWED_HOSTS": "a",
             "STRIPE_SECRET_KEY": "sk_test_1",
             "TIMBRE_LOG_KEY_FILE": log_key(tmp_path),
+            "TIMBRE_LICENSE_KEY_FILE": log_key(tmp_path / "license"),
             "TIMBRE_VAR_DIR": str(tmp_path),
         }
     )
@@ -94,6 +96,7 @@ def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
             "ALLOWED_HOSTS": "timbre.example",
             "TIMBRE_VAR_DIR": str(tmp_path),
             "TIMBRE_LOG_KEY_FILE": log_key(tmp_path),
+            "TIMBRE_LICENSE_KEY_FILE": log_key(tmp_path / "license"),
         }
     )
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,270 @@
+"""Offers, license requests, licenses and the keys that sign them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from registry.models import Brand, VoiceModel
+
+EXCLUDED_CONTENT_CHOICES = [
+    ("political", "Political"),
+    ("adult", "Adult"),
+    ("hate", "Hate"),
+    ("religious", "Religious"),
+    ("gambling", "Gambling"),
+    ("alcohol_tobacco", "Alcohol / tobacco"),
+    ("competitor_brands", "Named competitor brands"),
+]
+EXCLUDED_CONTENT_CODES = frozenset(code for code, _ in EXCLUDED_CONTENT_CHOICES)
+
+MEDIA_CHOICES = [
+    ("tv", "TV"),
+    ("radio", "Radio"),
+    ("online_video", "Online video"),
+    ("streaming_audio", "Streaming audio"),
+    ("podcast", "Podcast"),
+    ("social", "Social media"),
+    ("in_app", "In app / assistant"),
+    ("in_game", "In game"),
+    ("cinema", "Cinema"),
+    ("out_of_home", "Out of home"),
+    ("telephony", "Telephony / IVR"),
+    ("e_learning", "E-learning platforms"),
+]
+MEDIA_CODES = frozenset(code for code, _ in MEDIA_CHOICES)
+
+MAX_TERM_DAYS = 3653  # ten years
+MAX_TERM_DAYS_MINOR = 1826  # five years
+
+
+class Offer(models.Model):
+    """A performer's standing offer on a voice. Its terms live in immutable versions."""
+
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    voice = models.ForeignKey(VoiceModel, on_delete=models.PROTECT, related_name="offers")
+    title = models.CharField(max_length=120)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.voice})"
+
+    @property
+    def current(self) -> OfferVersion:
+        return self.versions.order_by("-number").first()  # type: ignore[return-value]
+
+
+class OfferVersion(models.Model):
+    """The terms of an offer at one moment. Never changed: a change is a new version,
+    so terms already licensed stay exactly as they were."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    uses = models.JSONField()
+    excluded_content = models.JSONField(default=list)
+    excluded_brands = models.JSONField(default=list, help_text="Named competitor brands.")
+    territories = models.JSONField(help_text="ISO 3166-1 alpha-2 codes, or WORLD.")
+    languages = models.JSONField(help_text="BCP 47 tags.")
+    media = models.JSONField()
+    max_term_days = models.PositiveIntegerField()
+    max_works = models.PositiveIntegerField(null=True, blank=True)
+    max_seconds = models.PositiveBigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    upfront_fee = models.BigIntegerField(help_text="Minor units.")
+    per_work = models.BigIntegerField(default=0, help_text="Minor units per work.")
+    # Rates finer than a minor unit: exact decimals, six places, in minor units per second.
+    per_second = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    revenue_share_bps = models.PositiveIntegerField(default=0)
+    minimum_guarantee = models.BigIntegerField(default=0, help_text="Minor units.")
+    requires_approval = models.BooleanField(default=True)
+    exclusive = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["offer", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "number"], name="offer_version_unique"),
+            models.CheckConstraint(
+                condition=Q(
+                    upfront_fee__gte=0, per_work__gte=0, per_second__gte=0, minimum_guarantee__gte=0
+                ),
+                name="offer_prices_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(revenue_share_bps__lte=10000), name="offer_share_max_100pc"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_term_days__lte=MAX_TERM_DAYS), name="offer_term_max_10y"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer} v{self.number}"
+
+
+class LicenseRequest(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        ISSUED = "issued", "Issued"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+
+    OPEN: ClassVar[tuple[str, ...]] = (Status.SUBMITTED, Status.APPROVED, Status.AWAITING_PAYMENT)
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="license_requests")
+    offer_version = models.ForeignKey(
+        OfferVersion, on_delete=models.PROTECT, related_name="requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    campaign = models.CharField(max_length=200)
+    product = models.CharField(max_length=200)
+    script_summary = models.TextField()
+    channels = models.CharField(max_length=300, blank=True)
+    uses = models.JSONField()
+    territories = models.JSONField()
+    languages = models.JSONField()
+    media = models.JSONField()
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    exclusive = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    decision_note = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(help_text="Lapses if nobody acts by then.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk} by {self.brand} for {self.offer_version.offer.voice}"
+
+    @property
+    def voice(self) -> VoiceModel:
+        return self.offer_version.offer.voice
+
+
+class RequestTransition(models.Model):
+    """Who moved a request from one state to the next, and when."""
+
+    request = models.ForeignKey(
+        LicenseRequest, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class SigningKey(models.Model):
+    """A license-signing key's public half and status. The private half lives in a file."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        COMPROMISED = "compromised", "Compromised"
+
+    kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint")
+    public_jwk = models.JSONField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    added_log_index = models.BigIntegerField()
+    status_log_index = models.BigIntegerField(help_text="Log index at which the status began.")
+    compromised_from_index = models.BigIntegerField(
+        null=True, blank=True, help_text="Licenses logged at or after this index are invalid."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_signing_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid[:12]}… ({self.status})"
+
+
+class License(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        SUSPENDED = "suspended", "Suspended"
+
+    license_id = models.CharField(max_length=40, unique=True)
+    request = models.OneToOneField(LicenseRequest, on_delete=models.PROTECT, related_name="license")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="licenses")
+    voice = models.ForeignKey(VoiceModel, on_delete=models.PROTECT, related_name="licenses")
+    offer_version = models.ForeignKey(
+        OfferVersion, on_delete=models.PROTECT, related_name="licenses"
+    )
+    document = models.JSONField()
+    jws = models.TextField()
+    jws_sha256 = models.CharField(max_length=64, unique=True)
+    signing_key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="licenses")
+    log_index = models.BigIntegerField(unique=True)
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    uses = models.JSONField()
+    territories = models.JSONField()
+    exclusive = models.BooleanField(default=False)
+    payment_ref = models.CharField(max_length=200)
+    issued_at = models.DateTimeField()
+    revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revocation_reason = models.CharField(max_length=40, blank=True)
+    revocation_note = models.CharField(max_length=500, blank=True)
+    revocation_log_index = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return self.license_id
+
+    def status_at(self, today: object = None) -> str:
+        """Revoked, suspended (the voice is not live), expired, or active."""
+        day = today or timezone.now().date()
+        if self.revoked:
+            return self.Status.REVOKED
+        if self.voice.status != VoiceModel.Status.ACTIVE:
+            return self.Status.SUSPENDED
+        if day > self.valid_until:  # type: ignore[operator]
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE

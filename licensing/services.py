@@ -1,0 +1,712 @@
+"""Offers, requests, issuance and revocation: every write of the licensing floor.
+
+Locks are taken in one order everywhere: the license request row, then the voice row,
+then the log head (inside transparency). Issuance holds the voice row so that two
+exclusive licenses on it can never both be granted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_countries import countries
+
+from licensing import terms
+from licensing.ids import new_id
+from licensing.keys import active_signer
+from licensing.models import (
+    EXCLUDED_CONTENT_CODES,
+    MAX_TERM_DAYS,
+    MAX_TERM_DAYS_MINOR,
+    MEDIA_CODES,
+    License,
+    LicenseRequest,
+    Offer,
+    OfferVersion,
+    RequestTransition,
+)
+from registry import validation
+from registry.models import USE_CODES, Brand, User, VoiceModel
+from registry.policies import can_manage_voice
+from transparency.services import event, log_append_one, rfc3339
+from verifier.jws import TYP_LICENSE, sign_jws
+
+logger = logging.getLogger(__name__)
+REQUEST_LIFETIME = timedelta(days=14)
+CURRENCIES = frozenset(
+    "USD EUR GBP JPY CAD AUD CHF SEK NOK DKK PLN CZK MXN BRL ARS CLP COP INR KRW SGD HKD "
+    "NZD ZAR".split()
+)
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP"})
+PER_SECOND_PLACES = 6
+
+
+# --- checks ------------------------------------------------------------------------
+
+
+def _codes(
+    values: Any, allowed: frozenset[str], field_name: str, *, required: bool = True
+) -> list[str]:
+    if not isinstance(values, list | tuple):
+        raise ValidationError({field_name: ["Give a list."]})
+    bad = [str(v) for v in values if v not in allowed]
+    if bad:
+        raise ValidationError(
+            {field_name: [f"Unknown: {', '.join(bad)}. Choose from {', '.join(sorted(allowed))}."]}
+        )
+    result = list(dict.fromkeys(values))
+    if required and not result:
+        raise ValidationError({field_name: ["Choose at least one."]})
+    return result
+
+
+def territory_codes(values: Any, field_name: str = "territories") -> list[str]:
+    if not isinstance(values, list | tuple) or not values:
+        raise ValidationError({field_name: ["Give ISO 3166-1 alpha-2 codes, or WORLD."]})
+    result = []
+    for value in values:
+        code = str(value).strip().upper()
+        if code != terms.WORLD and (len(code) != 2 or code not in dict(countries)):
+            raise ValidationError(
+                {field_name: [f"{value!r} is not an ISO 3166-1 alpha-2 country code or WORLD."]}
+            )
+        if code not in result:
+            result.append(code)
+    if terms.WORLD in result and len(result) > 1:
+        result = [terms.WORLD]
+    return result
+
+
+def _money(value: Any, field_name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError({field_name: ["Give a non-negative whole number of minor units."]})
+    if value > 10**15:
+        raise ValidationError({field_name: ["Too large."]})
+    return value
+
+
+def _rate(value: Any, field_name: str) -> Decimal:
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValidationError({field_name: ["Give a decimal number of minor units."]}) from exc
+    if not rate.is_finite() or rate < 0 or rate.as_tuple().exponent < -PER_SECOND_PLACES:  # type: ignore[operator]
+        raise ValidationError(
+            {field_name: [f"Give a non-negative decimal with at most {PER_SECOND_PLACES} places."]}
+        )
+    if rate >= Decimal(10) ** 12:
+        raise ValidationError({field_name: ["Too large."]})
+    return rate
+
+
+def max_term_for(voice: VoiceModel) -> int:
+    return MAX_TERM_DAYS_MINOR if voice.performer.is_minor else MAX_TERM_DAYS
+
+
+# --- offers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    uses: list[str]
+    territories: list[str]
+    languages: list[str]
+    media: list[str]
+    max_term_days: int
+    currency: str
+    upfront_fee: int
+    per_work: int = 0
+    per_second: Any = "0"
+    revenue_share_bps: int = 0
+    minimum_guarantee: int = 0
+    excluded_content: list[str] = field(default_factory=list)
+    excluded_brands: list[str] = field(default_factory=list)
+    max_works: int | None = None
+    max_seconds: int | None = None
+    requires_approval: bool = True
+    exclusive: bool = False
+
+
+def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+
+    def check(name: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+            return None
+
+    limit = max_term_for(voice)
+    if not isinstance(t.max_term_days, int) or t.max_term_days < 1:
+        errors["max_term_days"] = ["Give the longest term, in days."]
+    elif t.max_term_days > limit:
+        who = "a minor's voice" if voice.performer.is_minor else "any voice"
+        errors["max_term_days"] = [
+            f"{t.max_term_days} days is above the {limit}-day ({limit // 365} year) "
+            f"limit for {who}."
+        ]
+    currency = str(t.currency).upper()
+    if currency not in CURRENCIES:
+        errors["currency"] = [f"{t.currency!r} is not a supported ISO 4217 currency."]
+    if not 0 <= t.revenue_share_bps <= 10000:
+        errors["revenue_share_bps"] = ["Basis points between 0 and 10000."]
+    for name in ("max_works", "max_seconds"):
+        value = getattr(t, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            errors[name] = ["Give a positive whole number, or leave it empty for no cap."]
+    brands = [str(b).strip()[:100] for b in t.excluded_brands if str(b).strip()]
+    out = {
+        "uses": check("uses", lambda: _codes(t.uses, USE_CODES, "uses")),
+        "territories": check("territories", lambda: territory_codes(t.territories)),
+        "languages": check("languages", lambda: validation.language_tags(t.languages)),
+        "media": check("media", lambda: _codes(t.media, MEDIA_CODES, "media")),
+        "excluded_content": check(
+            "excluded_content",
+            lambda: _codes(
+                t.excluded_content, EXCLUDED_CONTENT_CODES, "excluded_content", required=False
+            ),
+        ),
+        "upfront_fee": check("upfront_fee", lambda: _money(t.upfront_fee, "upfront_fee")),
+        "per_work": check("per_work", lambda: _money(t.per_work, "per_work")),
+        "per_second": check("per_second", lambda: _rate(t.per_second, "per_second")),
+        "minimum_guarantee": check(
+            "minimum_guarantee", lambda: _money(t.minimum_guarantee, "minimum_guarantee")
+        ),
+    }
+    if errors:
+        raise ValidationError(errors)
+    return {
+        **out,
+        "excluded_brands": brands,
+        "max_term_days": t.max_term_days,
+        "currency": currency,
+        "revenue_share_bps": t.revenue_share_bps,
+        "max_works": t.max_works,
+        "max_seconds": t.max_seconds,
+        "requires_approval": t.requires_approval,
+        "exclusive": t.exclusive,
+    }
+
+
+@transaction.atomic
+def offer_publish(*, actor: User, voice: VoiceModel, title: str, offer_terms: OfferTerms) -> Offer:
+    if not can_manage_voice(actor, voice):
+        raise PermissionDenied("You do not act for this voice's performer.")
+    if voice.status != VoiceModel.Status.ACTIVE:
+        raise ValidationError({"voice": ["Offers are published on active voices only."]})
+    if not title.strip():
+        raise ValidationError({"title": ["Give the offer a title."]})
+    checked = _checked_terms(voice, offer_terms)
+    offer = Offer.objects.create(voice=voice, title=title.strip()[:120], created_by=actor)
+    OfferVersion.objects.create(offer=offer, number=1, created_by=actor, **checked)
+    return offer
+
+
+@transaction.atomic
+def offer_revise(*, actor: User, offer: Offer, offer_terms: OfferTerms) -> OfferVersion:
+    """New terms for new requests; licenses already granted keep their version."""
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    if not can_manage_voice(actor, offer.voice):
+        raise PermissionDenied("You do not act for this voice's performer.")
+    if offer.status != Offer.Status.PUBLISHED:
+        raise ValidationError({"offer": ["A withdrawn offer cannot be revised."]})
+    checked = _checked_terms(offer.voice, offer_terms)
+    number = offer.versions.count() + 1
+    return OfferVersion.objects.create(offer=offer, number=number, created_by=actor, **checked)
+
+
+@transaction.atomic
+def offer_withdraw(*, actor: User, offer: Offer) -> Offer:
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    if not can_manage_voice(actor, offer.voice):
+        raise PermissionDenied("You do not act for this voice's performer.")
+    offer.status = Offer.Status.WITHDRAWN
+    offer.save(update_fields=["status"])
+    return offer
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestInput:
+    campaign: str
+    product: str
+    script_summary: str
+    uses: list[str]
+    territories: list[str]
+    languages: list[str]
+    media: list[str]
+    valid_from: date
+    valid_until: date
+    channels: str = ""
+    exclusive: bool = False
+
+
+def _member(actor: User, brand: Brand) -> bool:
+    return brand.memberships.filter(user=actor).exists()
+
+
+def _transition(req: LicenseRequest, to: str, actor: User | None, note: str = "") -> None:
+    RequestTransition.objects.create(
+        request=req, from_status=req.status, to_status=to, actor=actor, note=note[:500]
+    )
+    req.status = to
+
+
+def _exclusivity_conflicts(
+    *,
+    voice: VoiceModel,
+    brand: Brand,
+    uses: list[str],
+    territories: list[str],
+    valid_from: date,
+    valid_until: date,
+    exclusive: bool,
+) -> list[License]:
+    """Licenses of other brands on this voice that overlap in use, territory and time, where
+    either side is exclusive."""
+    candidates = License.objects.filter(voice=voice, revoked=False).exclude(brand=brand)
+    if not exclusive:
+        candidates = candidates.filter(exclusive=True)
+    return [
+        lic
+        for lic in candidates.filter(valid_until__gte=valid_from, valid_from__lte=valid_until)
+        if set(lic.uses) & set(uses) and terms.territories_overlap(lic.territories, territories)
+    ]
+
+
+def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    voice = version.offer.voice
+    for name in ("campaign", "product", "script_summary"):
+        if not str(getattr(data, name)).strip():
+            errors[name] = ["Describe the intended use specifically."]
+    try:
+        uses = _codes(data.uses, USE_CODES, "uses")
+        outside = [u for u in uses if u not in version.uses]
+        if outside:
+            errors["uses"] = [f"Not allowed by this offer: {', '.join(outside)}."]
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        uses = []
+    try:
+        territories = territory_codes(data.territories)
+        outside = terms.territories_cover(version.territories, territories)
+        if outside:
+            errors["territories"] = [f"Outside this offer's territories: {', '.join(outside)}."]
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        territories = []
+    try:
+        languages = validation.language_tags(data.languages)
+        outside = [t for t in languages if not terms.language_covered(version.languages, t)]
+        if outside:
+            errors["languages"] = [f"Not offered in: {', '.join(outside)}."]
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        languages = []
+    try:
+        media = _codes(data.media, MEDIA_CODES, "media")
+        outside = [m for m in media if m not in version.media]
+        if outside:
+            errors["media"] = [f"Not allowed by this offer: {', '.join(outside)}."]
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        media = []
+    if data.valid_until < data.valid_from:
+        errors["valid_until"] = ["The term ends before it starts."]
+    else:
+        days = terms.term_days(data.valid_from, data.valid_until)
+        limit = min(version.max_term_days, max_term_for(voice))
+        if days > limit:
+            errors["valid_until"] = [
+                f"The term is {days} days; this offer allows at most {limit} days"
+                + (" (5 years for a minor's voice)." if voice.performer.is_minor else ".")
+            ]
+    if data.valid_until < timezone.now().date():
+        errors.setdefault("valid_until", []).append("The term has already ended.")
+    if data.exclusive and not version.exclusive:
+        errors["exclusive"] = ["This offer does not grant exclusivity."]
+    if errors:
+        raise ValidationError(errors)
+    return {"uses": uses, "territories": territories, "languages": languages, "media": media}
+
+
+@transaction.atomic
+def request_submit(
+    *, actor: User, brand: Brand, offer: Offer, data: RequestInput
+) -> LicenseRequest:
+    if not _member(actor, brand):
+        raise PermissionDenied("You are not a member of this brand.")
+    if offer.status != Offer.Status.PUBLISHED or offer.voice.status != VoiceModel.Status.ACTIVE:
+        raise ValidationError({"offer": ["This offer is not open."]})
+    version = offer.current
+    checked = _check_request(version, data)
+    exclusive = data.exclusive or version.exclusive
+    conflicts = _exclusivity_conflicts(
+        voice=offer.voice,
+        brand=brand,
+        uses=checked["uses"],
+        territories=checked["territories"],
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        exclusive=exclusive,
+    )
+    if conflicts:
+        raise ValidationError(
+            {
+                "exclusive": [
+                    "An exclusive license overlaps this use, territory and term: "
+                    + ", ".join(c.license_id for c in conflicts)
+                ]
+            }
+        )
+    req = LicenseRequest.objects.create(
+        brand=brand,
+        offer_version=version,
+        requested_by=actor,
+        campaign=data.campaign.strip()[:200],
+        product=data.product.strip()[:200],
+        script_summary=data.script_summary.strip(),
+        channels=data.channels.strip()[:300],
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        exclusive=exclusive,
+        expires_at=timezone.now() + REQUEST_LIFETIME,
+        **checked,
+    )
+    RequestTransition.objects.create(request=req, to_status=req.status, actor=actor)
+    if not version.requires_approval:
+        _after_approval(req, actor=None, note="approved automatically by the offer")
+    else:
+        _notify_performer(req, f"New license request from {brand.name}", _request_summary(req))
+    return req
+
+
+def _after_approval(req: LicenseRequest, *, actor: User | None, note: str) -> None:
+    _transition(req, LicenseRequest.Status.APPROVED, actor, note)
+    _transition(req, LicenseRequest.Status.AWAITING_PAYMENT, None)
+    req.save(update_fields=["status"])
+    if req.offer_version.upfront_fee == 0:
+        license_issue(request=req, payment_ref="no-fee")
+
+
+def _locked_request(req: LicenseRequest) -> LicenseRequest:
+    return (
+        LicenseRequest.objects.select_for_update()
+        .select_related("offer_version__offer__voice__performer", "brand")
+        .get(pk=req.pk)
+    )
+
+
+@transaction.atomic
+def request_decide(
+    *, actor: User, request: LicenseRequest, approve: bool, note: str = ""
+) -> LicenseRequest:
+    req = _locked_request(request)
+    if not can_manage_voice(actor, req.voice):
+        raise PermissionDenied("Only the performer or their representative decides.")
+    if req.status != LicenseRequest.Status.SUBMITTED:
+        raise ValidationError(
+            {"status": [f"This request is {req.status}; only a submitted one is decided."]}
+        )
+    if approve:
+        _after_approval(req, actor=actor, note=note)
+    else:
+        _transition(req, LicenseRequest.Status.DECLINED, actor, note)
+        req.decision_note = note[:500]
+        req.save(update_fields=["status", "decision_note"])
+    _notify_brand(req, f"Your license request was {'approved' if approve else 'declined'}", note)
+    return req
+
+
+@transaction.atomic
+def request_withdraw(*, actor: User, request: LicenseRequest) -> LicenseRequest:
+    req = _locked_request(request)
+    if not _member(actor, req.brand):
+        raise PermissionDenied("Only the brand withdraws its request.")
+    if req.status not in LicenseRequest.OPEN:
+        raise ValidationError(
+            {"status": [f"This request is {req.status}; it can no longer be withdrawn."]}
+        )
+    _transition(req, LicenseRequest.Status.WITHDRAWN, actor)
+    req.save(update_fields=["status"])
+    return req
+
+
+def requests_expire(*, now: datetime | None = None) -> int:
+    """Lapse open requests nobody acted on. Safe to run twice: each row is claimed once."""
+    now = now or timezone.now()
+    expired = 0
+    for pk in LicenseRequest.objects.filter(
+        status__in=LicenseRequest.OPEN, expires_at__lt=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            req = LicenseRequest.objects.select_for_update().get(pk=pk)
+            if req.status in LicenseRequest.OPEN and req.expires_at < now:
+                _transition(req, LicenseRequest.Status.EXPIRED, None, "no action in time")
+                req.save(update_fields=["status"])
+                expired += 1
+    return expired
+
+
+# --- issuance ------------------------------------------------------------------------
+
+
+def _end_of_day(day: date) -> str:
+    return rfc3339(datetime.combine(day, time(23, 59, 59), tzinfo=UTC))
+
+
+def _start_of_day(day: date) -> str:
+    return rfc3339(datetime.combine(day, time(0, 0, 0), tzinfo=UTC))
+
+
+def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime) -> dict[str, Any]:
+    version = req.offer_version
+    voice = req.voice
+    performer = voice.performer
+    return {
+        "schema": "timbre.license/1",
+        "license_id": license_id,
+        "issuer": settings.TIMBRE_ORIGIN,
+        "issued_at": rfc3339(issued_at),
+        "voice": {
+            "id": str(voice.pk),
+            "name": voice.display_name,
+            "model_sha256": voice.model_sha256,
+        },
+        "performer": {"id": str(performer.pk), "name": performer.stage_name},
+        "licensee": {"id": str(req.brand.pk), "name": req.brand.name},
+        "terms": {
+            "uses": req.uses,
+            "excluded_content": version.excluded_content,
+            "excluded_brands": version.excluded_brands,
+            "territories": req.territories,
+            "languages": req.languages,
+            "media": req.media,
+            "valid_from": _start_of_day(req.valid_from),
+            "valid_until": _end_of_day(req.valid_until),
+            "max_works": None if version.max_works is None else str(version.max_works),
+            "max_seconds": None if version.max_seconds is None else str(version.max_seconds),
+            "exclusive": req.exclusive,
+            "disclosure": f"AI-generated voice of {performer.stage_name}, licensed ({license_id})",
+        },
+        "royalty": {
+            "currency": version.currency,
+            "upfront_fee": str(version.upfront_fee),
+            "per_work": str(version.per_work),
+            "per_second": format(version.per_second.normalize(), "f"),
+            "revenue_share_bps": str(version.revenue_share_bps),
+            "minimum_guarantee": str(version.minimum_guarantee),
+        },
+    }
+
+
+@transaction.atomic
+def license_issue(*, request: LicenseRequest, payment_ref: str) -> License:
+    """The only way a license comes to exist: after a confirmed payment (or no fee)."""
+    req = _locked_request(request)
+    existing = License.objects.filter(request=req).first()
+    if existing is not None:
+        return existing  # a second confirmation of the same payment changes nothing
+    if req.status != LicenseRequest.Status.AWAITING_PAYMENT:
+        raise ValidationError({"status": [f"This request is {req.status}, not awaiting payment."]})
+    if not payment_ref.strip():
+        raise ValidationError({"payment_ref": ["Record the payment's reference."]})
+    voice = VoiceModel.objects.select_for_update().get(pk=req.voice.pk)
+    if voice.status != VoiceModel.Status.ACTIVE:
+        raise ValidationError({"voice": ["The voice is not active; no license can be issued."]})
+    conflicts = _exclusivity_conflicts(
+        voice=voice,
+        brand=req.brand,
+        uses=req.uses,
+        territories=req.territories,
+        valid_from=req.valid_from,
+        valid_until=req.valid_until,
+        exclusive=req.exclusive,
+    )
+    if conflicts:
+        raise ValidationError(
+            {
+                "exclusive": [
+                    "An exclusive license was granted meanwhile: "
+                    + ", ".join(c.license_id for c in conflicts)
+                ]
+            }
+        )
+    signing_key, private_key = active_signer()
+    license_id = new_id("lic")
+    issued_at = timezone.now()
+    document = build_document(license_id=license_id, req=req, issued_at=issued_at)
+    token = sign_jws(document, private_key, signing_key.kid, TYP_LICENSE)
+    digest = hashlib.sha256(token.encode("ascii")).hexdigest()
+    entry = log_append_one(
+        item=event(
+            "license.issued",
+            license_id=license_id,
+            jws_sha256=digest,
+            kid=signing_key.kid,
+            voice_id=str(voice.pk),
+            licensee_id=str(req.brand.pk),
+        )
+    )
+    lic = License.objects.create(
+        license_id=license_id,
+        request=req,
+        brand=req.brand,
+        voice=voice,
+        offer_version=req.offer_version,
+        document=document,
+        jws=token,
+        jws_sha256=digest,
+        signing_key=signing_key,
+        log_index=entry.index,
+        valid_from=req.valid_from,
+        valid_until=req.valid_until,
+        uses=req.uses,
+        territories=req.territories,
+        exclusive=req.exclusive,
+        payment_ref=payment_ref.strip()[:200],
+        issued_at=issued_at,
+    )
+    _transition(req, LicenseRequest.Status.ISSUED, None, f"payment {payment_ref.strip()[:100]}")
+    req.save(update_fields=["status"])
+    _notify_brand(req, f"License {license_id} issued", "Download it from your brand dashboard.")
+    _notify_performer(
+        req, f"License {license_id} issued to {req.brand.name}", _request_summary(req)
+    )
+    return lic
+
+
+@transaction.atomic
+def license_settle_manually(
+    *, operator: User, request: LicenseRequest, invoice_ref: str
+) -> License:
+    """An operator records that the brand paid the upfront fee's invoice."""
+    if not operator.is_staff:
+        raise PermissionDenied("Only an operator settles invoices.")
+    return license_issue(request=request, payment_ref=f"invoice:{invoice_ref.strip()}")
+
+
+# --- revocation ----------------------------------------------------------------------
+
+REVOCATION_REASONS = {
+    "breach": "performer",
+    "consent_withdrawn": "performer",
+    "surrender": "brand",
+    "operator": "operator",
+}
+
+
+@transaction.atomic
+def license_revoke(*, actor: User | None, license: License, reason: str, note: str = "") -> License:
+    lic = (
+        License.objects.select_for_update()
+        .select_related("voice__performer", "brand")
+        .get(pk=license.pk)
+    )
+    role = REVOCATION_REASONS.get(reason)
+    if role is None:
+        raise ValidationError({"reason": [f"Choose one of: {', '.join(REVOCATION_REASONS)}."]})
+    allowed = actor is None or (
+        (role == "performer" and can_manage_voice(actor, lic.voice))
+        or (role == "brand" and _member(actor, lic.brand))
+        or (role == "operator" and actor.is_staff)
+        or (actor.is_staff and reason != "surrender")
+    )
+    if not allowed:
+        raise PermissionDenied(
+            "Performers and their representatives revoke for breach or withdrawn consent, the "
+            "brand surrenders, an operator revokes for any reason."
+        )
+    if lic.revoked:
+        raise ValidationError({"status": ["This license is already revoked."]})
+    entry = log_append_one(
+        item=event(
+            "license.revoked", license_id=lic.license_id, reason=reason, jws_sha256=lic.jws_sha256
+        )
+    )
+    lic.revoked = True
+    lic.revoked_at = timezone.now()
+    lic.revoked_by = actor
+    lic.revocation_reason = reason
+    lic.revocation_note = note[:500]
+    lic.revocation_log_index = entry.index
+    lic.save(
+        update_fields=[
+            "revoked",
+            "revoked_at",
+            "revoked_by",
+            "revocation_reason",
+            "revocation_note",
+            "revocation_log_index",
+        ]
+    )
+    return lic
+
+
+def licenses_revoke_for_withdrawn_consent(*, voice: VoiceModel, actor: User, reason: str) -> None:
+    """Registered with the registry: consent withdrawn ends every live license on the voice."""
+    for lic in License.objects.filter(voice=voice, revoked=False):
+        license_revoke(actor=None, license=lic, reason="consent_withdrawn", note=reason)
+
+
+# --- notifications -----------------------------------------------------------------
+
+
+def _request_summary(req: LicenseRequest) -> str:
+    return (
+        f"Brand: {req.brand.name}\nVoice: {req.voice.display_name}\nCampaign: {req.campaign}\n"
+        f"Product: {req.product}\nUses: {', '.join(req.uses)}\n"
+        f"Territories: {', '.join(req.territories)}\nTerm: {req.valid_from} to {req.valid_until}\n"
+    )
+
+
+def _send(recipients: list[str], subject: str, body: str) -> None:
+    recipients = [r for r in recipients if r]
+
+    def deliver() -> None:
+        # After the commit, and never fatal: the request already happened, and the
+        # dashboard shows it whether or not the email gets through.
+        try:
+            send_mail(f"[Timbre] {subject}", body, None, recipients)
+        except Exception:
+            logger.exception("could not send %r", subject)
+
+    if recipients:
+        transaction.on_commit(deliver)
+
+
+def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:
+    performer = req.voice.performer
+    emails = [performer.user.email] if performer.user else []
+    emails += list(
+        performer.authorities.filter(status="active").values_list(
+            "representative__user__email", flat=True
+        )
+    )
+    _send(emails, subject, body)
+
+
+def _notify_brand(req: LicenseRequest, subject: str, body: str) -> None:
+    _send(list(req.brand.memberships.values_list("user__email", flat=True)), subject, body)
+
+
+def license_for_brand(*, license_id: str, brand_ids: list[int]) -> License | None:
+    return License.objects.filter(Q(license_id=license_id) & Q(brand_id__in=brand_ids)).first()
