@@ -35,6 +35,7 @@ from licensing.verification import MAX_BATCH, verify_licenses
 from registry.authentication import ApiPrincipal
 from registry.models import Brand, User, VoiceModel
 from registry.policies import managed_performers
+from timbre.pagination import CursorPagination
 
 
 class Public(APIView):
@@ -218,16 +219,21 @@ def _brand_licenses(request: Request) -> QuerySet[License]:
     )
 
 
+class ByIssue(CursorPagination):
+    ordering = "-issued_at"
+
+
 @extend_schema(tags=["licensing"])
 class LicenseList(ListAPIView):
     serializer_class = LicenseOut
+    pagination_class = ByIssue
 
     @extend_schema(summary="Your brand's licenses")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> Any:
-        return _brand_licenses(self.request).order_by("-issued_at")
+        return _brand_licenses(self.request)
 
 
 @extend_schema(tags=["licensing"])

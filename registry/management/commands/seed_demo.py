@@ -101,6 +101,131 @@ class Command(BaseCommand):
             services.voice_set_status(actor=actor, voice=voice, status="active", reason="demo")
         return voice
 
+    def _licensing(self, operator: User) -> None:
+        """Offers and licenses, through the services, as people would make them."""
+        from datetime import date, timedelta
+
+        from licensing import services as licensing
+        from licensing.models import LicenseRequest, Offer
+
+        def offer(voice_slug: str, actor_key: str, title: str, **terms: Any) -> Offer:
+            voice = VoiceModel.objects.get(slug=voice_slug)
+            existing = Offer.objects.filter(voice=voice, title=title).first()
+            if existing:
+                return existing
+            actor = User.objects.get(email=PEOPLE[actor_key])
+            return licensing.offer_publish(
+                actor=actor, voice=voice, title=title, offer_terms=licensing.OfferTerms(**terms)
+            )
+
+        june = offer(
+            "june-porch-light",
+            "performer",
+            "Radio & online ads, North America",
+            uses=["advertising", "podcast"],
+            territories=["US", "CA"],
+            languages=["en"],
+            media=["radio", "online_video", "podcast", "streaming_audio"],
+            max_term_days=365,
+            currency="USD",
+            upfront_fee=250_000,
+            per_work=500,
+            per_second="0.5",
+            revenue_share_bps=100,
+            minimum_guarantee=100_000,
+            excluded_content=["political"],
+        )
+        mateo = offer(
+            "mateo-doblaje",
+            "dubber",
+            "Game dubbing, worldwide",
+            uses=["dubbing", "video_game"],
+            territories=["WORLD"],
+            languages=["es", "en-US"],
+            media=["in_game", "online_video"],
+            max_term_days=730,
+            currency="EUR",
+            upfront_fee=0,
+            per_work=25,
+            requires_approval=False,
+        )
+        arthur = offer(
+            "arthur-hale-velvet",
+            "estate",
+            "Exclusive film trailers, UK",
+            uses=["film_tv", "advertising"],
+            territories=["GB"],
+            languages=["en-GB"],
+            media=["cinema", "tv"],
+            max_term_days=1095,
+            currency="GBP",
+            upfront_fee=1_500_000,
+            per_work=10_000,
+            exclusive=True,
+        )
+        brand_user = User.objects.get(email=PEOPLE["brand"])
+        northwind = Brand.objects.get(name="Northwind Coffee")
+        lumen = Brand.objects.get(name="Lumen Games")
+        today = date.today()
+
+        def request(brand: Brand, target: Offer, campaign: str, **data: Any) -> LicenseRequest:
+            existing = LicenseRequest.objects.filter(brand=brand, campaign=campaign).first()
+            if existing:
+                return existing
+            values = {
+                "product": "Demo product",
+                "script_summary": f"{campaign}: demo script summary.",
+                "valid_from": today,
+                "valid_until": today + timedelta(days=180),
+                **data,
+            }
+            return licensing.request_submit(
+                actor=brand_user,
+                brand=brand,
+                offer=target,
+                data=licensing.RequestInput(campaign=campaign, **values),
+            )
+
+        morning = request(
+            northwind,
+            june,
+            "Morning Ritual radio spots",
+            uses=["advertising"],
+            territories=["US"],
+            languages=["en-US"],
+            media=["radio", "streaming_audio"],
+        )
+        if morning.status == LicenseRequest.Status.SUBMITTED:
+            licensing.request_decide(
+                actor=User.objects.get(email=PEOPLE["performer"]),
+                request=morning,
+                approve=True,
+                note="Happy to voice Northwind.",
+            )
+            morning.refresh_from_db()
+        if morning.status == LicenseRequest.Status.AWAITING_PAYMENT:
+            licensing.license_settle_manually(
+                operator=operator, request=morning, invoice_ref="DEMO-0001"
+            )
+        request(
+            lumen,
+            mateo,
+            "Skyforge Spanish dub",
+            uses=["dubbing", "video_game"],
+            territories=["WORLD"],
+            languages=["es-419"],
+            media=["in_game"],
+        )
+        request(
+            northwind,
+            arthur,
+            "Heritage blend cinema spot",
+            uses=["advertising"],
+            territories=["GB"],
+            languages=["en-GB"],
+            media=["cinema"],
+        )
+
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--allow-production",
@@ -216,6 +341,7 @@ class Command(BaseCommand):
         auditor = self._user("auditor", "Ada Auditor")
         Auditor.objects.get_or_create(user=auditor, defaults={"organisation": "Open Audit Co."})
 
+        self._licensing(operator)
         checkpoint_sign()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Log in with password '{DEMO_PASSWORD}' as:")

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES
+from registry.forms import split_list
+from registry.models import USE_CHOICES
+
+
+class OfferForm(forms.Form):
+    title = forms.CharField(max_length=120)
+    uses = forms.MultipleChoiceField(choices=USE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    media = forms.MultipleChoiceField(choices=MEDIA_CHOICES, widget=forms.CheckboxSelectMultiple)
+    excluded_content = forms.MultipleChoiceField(
+        choices=EXCLUDED_CONTENT_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    excluded_brands = forms.CharField(
+        required=False, help_text="Competitor brands, comma-separated"
+    )
+    territories = forms.CharField(help_text="ISO country codes, comma-separated, or WORLD")
+    languages = forms.CharField(help_text="BCP 47 tags, comma-separated, e.g. en, es-419")
+    max_term_days = forms.IntegerField(min_value=1, label="Longest term (days)", initial=365)
+    max_works = forms.IntegerField(min_value=1, required=False, label="Cap on works")
+    max_seconds = forms.IntegerField(min_value=1, required=False, label="Cap on seconds of audio")
+    currency = forms.CharField(max_length=3, initial="USD")
+    upfront_fee = forms.IntegerField(min_value=0, help_text="In minor units (cents)")
+    per_work = forms.IntegerField(min_value=0, initial=0, help_text="Minor units per work")
+    per_second = forms.DecimalField(min_value=0, max_digits=18, decimal_places=6, initial=0)
+    revenue_share_bps = forms.IntegerField(
+        min_value=0, max_value=10000, initial=0, label="Revenue share (bps)"
+    )
+    minimum_guarantee = forms.IntegerField(min_value=0, initial=0, help_text="Minor units")
+    requires_approval = forms.BooleanField(required=False, initial=True)
+    exclusive = forms.BooleanField(required=False)
+
+    def terms(self) -> dict[str, object]:
+        d = dict(self.cleaned_data)
+        d.pop("title")
+        d["territories"] = split_list(d["territories"])
+        d["languages"] = split_list(d["languages"])
+        d["excluded_brands"] = split_list(d["excluded_brands"])
+        return d
+
+
+class RequestForm(forms.Form):
+    brand = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    campaign = forms.CharField(max_length=200)
+    product = forms.CharField(max_length=200)
+    script_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    channels = forms.CharField(max_length=300, required=False)
+    uses = forms.MultipleChoiceField(choices=USE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    media = forms.MultipleChoiceField(choices=MEDIA_CHOICES, widget=forms.CheckboxSelectMultiple)
+    territories = forms.CharField(help_text="ISO country codes, comma-separated, or WORLD")
+    languages = forms.CharField(help_text="BCP 47 tags, comma-separated")
+    valid_from = forms.DateField(
+        initial=dt.date.today, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    exclusive = forms.BooleanField(required=False)
+
+    def __init__(self, *args: object, brands: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["brand"].queryset = brands  # type: ignore[attr-defined]
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(max_length=500, required=False)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[
+            ("breach", "Breach of terms"),
+            ("surrender", "Surrender"),
+            ("operator", "Operator"),
+        ]
+    )
+    note = forms.CharField(max_length=500, required=False)
+
+
+class SettleForm(forms.Form):
+    invoice_ref = forms.CharField(max_length=100, label="Invoice reference")
+
+
+class VerifyForm(forms.Form):
+    jws = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), required=False, label="License (JWS)"
+    )
+    file = forms.FileField(required=False, label="…or upload a .jws file")
+
+    def token(self) -> str:
+        upload = self.cleaned_data.get("file")
+        if upload:
+            if upload.size > 256 * 1024:
+                raise forms.ValidationError("The file is too large to be a license.")
+            return upload.read().decode("ascii", errors="replace").strip()
+        return (self.cleaned_data.get("jws") or "").strip()
