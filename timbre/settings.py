@@ -267,6 +267,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "license-requests-expire": {
+        "task": "licensing.tasks.license_requests_expire",
+        "schedule": 3600,
+    },
     "log-checkpoint": {
         "task": "transparency.tasks.checkpoint_publish",
         "schedule": env_int("TIMBRE_CHECKPOINT_SECONDS", 60, minimum=1),

@@ -287,3 +287,33 @@ def test_requests_expire_when_nobody_acts(offer: Any, brand_bob: Any, bob_brand:
     assert services.requests_expire(now=later) == 0
     req.refresh_from_db()
     assert req.status == "expired"
+
+
+def test_the_expiry_task_lapses_stale_requests(offer: Any, brand_bob: Any, bob_brand: Any) -> None:
+    from licensing.tasks import license_requests_expire
+
+    req = services.request_submit(
+        actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
+    )
+    LicenseRequest.objects.filter(pk=req.pk).update(
+        expires_at=req.created_at - dt.timedelta(days=1)
+    )
+    assert license_requests_expire() == 1
+    assert license_requests_expire() == 0
+
+
+def test_the_admin_settles_awaiting_requests(
+    client: Client, offer: Any, brand_bob: Any, bob_brand: Any
+) -> None:
+    admin_user = f.UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    req = services.request_submit(
+        actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
+    )
+    services.request_decide(actor=offer.voice.performer.user, request=req, approve=True)
+    client.force_login(admin_user)
+    client.post(
+        "/admin/licensing/licenserequest/",
+        {"action": "settle", "_selected_action": [req.pk]},
+    )
+    assert License.objects.get().payment_ref == f"invoice:admin-{req.pk}"
+    assert client.get("/admin/licensing/license/").status_code == 200

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from licensing import services
+from licensing.models import (
+    License,
+    LicenseRequest,
+    Offer,
+    OfferVersion,
+    RequestTransition,
+    SigningKey,
+)
+
+
+class NoEdit(admin.ModelAdmin):
+    """Signed and logged facts: operators look, and act only through services."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = OfferVersion
+    extra = 0
+    fields = ["number", "uses", "territories", "currency", "upfront_fee", "exclusive", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Offer)
+class OfferAdmin(NoEdit):
+    list_display = ["title", "voice", "status", "created_at"]
+    list_filter = ["status"]
+    inlines = [VersionInline]
+
+
+class TransitionInline(admin.TabularInline):
+    model = RequestTransition
+    extra = 0
+    readonly_fields = ["from_status", "to_status", "actor", "note", "at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LicenseRequest)
+class LicenseRequestAdmin(NoEdit):
+    list_display = ["pk", "brand", "offer_version", "campaign", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["campaign", "brand__name"]
+    inlines = [TransitionInline]
+    actions = ["settle"]
+
+    @admin.action(description="Record the invoice as paid (reference: request id) and issue")
+    def settle(self, request: HttpRequest, queryset: QuerySet[LicenseRequest]) -> None:
+        for req in queryset:
+            try:
+                lic = services.license_settle_manually(
+                    operator=request.user,  # type: ignore[arg-type]
+                    request=req,
+                    invoice_ref=f"admin-{req.pk}",
+                )
+            except ValidationError as exc:
+                self.message_user(request, f"#{req.pk}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{req.pk}: license {lic.license_id} issued")
+
+
+@admin.register(License)
+class LicenseAdmin(NoEdit):
+    list_display = [
+        "license_id",
+        "brand",
+        "voice",
+        "valid_from",
+        "valid_until",
+        "revoked",
+        "log_index",
+    ]
+    list_filter = ["revoked"]
+    search_fields = ["license_id", "brand__name"]
+    exclude = ["jws"]
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(NoEdit):
+    list_display = [
+        "kid",
+        "status",
+        "added_log_index",
+        "status_log_index",
+        "compromised_from_index",
+    ]
