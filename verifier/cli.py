@@ -1,8 +1,11 @@
-"""``python -m verifier``: verify Timbre licenses, receipts and log proofs offline.
+"""``python -m verifier``: verify Timbre licenses, receipts and log proofs.
+
+Everything works offline on files, except ``monitor`` and ``inclusion --url``,
+which ask a Timbre server over HTTP and trust nothing it says without a proof.
 
 Exit status: 0 valid, 1 invalid (the reason goes to stderr as
 ``invalid: <code>: <reason>``), 2 the check could not be run (bad arguments,
-unreadable file).
+unreadable file, unreachable server).
 
 Adding a subcommand: write a ``_register_<name>(subparsers)`` function that adds
 its parser and sets ``handler`` to a function ``(args) -> int``, then list it in
@@ -16,17 +19,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from verifier.checkpoint import Checkpoint, open_checkpoint
-from verifier.errors import VerificationError
+from verifier.errors import JSONError, VerificationError
+from verifier.http import DEFAULT_TIMEOUT, FetchError, HttpClient
 from verifier.jcs import parse_json_strict
 from verifier.jws import keys_from_jwks, verify_jws
 from verifier.merkle import EMPTY_ROOT, leaf_hash
+from verifier.monitor import (
+    LogClient,
+    LogMisbehaviour,
+    MonitorError,
+    check_inclusion,
+    load_state,
+    run_monitor,
+    trusted_log,
+)
 from verifier.note import parse_verifier_key
-from verifier.proofs import ConsistencyProof, InclusionProof
+from verifier.proofs import ConsistencyProof, InclusionProof, encode_hash
 
 __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
@@ -72,19 +86,56 @@ def _open_checkpoint(path: str, verifier_key: str, origin: str) -> Checkpoint:
     return open_checkpoint(_read_bytes(path), [verifier], origin)
 
 
-def _add_log_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_log_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     parser.add_argument(
         "--verifier-key",
-        required=True,
+        required=required,
         metavar="KEY",
         help="the log's note verifier key, <name>+<hex id>+<base64 key> "
         "(GET /api/v1/log/verifier-key)",
     )
     parser.add_argument(
         "--origin",
-        required=True,
+        required=required,
         help="the log's origin: the first line every checkpoint must carry",
     )
+
+
+def _add_network_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--url",
+        required=required,
+        metavar="URL",
+        help="the Timbre server's base URL, e.g. https://timbre.example",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on a request after this long (default {DEFAULT_TIMEOUT:g})",
+    )
+
+
+def _log_client(args: argparse.Namespace) -> LogClient:
+    return LogClient(HttpClient(args.url, timeout=args.timeout))
+
+
+def _paragraphs(*texts: str) -> str:
+    # Raw help formatting keeps the exit-status table intact but wraps nothing,
+    # so the prose around it is wrapped here.
+    return "\n\n".join(textwrap.fill(text, 79) for text in texts)
+
+
+_EXIT_STATUS_HELP = """\
+exit status:
+  0  the check passed
+  1  verification failed: a bad signature, a fork or a rollback of the log, a
+     proof that does not verify (the reason goes to stderr as
+     "invalid: <code>: <reason>")
+  2  the check could not be run: bad arguments, no pinned key, an unreadable
+     state file, or a server that cannot be reached or answers with an error
+"""
 
 
 # --- jws-verify ------------------------------------------------------------------------
@@ -148,27 +199,69 @@ def _register_inclusion(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "inclusion",
         help="prove that a log entry is in a signed checkpoint's tree",
-        description="Check the checkpoint's signature and origin, then the inclusion proof "
-        "of the leaf against the checkpoint's root.",
+        description=_paragraphs(
+            "Check the checkpoint's signature and origin, then the inclusion proof of the "
+            "leaf against the checkpoint's root.",
+            "From files (--checkpoint, --proof, --leaf-file), or from a server (--url): then "
+            "the latest checkpoint, the proof and the entry (unless --data-file gives your "
+            "own copy) are fetched, and nothing is believed without the pinned key and the "
+            "proof. With --state (a monitor's state file) the key comes from there and the "
+            "checkpoint must also extend the one the monitor last saw.",
+        ),
+        epilog="usage from a server:\n"
+        "  python -m verifier inclusion --url URL --index I (--state FILE | --verifier-key KEY)\n"
+        "                               [--data-file FILE] [--origin ORIGIN]\n\n"
+        + _EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--leaf-file", required=True, metavar="FILE", help="the entry's leaf data (raw bytes)"
+        "--leaf-file",
+        "--data-file",
+        dest="leaf_file",
+        metavar="FILE",
+        help="the entry's leaf data (raw bytes); with --url optional: check your own copy "
+        "instead of the server's",
     )
     parser.add_argument("--index", required=True, type=int, help="the entry's index in the log")
-    parser.add_argument(
-        "--checkpoint", required=True, metavar="FILE", help="signed checkpoint note"
-    )
+    parser.add_argument("--checkpoint", metavar="FILE", help="signed checkpoint note (file mode)")
     parser.add_argument(
         "--proof",
-        required=True,
         metavar="FILE",
-        help="inclusion proof JSON (GET /api/v1/log/proof/inclusion)",
+        help="inclusion proof JSON (GET /api/v1/log/proof/inclusion) (file mode)",
     )
-    _add_log_arguments(parser)
+    _add_log_arguments(parser, required=False)
+    _add_network_arguments(parser, required=False)
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="with --url: a monitor state file; its pinned key and last checkpoint are used "
+        "(it is not updated)",
+    )
     parser.set_defaults(handler=_run_inclusion)
 
 
 def _run_inclusion(args: argparse.Namespace) -> int:
+    if args.url is not None:
+        return _run_inclusion_online(args)
+    missing = [
+        option
+        for option, value in (
+            ("--leaf-file", args.leaf_file),
+            ("--checkpoint", args.checkpoint),
+            ("--proof", args.proof),
+            ("--verifier-key", args.verifier_key),
+            ("--origin", args.origin),
+        )
+        if value is None
+    ]
+    if missing:
+        raise CommandError(f"inclusion needs --url, or else {', '.join(missing)}")
+    if args.state is not None:
+        raise CommandError("--state only works with --url")
+    return _run_inclusion_offline(args)
+
+
+def _run_inclusion_offline(args: argparse.Namespace) -> int:
     checkpoint = _open_checkpoint(args.checkpoint, args.verifier_key, args.origin)
     proof = InclusionProof.from_json(_read_json(args.proof))
     if proof.index != args.index:
@@ -187,6 +280,51 @@ def _run_inclusion(args: argparse.Namespace) -> int:
         )
     proof.verify(checkpoint.root_hash)
     print(f"ok: entry {proof.index} is in {checkpoint.origin} at tree size {checkpoint.size}")
+    return EXIT_VALID
+
+
+def _run_inclusion_online(args: argparse.Namespace) -> int:
+    conflicting = [
+        option
+        for option, value in (("--checkpoint", args.checkpoint), ("--proof", args.proof))
+        if value is not None
+    ]
+    if conflicting:
+        raise CommandError(f"{' and '.join(conflicting)} cannot be combined with --url")
+    if args.index < 0:
+        raise CommandError("--index must not be negative")
+    state = None
+    if args.state is not None:
+        state = load_state(Path(args.state))
+        if state is None:
+            raise CommandError(f"no state file at {args.state}; run monitor first")
+        if args.verifier_key is not None or args.origin is not None:
+            raise CommandError("give either --state or --verifier-key/--origin, not both")
+        trusted = state.trusted
+    elif args.verifier_key is not None:
+        trusted = trusted_log(args.verifier_key, args.origin)
+    else:
+        raise CommandError(
+            "inclusion --url needs the log's key: --state FILE (pinned by monitor) or "
+            "--verifier-key KEY, obtained out of band, not from the server being checked"
+        )
+    data = _read_bytes(args.leaf_file) if args.leaf_file is not None else None
+    result = check_inclusion(_log_client(args), trusted, args.index, data, state)
+    # Printed only now that the entry is proven: unverified log data is never shown.
+    try:
+        entry = parse_json_strict(result.data)
+    except JSONError as exc:
+        print(f"warning: entry {args.index} is not strict JSON ({exc.message})", file=sys.stderr)
+    else:
+        print(json.dumps(entry, indent=2, sort_keys=True, ensure_ascii=False))
+    latest = result.checkpoint
+    line = (
+        f"ok: entry {args.index} is in checkpoint of size {latest.size} "
+        f"({trusted.origin}, root {encode_hash(latest.root_hash)})"
+    )
+    if result.checked_against_state is not None:
+        line += f"; it extends size {result.checked_against_state} from {args.state}"
+    print(line)
     return EXIT_VALID
 
 
@@ -239,19 +377,77 @@ def _run_consistency(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
+# --- monitor --------------------------------------------------------------------------
+
+
+def _register_monitor(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "monitor",
+        help="check that a live log only ever grows (run it from cron)",
+        description=_paragraphs(
+            "Fetch the log's latest signed checkpoint, verify it with the pinned key, and "
+            "check that it extends the checkpoint saved in the state file by the last run "
+            "(a consistency proof from the old size to the new). A shrunken log is a "
+            "rollback, a checkpoint that is not an extension is a fork; both print the two "
+            "conflicting signed checkpoints as evidence. The state file is only replaced "
+            "when every check passed.",
+            "The first run needs --verifier-key: the log's key as obtained out of band, "
+            "never from the server being checked. It is pinned in the state file; later "
+            "runs refuse a different one.",
+        ),
+        epilog=_EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_network_arguments(parser, required=True)
+    parser.add_argument(
+        "--state",
+        required=True,
+        metavar="FILE",
+        help="JSON file holding the pinned key and the last checkpoint seen; created by the "
+        "first run",
+    )
+    parser.add_argument(
+        "--verifier-key",
+        metavar="KEY",
+        help="the log's note verifier key, <name>+<hex id>+<base64 key>; required on the "
+        "first run, and must match the pinned key afterwards",
+    )
+    parser.add_argument(
+        "--origin",
+        help="the log's origin (default: the key's name); must match the pinned one",
+    )
+    parser.set_defaults(handler=_run_monitor)
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    result = run_monitor(_log_client(args), Path(args.state), args.verifier_key, args.origin)
+    latest = result.state.latest
+    print(
+        f"ok: {result.state.trusted.origin} size {latest.size} "
+        f"root {encode_hash(latest.root_hash)} (grew by {result.grew_by})"
+    )
+    return EXIT_VALID
+
+
 # --- entry point -----------------------------------------------------------------------
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
     _register_jws_verify,
     _register_inclusion,
     _register_consistency,
+    _register_monitor,
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m verifier",
-        description="Verify Timbre licenses, work receipts and transparency-log proofs, offline.",
+        description=_paragraphs(
+            "Verify Timbre licenses, work receipts and transparency-log proofs: offline "
+            "from files, or against a live server (monitor, inclusion --url)."
+        ),
+        epilog=_EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in COMMANDS:
@@ -267,7 +463,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except VerificationError as exc:
         print(f"invalid: {exc.code}: {exc.message}", file=sys.stderr)
+        if isinstance(exc, LogMisbehaviour):
+            _print_evidence(exc)
         return EXIT_INVALID
-    except CommandError as exc:
+    except (CommandError, MonitorError, FetchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _print_evidence(exc: LogMisbehaviour) -> None:
+    # Two checkpoints signed by the log's own key that cannot both be true are
+    # proof of misbehaviour anyone can check: worth keeping, and publishing.
+    print("evidence: the log signed both of these checkpoints; keep them:", file=sys.stderr)
+    for label, note in exc.evidence:
+        print(f"--- checkpoint {label} ---", file=sys.stderr)
+        print(note, end="" if note.endswith("\n") else "\n", file=sys.stderr)
