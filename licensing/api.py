@@ -36,6 +36,7 @@ from registry.authentication import ApiPrincipal
 from registry.models import Brand, User, VoiceModel
 from registry.policies import managed_performers
 from timbre.pagination import CursorPagination
+from timbre.parsing import parse_index
 
 
 class Public(APIView):
@@ -100,9 +101,10 @@ class OfferList(ListAPIView):
         ).select_related("voice")
         voice = self.request.query_params.get("voice", "")
         if voice:
-            if not voice.isdigit():
+            voice_id = parse_index(voice)
+            if voice_id is None:
                 raise ValidationError({"voice": ["Give a voice id."]})
-            offers = offers.filter(voice_id=int(voice))
+            offers = offers.filter(voice_id=voice_id)
         return offers
 
 

@@ -19,6 +19,7 @@ from licensing.verification import verify_licenses
 from registry.forms import apply_service_errors
 from registry.models import Brand, VoiceModel
 from registry.policies import can_manage_voice, managed_performers
+from timbre.parsing import parse_index
 
 
 def offers(request: HttpRequest) -> HttpResponse:
@@ -217,7 +218,7 @@ def settlements(request: HttpRequest) -> HttpResponse:
     ).select_related("brand", "offer_version__offer__voice")
     if request.method == "POST":
         raw = str(request.POST.get("request", ""))
-        req = get_object_or_404(awaiting, pk=int(raw) if raw.isdigit() else 0)
+        req = get_object_or_404(awaiting, pk=parse_index(raw) or 0)
         form = forms.SettleForm(request.POST)
         if form.is_valid():
             try:

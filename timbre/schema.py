@@ -46,6 +46,8 @@ def add_problem_responses(
             # Rights are checked on every operation, reads included (drafts are private).
             codes.setdefault("403", "Not allowed")
             responses = operation.setdefault("responses", {})
+            # Refused by the web server (gunicorn) before the application: no body promised.
+            responses.setdefault("414", {"description": "Request line too long"})
             for code, description in codes.items():
                 responses.setdefault(code, {"description": description, "content": ref})
     return result

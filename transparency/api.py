@@ -16,10 +16,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from timbre.parsing import parse_index
 from transparency import keys, selectors, services
 from transparency.models import Checkpoint
-
-MAX_INDEX = 2**63 - 1
 
 
 def b64(value: bytes) -> str:
@@ -30,11 +29,9 @@ def _int_param(request: Request, name: str) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         raise ValidationError({name: [f"{name} is required."]})
-    if not raw.isdigit() or len(raw) > 19 or (len(raw) > 1 and raw[0] == "0"):
+    value = parse_index(raw)
+    if value is None or (len(raw) > 1 and raw[0] == "0"):
         raise ValidationError({name: [f"{name} must be a non-negative integer, got {raw[:40]!r}."]})
-    value = int(raw)
-    if value > MAX_INDEX:
-        raise ValidationError({name: [f"{name} is too large."]})
     return value
 
 

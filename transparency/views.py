@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from timbre.parsing import parse_index
 from transparency import keys, selectors
 
 
@@ -26,13 +27,13 @@ def log_page(request: HttpRequest) -> HttpResponse:
     raw_index = request.GET.get("index", "").strip()
     if raw_index:
         lookup = {"index": raw_index}
-        if not raw_index.isdigit() or len(raw_index) > 19:
+        index = parse_index(raw_index)
+        if index is None:
             lookup["error"] = "Give an entry index: a whole number."
-        elif checkpoint is None or int(raw_index) >= checkpoint.tree_size:
+        elif checkpoint is None or index >= checkpoint.tree_size:
             size = checkpoint.tree_size if checkpoint else 0
             lookup["error"] = f"The latest checkpoint covers entries 0 to {size - 1}."
         else:
-            index = int(raw_index)
             entry = selectors.entries(index, index + 1)[0]
             proof = selectors.inclusion_proof(index, checkpoint.tree_size)
             lookup.update(

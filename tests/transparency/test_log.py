@@ -277,3 +277,12 @@ def test_public_log_endpoints_are_rate_limited(
     assert refused["Content-Type"] == "application/problem+json"
     assert refused.json()["type"] == "/problems/rate-limited" and "Retry-After" in refused
     cache.clear()
+
+
+@pytest.mark.parametrize("raw", ["¹", "٣", "1e3", " 1", "1.0", "-0"])
+def test_only_ascii_decimals_are_indices(client: Client, raw: str) -> None:
+    append(3)
+    response = client.get("/api/v1/log/entries", {"start": raw, "end": 2})
+    assert problem(response, "start")
+    if raw.strip() != "1":  # the page forgives surrounding spaces
+        assert "a whole number" in client.get("/log/", {"index": raw}).content.decode()

@@ -1,0 +1,19 @@
+"""Parsing of numbers from URLs and forms.
+
+str.isdigit() is true for "¹" and "٣", which int() then rejects or reads as another
+number; ids and indices here are plain ASCII decimal only.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+
+
+def parse_index(raw: str | None) -> int | None:
+    """A non-negative ASCII decimal that fits in a signed 64-bit column, or None."""
+    if raw is None or not _DECIMAL.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if value < 2**63 else None
