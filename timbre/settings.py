@@ -277,6 +277,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
+# The platform's fee on royalties, in basis points.
+TIMBRE_PLATFORM_FEE_BPS = env_int("TIMBRE_PLATFORM_FEE_BPS", 1000, minimum=0)
+
 # Payments: manual settlement unless Stripe is configured.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY") or ""
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET") or ""

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("registry.api_urls")),
     path("api/v1/log/", include("transparency.api_urls")),
+    path("api/v1/", include("royalties.api_urls")),
     path("api/v1/", include("licensing.api_urls")),
     path(".well-known/jwks.json", licensing_api.JwksView.as_view(), name="jwks"),
     path("licenses/<str:license_id>.jws", licensing_api.license_download, name="license-download"),

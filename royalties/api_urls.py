@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from royalties import api
+
+urlpatterns = [
+    path("licenses/<str:license_id>/works", api.LicenseWorks.as_view(), name="api-license-works"),
+    path("works/bulk", api.BulkWorks.as_view(), name="api-works-bulk"),
+    path("works", api.WorkList.as_view(), name="api-works"),
+    path("works/by-hash/<str:sha256>", api.WorksByHash.as_view(), name="api-works-by-hash"),
+    path("works/<str:work_id>/void", api.WorkVoid.as_view(), name="api-work-void"),
+]

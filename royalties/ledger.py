@@ -1,0 +1,104 @@
+"""The double-entry ledger: accounts, balanced append-only entries, balances by SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from licensing.models import License
+from registry.models import Brand
+from royalties.models import Account, JournalEntry, Payee, Posting
+
+
+class UnbalancedEntry(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Line:
+    account: Account
+    amount: int
+    license: License | None = None
+    works: int = 0
+    milliseconds: int = 0
+
+
+def account(
+    kind: str,
+    currency: str,
+    *,
+    brand: Brand | None = None,
+    payee: Payee | None = None,
+    license: License | None = None,
+) -> Account:
+    owner = (
+        f"brand:{brand.pk}"
+        if brand
+        else f"payee:{payee.pk}"
+        if payee
+        else f"license:{license.pk}"
+        if license
+        else "platform"
+    )
+    found, _ = Account.objects.get_or_create(
+        kind=kind,
+        currency=currency,
+        owner=owner,
+        defaults={"brand": brand, "payee": payee, "license": license},
+    )
+    return found
+
+
+def post(
+    *,
+    key: str,
+    currency: str,
+    memo: str,
+    lines: Sequence[Line],
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Write a balanced entry once: a second call with the same key returns the first."""
+    if sum(line.amount for line in lines) != 0:
+        raise UnbalancedEntry(f"{key}: postings sum to {sum(line.amount for line in lines)}, not 0")
+    if any(line.account.currency != currency for line in lines):
+        raise UnbalancedEntry(f"{key}: an entry has one currency ({currency})")
+    existing = JournalEntry.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            entry = JournalEntry.objects.create(
+                idempotency_key=key, currency=currency, memo=memo[:300], reverses=reverses
+            )
+            Posting.objects.bulk_create(
+                Posting(
+                    entry=entry,
+                    account=line.account,
+                    amount=line.amount,
+                    license=line.license,
+                    works=line.works,
+                    milliseconds=line.milliseconds,
+                )
+                for line in lines
+                if line.amount or line.works
+            )
+    except IntegrityError:
+        # The same key committed meanwhile by a concurrent caller: theirs stands.
+        return JournalEntry.objects.get(idempotency_key=key)
+    return entry
+
+
+def reverse(entry: JournalEntry, *, key: str, memo: str) -> JournalEntry:
+    lines = [
+        Line(p.account, -p.amount, p.license, -p.works, -p.milliseconds)
+        for p in entry.postings.select_related("account", "license")
+    ]
+    return post(key=key, currency=entry.currency, memo=memo, lines=lines, reverses=entry)
+
+
+def balance(acct: Account) -> int:
+    """Debits minus credits, by SQL aggregate."""
+    return acct.postings.aggregate(total=Sum("amount"))["total"] or 0

@@ -1,0 +1,211 @@
+"""Generated works, the double-entry ledger, payees and idempotency records.
+
+Ledger rules: a journal entry has one currency and postings that sum to zero (checked
+by services everywhere and, on PostgreSQL, by a deferred constraint trigger); entries and
+postings are append-only (the database refuses UPDATE and DELETE on PostgreSQL); a
+correction is a reversing entry; every entry has a unique idempotency key.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from licensing.models import License
+from registry.models import Brand, Performer, VoiceModel
+
+
+class Payee(models.Model):
+    """Someone royalties are paid to: a performer, an agent, an estate, a union fund."""
+
+    class Kind(models.TextChoices):
+        PERFORMER = "performer", "Performer"
+        AGENT = "agent", "Agent"
+        ESTATE = "estate", "Estate"
+        UNION = "union", "Union pension & health"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    performer = models.ForeignKey(
+        Performer, null=True, blank=True, on_delete=models.PROTECT, related_name="payees"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payees",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class VoiceSplit(models.Model):
+    """Who shares a voice's royalties, in basis points summing to 10000 per voice."""
+
+    voice = models.ForeignKey(VoiceModel, on_delete=models.CASCADE, related_name="splits")
+    payee = models.ForeignKey(Payee, on_delete=models.PROTECT, related_name="splits")
+    bps = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["voice", "payee"], name="split_once_per_payee"),
+            models.CheckConstraint(condition=Q(bps__gt=0, bps__lte=10000), name="split_bps_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voice}: {self.payee} {self.bps / 100}%"
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        BRAND_RECEIVABLE = "brand_receivable", "Brand receivable"
+        ADVANCE = "advance", "Advance held (minimum guarantee)"
+        PAYEE_PAYABLE = "payee_payable", "Payee payable"
+        PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
+        CASH = "cash", "Cash / clearing"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    currency = models.CharField(max_length=3)
+    # "platform", "brand:<id>", "payee:<id>" or "license:<id>": one unique key that works
+    # on every database (NULL-aware unique constraints do not exist on SQLite).
+    owner = models.CharField(max_length=60)
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT)
+    payee = models.ForeignKey(Payee, null=True, blank=True, on_delete=models.PROTECT)
+    license = models.ForeignKey(License, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "currency", "owner"], name="account_unique")
+        ]
+
+    def __str__(self) -> str:
+        owner = self.brand or self.payee or self.license or "platform"
+        return f"{self.kind}:{owner}:{self.currency}"
+
+
+class JournalEntry(models.Model):
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    currency = models.CharField(max_length=3)
+    memo = models.CharField(max_length=300)
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key}: {self.memo}"
+
+
+class Posting(models.Model):
+    """One line of an entry: positive debits, negative credits, in minor units."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    amount = models.BigIntegerField()
+    # Dimensions for statements: which license and period the money belongs to.
+    license = models.ForeignKey(License, null=True, blank=True, on_delete=models.PROTECT)
+    # Signed like the amount, so that a reversal takes its works back out of statements.
+    works = models.IntegerField(default=0)
+    milliseconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "entry"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount:+d}"
+
+
+class LicenseUsage(models.Model):
+    """Counters that caps are checked against; its row is the lock for a license's works."""
+
+    license = models.OneToOneField(
+        License, on_delete=models.PROTECT, primary_key=True, related_name="usage"
+    )
+    works = models.PositiveIntegerField(default=0)
+    milliseconds = models.PositiveBigIntegerField(default=0)
+    advance_left = models.BigIntegerField(default=0)
+    advance_released = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"usage of {self.license_id}"
+
+
+class Work(models.Model):
+    """A work a brand generated with a licensed voice, priced and receipted."""
+
+    work_id = models.CharField(max_length=40, unique=True)
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="works")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="works")
+    client_ref = models.CharField(max_length=200)
+    content_sha256 = models.CharField(max_length=64, db_index=True)
+    duration_ms = models.PositiveBigIntegerField()
+    characters = models.PositiveIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=35)
+    territory = models.CharField(max_length=5)
+    use = models.CharField(max_length=20)
+    medium = models.CharField(max_length=20)
+    title = models.CharField(max_length=300, blank=True)
+    declared_revenue = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    price = models.BigIntegerField()
+    from_advance = models.BigIntegerField(default=0)
+    recorded_at = models.DateTimeField(db_index=True)
+    log_index = models.BigIntegerField(unique=True)
+    receipt = models.TextField()
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="works")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_entry = models.ForeignKey(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="voided_works"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "client_ref"], name="work_client_ref_once")
+        ]
+        indexes = [models.Index(fields=["license", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return self.work_id
+
+
+class WorkAttempt(models.Model):
+    """A work refused under a license: performers see what was tried outside the terms."""
+
+    license = models.ForeignKey(
+        License, null=True, blank=True, on_delete=models.PROTECT, related_name="attempts"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="work_attempts")
+    license_ref = models.CharField(max_length=40)
+    client_ref = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=40)
+    detail = models.CharField(max_length=300)
+    payload = models.JSONField()
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.reason} for {self.license_ref}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a (brand, Idempotency-Key): a retry gets it back unchanged."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE)
+    key = models.CharField(max_length=200)
+    request_sha256 = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "key"], name="idempotency_once")]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id}:{self.key}"

@@ -1,0 +1,488 @@
+"""Recording works: check against the license, price, post to the ledger, receipt, log.
+
+A bulk request is a handful of transactions' worth of work, not one per work: licenses'
+usage rows are locked once (in license-id order, so concurrent requests never deadlock),
+the log gets one batch append, each license one journal entry, rows are bulk-inserted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from licensing import terms as license_terms
+from licensing.ids import new_id
+from licensing.keys import active_signer
+from licensing.models import License, SigningKey
+from registry.models import Brand, VoiceModel
+from royalties import ledger, rules
+from royalties.models import (
+    Account,
+    IdempotencyRecord,
+    JournalEntry,
+    LicenseUsage,
+    Payee,
+    VoiceSplit,
+    Work,
+    WorkAttempt,
+)
+from transparency.services import event, log_append, rfc3339
+from verifier.jws import TYP_RECEIPT, sign_jws
+
+MAX_BULK = 10_000
+VOID_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class WorkInput:
+    license_id: str
+    client_ref: str
+    content_sha256: str
+    duration_ms: int
+    language: str
+    territory: str
+    use: str
+    medium: str
+    title: str = ""
+    characters: int | None = None
+    declared_revenue: int = 0
+
+
+@dataclass
+class Outcome:
+    index: int
+    status: str  # "recorded" | "rejected"
+    work_id: str | None = None
+    receipt: str | None = None
+    log_index: int | None = None
+    price: int | None = None
+    currency: str | None = None
+    reason: str | None = None
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.status == "recorded":
+            out.update(
+                work_id=self.work_id,
+                receipt=self.receipt,
+                log_index=self.log_index,
+                price=self.price,
+                currency=self.currency,
+            )
+        else:
+            out.update(reason=self.reason, detail=self.detail)
+        return out
+
+
+@dataclass
+class _Accepted:
+    item: WorkInput
+    outcome: Outcome
+    lic: License
+    price: int
+    from_advance: int
+    work_id: str = field(default_factory=lambda: new_id("wrk"))
+
+
+def _rates(lic: License) -> rules.Rates:
+    royalty = lic.document["royalty"]
+    return rules.Rates(
+        per_work=int(royalty["per_work"]),
+        per_second=Decimal(royalty["per_second"]),
+        revenue_share_bps=int(royalty["revenue_share_bps"]),
+    )
+
+
+def _check(lic: License, item: WorkInput, today: Any) -> tuple[str, str] | None:
+    """Why this work falls outside its license, or None when it is inside."""
+    key: SigningKey = lic.signing_key
+    if (
+        key.status == SigningKey.Status.COMPROMISED
+        and key.compromised_from_index is not None
+        and lic.log_index >= key.compromised_from_index
+    ):
+        return "key_compromised", "the license was signed with a compromised key"
+    status = lic.status_at(today)
+    if status == License.Status.REVOKED:
+        return "license_revoked", "the license was revoked"
+    if status == License.Status.SUSPENDED:
+        return "license_suspended", "the voice is suspended; no work may be recorded"
+    if status == License.Status.EXPIRED:
+        return "license_expired", f"the license ended on {lic.valid_until}"
+    if today < lic.valid_from:
+        return "license_not_yet_valid", f"the license starts on {lic.valid_from}"
+    document_terms = lic.document["terms"]
+    if item.use not in lic.uses:
+        return "use_not_licensed", f"{item.use!r} is not among {', '.join(lic.uses)}"
+    if license_terms.territories_cover(lic.territories, [item.territory.upper()]):
+        return (
+            "territory_not_licensed",
+            f"{item.territory!r} is not among {', '.join(lic.territories)}",
+        )
+    if not license_terms.language_covered(document_terms["languages"], item.language):
+        return (
+            "language_not_licensed",
+            f"{item.language!r} is not among {', '.join(document_terms['languages'])}",
+        )
+    if item.medium not in document_terms["media"]:
+        return (
+            "medium_not_licensed",
+            f"{item.medium!r} is not among {', '.join(document_terms['media'])}",
+        )
+    return None
+
+
+def _splits(voice: VoiceModel) -> tuple[list[Payee], list[int]]:
+    rows = list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
+    if rows:
+        return [r.payee for r in rows], [r.bps for r in rows]
+    performer = voice.performer
+    payee = Payee.objects.filter(performer=performer).order_by("pk").first()
+    if payee is None:
+        payee = Payee.objects.create(
+            kind=Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE,
+            name=performer.stage_name
+            if performer.is_living
+            else f"Estate of {performer.stage_name}",
+            performer=performer,
+            user=performer.user,
+        )
+    return [payee], [rules.BPS]
+
+
+def _usage(lic: License) -> LicenseUsage:
+    """The license's usage row, locked. Made (with the advance booked) on first use."""
+    usage = LicenseUsage.objects.select_for_update().filter(license=lic).first()
+    if usage is not None:
+        return usage
+    advance = int(lic.document["royalty"]["minimum_guarantee"])
+    currency = lic.document["royalty"]["currency"]
+    try:
+        with transaction.atomic():
+            LicenseUsage.objects.create(license=lic, advance_left=advance)
+    except IntegrityError:
+        pass  # made by a concurrent request; lock theirs below
+    else:
+        if advance:
+            ledger.post(
+                key=f"advance:{lic.license_id}",
+                currency=currency,
+                memo=f"minimum guarantee prepaid for {lic.license_id}",
+                lines=[
+                    ledger.Line(ledger.account(Account.Kind.CASH, currency), advance, lic),
+                    ledger.Line(
+                        ledger.account(Account.Kind.ADVANCE, currency, license=lic), -advance, lic
+                    ),
+                ],
+            )
+    return LicenseUsage.objects.select_for_update().get(license=lic)
+
+
+def works_record(*, brand: Brand, items: Sequence[WorkInput]) -> list[Outcome]:
+    """Record works for one brand; answer per item. The caller holds the transaction."""
+    if not items:
+        raise ValidationError({"works": ["Send at least one work."]})
+    if len(items) > MAX_BULK:
+        raise ValidationError({"works": [f"At most {MAX_BULK} works per request."]})
+    now = timezone.now()
+    today = now.date()
+    outcomes = [Outcome(index=i, status="rejected") for i in range(len(items))]
+    attempts: list[WorkAttempt] = []
+
+    def reject(i: int, lic: License | None, reason: str, detail: str) -> None:
+        outcomes[i].reason, outcomes[i].detail = reason, detail
+        item = items[i]
+        attempts.append(
+            WorkAttempt(
+                license=lic,
+                brand=brand,
+                license_ref=item.license_id[:40],
+                client_ref=item.client_ref[:200],
+                reason=reason,
+                detail=detail[:300],
+                at=now,
+                payload={k: getattr(item, k) for k in WorkInput.__dataclass_fields__},
+            )
+        )
+
+    wanted = sorted({item.license_id for item in items})
+    licenses = {
+        lic.license_id: lic
+        for lic in License.objects.select_related(
+            "signing_key", "voice__performer", "offer_version"
+        )
+        .filter(license_id__in=wanted, brand=brand)
+        .order_by("license_id")
+    }
+    # Lock every usage row this request touches, in one fixed order (license id).
+    usages = {license_id: _usage(licenses[license_id]) for license_id in sorted(licenses)}
+    seen_refs = set(
+        Work.objects.filter(brand=brand, client_ref__in=[i.client_ref for i in items]).values_list(
+            "client_ref", flat=True
+        )
+    )
+    accepted: list[_Accepted] = []
+    for i, item in enumerate(items):
+        lic = licenses.get(item.license_id)
+        if lic is None:
+            reject(i, None, "license_not_found", "no license of yours has this id")
+            continue
+        problem = _check(lic, item, today)
+        if problem:
+            reject(i, lic, *problem)
+            continue
+        if item.client_ref in seen_refs:
+            reject(
+                i,
+                lic,
+                "duplicate_work",
+                f"a work with your id {item.client_ref!r} is already recorded",
+            )
+            continue
+        usage = usages[item.license_id]
+        version = lic.offer_version
+        if version.max_works is not None and usage.works + 1 > version.max_works:
+            reject(i, lic, "works_cap_exceeded", f"the license allows {version.max_works} works")
+            continue
+        if (
+            version.max_seconds is not None
+            and usage.milliseconds + item.duration_ms > version.max_seconds * 1000
+        ):
+            reject(
+                i, lic, "seconds_cap_exceeded", f"the license allows {version.max_seconds} seconds"
+            )
+            continue
+        price = rules.price_work(
+            _rates(lic), duration_ms=item.duration_ms, declared_revenue=item.declared_revenue
+        )
+        recouped = rules.recoup(price, usage.advance_left)
+        usage.works += 1
+        usage.milliseconds += item.duration_ms
+        usage.advance_left = recouped.advance_left
+        seen_refs.add(item.client_ref)
+        accepted.append(_Accepted(item, outcomes[i], lic, price, recouped.from_advance))
+
+    if attempts:
+        WorkAttempt.objects.bulk_create(attempts)
+    if not accepted:
+        return outcomes
+
+    entries = log_append(
+        events=[
+            event(
+                "work.recorded",
+                work_id=a.work_id,
+                license_id=a.lic.license_id,
+                content_sha256=a.item.content_sha256,
+                duration_ms=str(a.item.duration_ms),
+            )
+            for a in accepted
+        ]
+    )
+    signing_key, private_key = active_signer()
+    recorded_at = rfc3339(now)
+    by_license: dict[str, list[_Accepted]] = defaultdict(list)
+    for a, entry in zip(accepted, entries, strict=True):
+        a.outcome.log_index = entry.index
+        a.outcome.receipt = sign_jws(
+            {
+                "schema": "timbre.receipt/1",
+                "work_id": a.work_id,
+                "license_id": a.lic.license_id,
+                "content_sha256": a.item.content_sha256,
+                "duration_ms": str(a.item.duration_ms),
+                "recorded_at": recorded_at,
+                "log_index": str(entry.index),
+            },
+            private_key,
+            signing_key.kid,
+            TYP_RECEIPT,
+        )
+        by_license[a.lic.license_id].append(a)
+
+    batch = new_id("bat")
+    journal = {lid: _post_batch(batch, group) for lid, group in by_license.items()}
+    works = []
+    for a in accepted:
+        currency = a.lic.document["royalty"]["currency"]
+        a.outcome.status, a.outcome.work_id, a.outcome.price, a.outcome.currency = (
+            "recorded",
+            a.work_id,
+            a.price,
+            currency,
+        )
+        works.append(
+            Work(
+                work_id=a.work_id,
+                license=a.lic,
+                brand=brand,
+                client_ref=a.item.client_ref,
+                content_sha256=a.item.content_sha256,
+                duration_ms=a.item.duration_ms,
+                characters=a.item.characters,
+                language=a.item.language,
+                territory=a.item.territory.upper(),
+                use=a.item.use,
+                medium=a.item.medium,
+                title=a.item.title,
+                declared_revenue=a.item.declared_revenue,
+                currency=currency,
+                price=a.price,
+                from_advance=a.from_advance,
+                recorded_at=now,
+                log_index=a.outcome.log_index,
+                receipt=a.outcome.receipt,
+                entry=journal[a.lic.license_id],
+            )
+        )
+    Work.objects.bulk_create(works, batch_size=1000)
+    for license_id in by_license:
+        usage = usages[license_id]
+        usage.save(update_fields=["works", "milliseconds", "advance_left"])
+    return outcomes
+
+
+def _fee_bps() -> int:
+    return int(getattr(settings, "TIMBRE_PLATFORM_FEE_BPS", 1000))
+
+
+def _post_batch(batch: str, group: list[_Accepted]) -> JournalEntry:
+    """One entry per license per request: the brand (or the advance) pays, payees earn."""
+    lic = group[0].lic
+    currency = lic.document["royalty"]["currency"]
+    royalty = sum(a.price for a in group)
+    from_advance = sum(a.from_advance for a in group)
+    works = len(group)
+    ms = sum(a.item.duration_ms for a in group)
+    payees, split = _splits(lic.voice)
+    shares = rules.distribute(royalty, fee_bps=_fee_bps(), split_bps=split)
+    lines = [
+        ledger.Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), from_advance, lic),
+        ledger.Line(
+            ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
+            royalty - from_advance,
+            lic,
+        ),
+        ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),
+    ]
+    lines += [
+        ledger.Line(
+            ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
+            -amount,
+            lic,
+            works,
+            ms,
+        )
+        for payee, amount in zip(payees, shares.payees, strict=True)
+    ]
+    return ledger.post(
+        key=f"works:{batch}:{lic.license_id}",
+        currency=currency,
+        memo=f"{works} works under {lic.license_id}",
+        lines=lines,
+    )
+
+
+def request_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class IdempotencyConflict(ValidationError):
+    pass
+
+
+def with_idempotency(*, brand: Brand, key: str, body_sha256: str, run: Any) -> tuple[int, Any]:
+    """Run `run()` once per (brand, key); a retry returns the first answer and writes nothing.
+
+    The key's row is inserted first, in the same transaction as the work: a concurrent
+    retry waits on the unique index, then finds the committed answer.
+    """
+    if not key or len(key) > 200:
+        raise ValidationError(
+            {"Idempotency-Key": ["Send an Idempotency-Key header (at most 200 characters)."]}
+        )
+    existing = IdempotencyRecord.objects.filter(brand=brand, key=key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    brand=brand, key=key, request_sha256=body_sha256, status_code=0, response={}
+                )
+                status_code, response = run()
+                record.status_code, record.response = status_code, response
+                record.save(update_fields=["status_code", "response"])
+                return status_code, response
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.get(brand=brand, key=key)
+    if existing.request_sha256 != body_sha256:
+        raise IdempotencyConflict(
+            {"Idempotency-Key": ["This key was used for a different request; use a new key."]}
+        )
+    return existing.status_code, existing.response
+
+
+@transaction.atomic
+def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
+    """Void a work within 24 hours: a reversing entry; its cap slot and advance come back."""
+    work = (
+        Work.objects.select_related("license", "entry").filter(work_id=work_id, brand=brand).first()
+    )
+    if work is None:
+        raise PermissionDenied("No work of yours has this id.")
+    usage = LicenseUsage.objects.select_for_update().get(license=work.license)
+    work = Work.objects.select_for_update().get(pk=work.pk)
+    if work.voided_at is not None:
+        raise ValidationError({"work": ["This work is already void."]})
+    if timezone.now() - work.recorded_at > VOID_WINDOW:
+        raise ValidationError({"work": ["Works can be voided within 24 hours of recording only."]})
+    lic = work.license
+    currency = work.currency
+    payees, split = _splits(lic.voice)
+    shares = rules.distribute(work.price, fee_bps=_fee_bps(), split_bps=split)
+    lines = [
+        ledger.Line(
+            ledger.account(Account.Kind.ADVANCE, currency, license=lic), -work.from_advance, lic
+        ),
+        ledger.Line(
+            ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=brand),
+            -(work.price - work.from_advance),
+            lic,
+        ),
+        ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), shares.fee, lic),
+    ]
+    lines += [
+        ledger.Line(
+            ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
+            amount,
+            lic,
+            -1,
+            -work.duration_ms,
+        )
+        for payee, amount in zip(payees, shares.payees, strict=True)
+    ]
+    entry = ledger.post(
+        key=f"void:{work.work_id}",
+        currency=currency,
+        memo=f"void {work.work_id}",
+        lines=lines,
+        reverses=work.entry,
+    )
+    usage.works -= 1
+    usage.milliseconds -= work.duration_ms
+    usage.advance_left += work.from_advance
+    usage.save(update_fields=["works", "milliseconds", "advance_left"])
+    work.voided_at = timezone.now()
+    work.void_entry = entry
+    work.save(update_fields=["voided_at", "void_entry"])
+    return work
