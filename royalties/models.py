@@ -201,7 +201,8 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=200)
     request_sha256 = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    # Text, not JSON: a retry must get the same bytes, and jsonb would reorder the keys.
+    response = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -8,6 +8,7 @@ the log gets one batch append, each license one journal entry, rows are bulk-ins
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -417,10 +418,10 @@ def with_idempotency(*, brand: Brand, key: str, body_sha256: str, run: Any) -> t
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
-                    brand=brand, key=key, request_sha256=body_sha256, status_code=0, response={}
+                    brand=brand, key=key, request_sha256=body_sha256, status_code=0, response=""
                 )
                 status_code, response = run()
-                record.status_code, record.response = status_code, response
+                record.status_code, record.response = status_code, json.dumps(response)
                 record.save(update_fields=["status_code", "response"])
                 return status_code, response
         except IntegrityError:
@@ -429,7 +430,7 @@ def with_idempotency(*, brand: Brand, key: str, body_sha256: str, run: Any) -> t
         raise IdempotencyConflict(
             {"Idempotency-Key": ["This key was used for a different request; use a new key."]}
         )
-    return existing.status_code, existing.response
+    return existing.status_code, json.loads(existing.response)
 
 
 @transaction.atomic
