@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from licensing.models import License
 from registry.models import Brand
@@ -59,6 +61,7 @@ def post(
     memo: str,
     lines: Sequence[Line],
     reverses: JournalEntry | None = None,
+    at: datetime | None = None,
 ) -> JournalEntry:
     """Write a balanced entry once: a second call with the same key returns the first."""
     if sum(line.amount for line in lines) != 0:
@@ -71,7 +74,11 @@ def post(
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(
-                idempotency_key=key, currency=currency, memo=memo[:300], reverses=reverses
+                idempotency_key=key,
+                currency=currency,
+                memo=memo[:300],
+                reverses=reverses,
+                created_at=at or timezone.now(),
             )
             Posting.objects.bulk_create(
                 Posting(

@@ -210,3 +210,45 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand_id}:{self.key}"
+
+
+class Period(models.Model):
+    """A calendar month (UTC). Once closed, its statements are frozen."""
+
+    month = models.DateField(unique=True, help_text="The first day of the month.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
+class Statement(models.Model):
+    """A payee's statement for a closed period, in one currency: written once, never changed."""
+
+    payee = models.ForeignKey(Payee, on_delete=models.PROTECT, related_name="statements")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="statements")
+    currency = models.CharField(max_length=3)
+    opening = models.BigIntegerField()
+    earnings = models.BigIntegerField()
+    payouts = models.BigIntegerField()
+    closing = models.BigIntegerField()
+    lines = models.JSONField(help_text="Per license: works, seconds, gross, recouped, fee, share.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period__month", "currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["payee", "period", "currency"], name="statement_once"),
+            models.CheckConstraint(
+                condition=Q(
+                    closing=models.F("opening") + models.F("earnings") - models.F("payouts")
+                ),
+                name="statement_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payee} {self.period} {self.currency}"

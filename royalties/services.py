@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -190,13 +190,19 @@ def _usage(lic: License) -> LicenseUsage:
     return LicenseUsage.objects.select_for_update().get(license=lic)
 
 
-def works_record(*, brand: Brand, items: Sequence[WorkInput]) -> list[Outcome]:
-    """Record works for one brand; answer per item. The caller holds the transaction."""
+def works_record(
+    *, brand: Brand, items: Sequence[WorkInput], now: datetime | None = None
+) -> list[Outcome]:
+    """Record works for one brand; answer per item. The caller holds the transaction.
+
+    ``now`` is for importing history (demo data, migrations from another registry): it
+    dates the works, receipts and ledger; the log always stamps its own time.
+    """
     if not items:
         raise ValidationError({"works": ["Send at least one work."]})
     if len(items) > MAX_BULK:
         raise ValidationError({"works": [f"At most {MAX_BULK} works per request."]})
-    now = timezone.now()
+    now = now or timezone.now()
     today = now.date()
     outcomes = [Outcome(index=i, status="rejected") for i in range(len(items))]
     attempts: list[WorkAttempt] = []
@@ -313,7 +319,7 @@ def works_record(*, brand: Brand, items: Sequence[WorkInput]) -> list[Outcome]:
         by_license[a.lic.license_id].append(a)
 
     batch = new_id("bat")
-    journal = {lid: _post_batch(batch, group) for lid, group in by_license.items()}
+    journal = {lid: _post_batch(batch, group, now) for lid, group in by_license.items()}
     works = []
     for a in accepted:
         currency = a.lic.document["royalty"]["currency"]
@@ -358,7 +364,7 @@ def _fee_bps() -> int:
     return int(getattr(settings, "TIMBRE_PLATFORM_FEE_BPS", 1000))
 
 
-def _post_batch(batch: str, group: list[_Accepted]) -> JournalEntry:
+def _post_batch(batch: str, group: list[_Accepted], at: datetime) -> JournalEntry:
     """One entry per license per request: the brand (or the advance) pays, payees earn."""
     lic = group[0].lic
     currency = lic.document["royalty"]["currency"]
@@ -392,6 +398,7 @@ def _post_batch(batch: str, group: list[_Accepted]) -> JournalEntry:
         currency=currency,
         memo=f"{works} works under {lic.license_id}",
         lines=lines,
+        at=at,
     )
 
 
@@ -445,7 +452,8 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
     work = Work.objects.select_for_update().get(pk=work.pk)
     if work.voided_at is not None:
         raise ValidationError({"work": ["This work is already void."]})
-    if timezone.now() - work.recorded_at > VOID_WINDOW:
+    now = timezone.now()
+    if now - work.recorded_at > VOID_WINDOW:
         raise ValidationError({"work": ["Works can be voided within 24 hours of recording only."]})
     lic = work.license
     currency = work.currency
@@ -478,12 +486,13 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
         memo=f"void {work.work_id}",
         lines=lines,
         reverses=work.entry,
+        at=now,
     )
     usage.works -= 1
     usage.milliseconds -= work.duration_ms
     usage.advance_left += work.from_advance
     usage.save(update_fields=["works", "milliseconds", "advance_left"])
-    work.voided_at = timezone.now()
+    work.voided_at = now
     work.void_entry = entry
     work.save(update_fields=["voided_at", "void_entry"])
     return work

@@ -271,6 +271,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "licensing.tasks.license_requests_expire",
         "schedule": 3600,
     },
+    "period-close": {
+        "task": "royalties.tasks.period_close_previous",
+        "schedule": 6 * 3600,
+    },
     "log-checkpoint": {
         "task": "transparency.tasks.checkpoint_publish",
         "schedule": env_int("TIMBRE_CHECKPOINT_SECONDS", 60, minimum=1),

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from royalties import views
+
+urlpatterns = [
+    path("studio/earnings/", views.earnings, name="earnings"),
+    path("studio/works/", views.works, name="studio-works"),
+    path(
+        "statements/<int:payee_id>/<str:month>/<str:currency>/",
+        views.statement_page,
+        name="statement",
+    ),
+    path(
+        "statements/<int:payee_id>/<str:month>/<str:currency>.csv",
+        views.statement_csv,
+        name="statement-csv",
+    ),
+    path(
+        "statements/<int:payee_id>/<str:month>/<str:currency>.pdf",
+        views.statement_pdf,
+        name="statement-pdf",
+    ),
+    path("brands/<slug:slug>/usage/", views.brand_usage, name="brand-usage"),
+]

@@ -1,0 +1,130 @@
+"""Earnings, works, statements and brand usage pages."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from licensing.models import License
+from registry.models import Brand
+from registry.policies import managed_performers
+from royalties import exports, selectors
+from royalties.models import LicenseUsage, Statement, WorkAttempt
+from royalties.statements import currencies_of, month_start, statement_for
+
+
+def _month(raw: str) -> date:
+    try:
+        year, month = (int(p) for p in raw.split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise Http404("Months look like 2026-11") from exc
+
+
+@login_required
+def earnings(request: HttpRequest) -> HttpResponse:
+    payees = selectors.payees_of(request.user)
+    if not payees.exists() and not managed_performers(request.user).exists():
+        raise PermissionDenied("Earnings are for performers and their representatives.")
+    by_month = selectors.earnings_by_month(payees)
+    by_voice = selectors.earnings_by_voice(payees)
+    for row in by_month:
+        row["label_text"] = f"{row['month']:%b %Y}"
+    statements = Statement.objects.filter(payee__in=payees).select_related("period", "payee")
+    drafts = [
+        {"payee": p, "currency": c, "month": month_start(date.today())}
+        for p in payees
+        for c in currencies_of(p)
+    ]
+    return render(
+        request,
+        "royalties/earnings.html",
+        {
+            "month_chart": selectors.chart(by_month, "label_text"),
+            "voice_chart": selectors.chart(by_voice, "voice"),
+            "by_month": by_month,
+            "by_voice": by_voice,
+            "statements": statements,
+            "drafts": drafts,
+            "attempts": WorkAttempt.objects.filter(
+                license__voice__performer__in=managed_performers(request.user)
+            )
+            .select_related("brand")
+            .order_by("-at")[:20],
+        },
+    )
+
+
+@login_required
+def works(request: HttpRequest) -> HttpResponse:
+    month_raw = request.GET.get("month", "")
+    items = selectors.works_for(
+        request.user,
+        voice=request.GET.get("voice", "")[:100],
+        license_id=request.GET.get("license", "")[:40],
+        month=_month(month_raw) if month_raw else None,
+    )
+    return render(request, "royalties/works.html", {"works": items[:500], "filters": request.GET})
+
+
+def _statement(
+    request: HttpRequest, payee_id: int, month: str, currency: str
+) -> tuple[object, bool]:
+    payee = get_object_or_404(selectors.payees_of(request.user), pk=payee_id)
+    if currency not in currencies_of(payee):
+        raise Http404("No statement in this currency")
+    return statement_for(payee, _month(month), currency)
+
+
+@login_required
+def statement_page(request: HttpRequest, payee_id: int, month: str, currency: str) -> HttpResponse:
+    data, frozen = _statement(request, payee_id, month, currency)
+    return render(request, "royalties/statement.html", {"s": data, "frozen": frozen})
+
+
+@login_required
+def statement_csv(
+    request: HttpRequest, payee_id: int, month: str, currency: str
+) -> StreamingHttpResponse:
+    data, _ = _statement(request, payee_id, month, currency)
+    response = StreamingHttpResponse(exports.csv_rows(data), content_type="text/csv; charset=utf-8")  # type: ignore[arg-type]
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{payee_id}-{month}-{currency}.csv"'
+    )
+    return response
+
+
+@login_required
+def statement_pdf(request: HttpRequest, payee_id: int, month: str, currency: str) -> HttpResponse:
+    data, _ = _statement(request, payee_id, month, currency)
+    response = HttpResponse(exports.pdf_bytes(data), content_type="application/pdf")  # type: ignore[arg-type]
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{payee_id}-{month}-{currency}.pdf"'
+    )
+    return response
+
+
+@login_required
+def brand_usage(request: HttpRequest, slug: str) -> HttpResponse:
+    brand = get_object_or_404(Brand, slug=slug, memberships__user=request.user)
+    licenses = License.objects.filter(brand=brand).select_related("offer_version", "voice")
+    usage = {u.license_id: u for u in LicenseUsage.objects.filter(license__in=licenses)}
+    rows = [
+        {
+            "license": lic,
+            "usage": usage.get(lic.pk),
+            "max_works": lic.offer_version.max_works,
+            "max_seconds": lic.offer_version.max_seconds,
+            "seconds": (usage[lic.pk].milliseconds // 1000) if lic.pk in usage else 0,
+        }
+        for lic in licenses
+    ]
+    return render(
+        request,
+        "royalties/brand_usage.html",
+        {"brand": brand, "rows": rows, "owes": selectors.brand_owes(brand)},
+    )
