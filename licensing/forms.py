@@ -89,6 +89,11 @@ class VerifyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}), required=False, label="License (JWS)"
     )
     file = forms.FileField(required=False, label="…or upload a .jws file")
+    audio = forms.FileField(
+        required=False,
+        label="…or upload an audio clip to ask: is this licensed?",
+        help_text="WAV, MP3, Ogg, FLAC or M4A; we hash it and look the hash up",
+    )
 
     def token(self) -> str:
         upload = self.cleaned_data.get("file")

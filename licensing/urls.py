@@ -14,5 +14,4 @@ urlpatterns = [
     path("studio/requests/<int:pk>/<str:decision>/", views.request_decide, name="request-decide"),
     path("studio/voices/<slug:slug>/offers/new/", views.offer_new, name="offer-new"),
     path("operations/settlements/", views.settlements, name="settlements"),
-    path("verify/", views.verify_page, name="verify"),
 ]

@@ -252,23 +252,11 @@ REASON_WORDS = {
 }
 
 
-def verify_page(request: HttpRequest) -> HttpResponse:
-    posted = request.method == "POST"
-    form = forms.VerifyForm(request.POST if posted else None, request.FILES if posted else None)
-    result: dict[str, Any] | None = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            token = form.token()
-        except ValidationError as exc:
-            form.add_error("file", exc)
-        else:
-            if not token:
-                form.add_error("jws", "Paste a license, or upload its .jws file.")
-            else:
-                verdict = verify_licenses([token])[0]
-                result = {
-                    "verdict": verdict,
-                    "words": REASON_WORDS.get(verdict.reason or "", verdict.detail),
-                    "document": verdict.document,
-                }
-    return render(request, "licensing/verify.html", {"form": form, "result": result})
+def license_verdict(token: str) -> dict[str, Any]:
+    """One license verified, with the verdict in plain words for the /verify/ page."""
+    verdict = verify_licenses([token])[0]
+    return {
+        "verdict": verdict,
+        "words": REASON_WORDS.get(verdict.reason or "", verdict.detail),
+        "document": verdict.document,
+    }

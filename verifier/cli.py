@@ -1,7 +1,8 @@
 """``python -m verifier``: verify Timbre licenses, receipts and log proofs.
 
-Everything works offline on files, except ``monitor`` and ``inclusion --url``,
-which ask a Timbre server over HTTP and trust nothing it says without a proof.
+Everything works offline on files, except ``monitor``, ``inclusion --url`` and
+the URL inputs of ``license``, which ask a Timbre server over HTTP and trust
+nothing it says without a signature or a proof.
 
 Exit status: 0 valid, 1 invalid (the reason goes to stderr as
 ``invalid: <code>: <reason>``), 2 the check could not be run (bad arguments,
@@ -20,7 +21,9 @@ import argparse
 import json
 import sys
 import textwrap
+import urllib.parse
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,15 @@ from verifier.errors import JSONError, VerificationError
 from verifier.http import DEFAULT_TIMEOUT, FetchError, HttpClient
 from verifier.jcs import parse_json_strict
 from verifier.jws import keys_from_jwks, verify_jws
+from verifier.license import (
+    CannotCheck,
+    LicenseReport,
+    LogInputs,
+    failed_report,
+    format_report,
+    parse_at,
+    verify_license,
+)
 from verifier.merkle import EMPTY_ROOT, leaf_hash
 from verifier.monitor import (
     LogClient,
@@ -429,6 +441,176 @@ def _run_monitor(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
+# --- license --------------------------------------------------------------------------
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def _client_for(url: str, timeout: float) -> tuple[HttpClient, str]:
+    """A client and a path that together GET exactly ``url``.
+
+    HttpClient joins a base and a path with one slash; splitting at the last
+    slash keeps the URL as given (a trailing slash, or its absence, matters to
+    the server's routing).
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.fragment:
+        raise CommandError(f"{url} must not carry a fragment")
+    head, _, last = parts.path.rpartition("/")
+    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, head, "", ""))
+    path = last + (f"?{parts.query}" if parts.query else "")
+    return HttpClient(base, timeout=timeout), path
+
+
+def _load_jwks(source: str, timeout: float) -> Any:
+    if _is_url(source):
+        client, path = _client_for(source, timeout)
+        return client.get_json(path)
+    return _read_json(source)
+
+
+def _load_note(source: str, timeout: float) -> bytes:
+    if _is_url(source):
+        client, path = _client_for(source, timeout)
+        return client.get_text(path)
+    return _read_bytes(source)
+
+
+def _register_license(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "license",
+        help="verify a Timbre license: signature, key status, term, log inclusion, revocation",
+        description=_paragraphs(
+            "Verify a license (a compact JWS) against the registry's JWK Set: typ "
+            "timbre-license+jws, alg EdDSA, the key its kid names, the signature, a "
+            "timbre.license/1 payload and its term at --at; print what it grants.",
+            "A retired key still vouches for licenses logged before it retired, a "
+            "compromised one only for licenses logged before the compromise: for such keys "
+            "the license's log index is needed, from --proof with --entry (the leaf data of "
+            "its license.issued entry), or from the registry (--log-url). The entry must "
+            "record the SHA-256 of this very JWS. With --checkpoint and --verifier-key (the "
+            "log's key, obtained out of band) the entry is also proven to be in the log.",
+            "Revocation is only known to the registry: without --log-url it is not checked "
+            "(and said so), and the license can still pass.",
+        ),
+        epilog='reasons (stderr "invalid: <reason>: <detail>", and "reason" with --json):\n'
+        "  bad_signature unknown_key alg_not_allowed wrong_type malformed too_large bad_jwks\n"
+        "  not_yet_valid expired key_compromised key_retired_before_logging\n"
+        "  log_index_unknown log_index_mismatch entry_mismatch inclusion_failed\n"
+        "  bad_checkpoint revoked suspended\n\n" + _EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "license_file", metavar="FILE", help="file holding the license JWS ('-' for stdin)"
+    )
+    parser.add_argument(
+        "--jwks",
+        required=True,
+        metavar="FILE_OR_URL",
+        help="the registry's JWK Set with key statuses (GET /.well-known/jwks.json)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="FILE_OR_URL",
+        help="a signed checkpoint to prove the license's entry against "
+        "(GET /api/v1/log/checkpoint); with --log-url and no --checkpoint, the latest",
+    )
+    parser.add_argument(
+        "--verifier-key",
+        metavar="KEY",
+        help="the log's note verifier key, <name>+<hex id>+<base64 key>, obtained out of band",
+    )
+    parser.add_argument("--origin", help="the log's origin (default: the key's name)")
+    parser.add_argument(
+        "--proof",
+        metavar="FILE",
+        help="inclusion proof JSON of the license's entry (GET /api/v1/log/proof/inclusion)",
+    )
+    parser.add_argument(
+        "--entry",
+        metavar="FILE",
+        help="the leaf data (raw bytes) of the license's license.issued entry",
+    )
+    parser.add_argument(
+        "--log-url",
+        metavar="URL",
+        help="the registry's base URL: license status (revocation, log index), log entries "
+        "and proofs are fetched from it",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="DATE",
+        help="check the term at this moment, RFC 3339 or YYYY-MM-DD (UTC midnight); default now",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help='print {"valid", "reason", "checks", "license"}'
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on a request after this long (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.set_defaults(handler=_run_license)
+
+
+def _license_log_inputs(args: argparse.Namespace) -> LogInputs:
+    if args.checkpoint is not None and args.verifier_key is None:
+        raise CommandError("--checkpoint needs --verifier-key: the log's key, obtained out of band")
+    if args.verifier_key is None and args.origin is not None:
+        raise CommandError("--origin needs --verifier-key")
+    if args.log_url is None:
+        if args.verifier_key is not None and args.checkpoint is None:
+            raise CommandError("--verifier-key needs --checkpoint FILE_OR_URL, or --log-url URL")
+        # Without the registry, an index and an entry only mean something together:
+        # the proof gives the index, the entry ties it to this license.
+        if (args.proof is None) != (args.entry is None):
+            raise CommandError(
+                "--proof and --entry go together (or use --log-url): the proof gives the "
+                "license's log index, the entry shows that it is this license's"
+            )
+        if args.checkpoint is not None and args.proof is None:
+            raise CommandError("--checkpoint needs --proof FILE and --entry FILE, or --log-url")
+    registry = HttpClient(args.log_url, timeout=args.timeout) if args.log_url else None
+    return LogInputs(
+        trusted=trusted_log(args.verifier_key, args.origin) if args.verifier_key else None,
+        checkpoint_note=(
+            _load_note(args.checkpoint, args.timeout) if args.checkpoint is not None else None
+        ),
+        proof=InclusionProof.from_json(_read_json(args.proof)) if args.proof else None,
+        entry=_read_bytes(args.entry) if args.entry is not None else None,
+        registry=registry,
+    )
+
+
+def _run_license(args: argparse.Namespace) -> int:
+    try:
+        at = parse_at(args.at) if args.at is not None else datetime.now(UTC)
+    except ValueError as exc:
+        raise CommandError(f"--at: {exc}; give RFC 3339 or YYYY-MM-DD") from exc
+    log = _license_log_inputs(args)
+    token = _read_bytes(args.license_file)
+    report: LicenseReport
+    try:
+        jwks = _load_jwks(args.jwks, args.timeout)
+    except JSONError as exc:
+        report = failed_report("signature", "bad_jwks", f"the JWKS is not strict JSON: {exc}")
+    else:
+        report = verify_license(token, jwks, at, log)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(format_report(report)))
+    failure = report.failure
+    if failure is not None:
+        print(f"invalid: {failure.reason}: {failure.detail}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_VALID
+
+
 # --- entry point -----------------------------------------------------------------------
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
@@ -436,6 +618,7 @@ COMMANDS: list[Callable[[Subparsers], None]] = [
     _register_inclusion,
     _register_consistency,
     _register_monitor,
+    _register_license,
 ]
 
 
@@ -466,7 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, LogMisbehaviour):
             _print_evidence(exc)
         return EXIT_INVALID
-    except (CommandError, MonitorError, FetchError) as exc:
+    except (CommandError, CannotCheck, MonitorError, FetchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -186,6 +186,7 @@ class Command(BaseCommand):
                 data=licensing.RequestInput(campaign=campaign, **values),
             )
 
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         morning = request(
             northwind,
             june,
@@ -194,6 +195,7 @@ class Command(BaseCommand):
             territories=["US"],
             languages=["en-US"],
             media=["radio", "streaming_audio"],
+            valid_from=last_month,
         )
         if morning.status == LicenseRequest.Status.SUBMITTED:
             licensing.request_decide(
@@ -207,7 +209,7 @@ class Command(BaseCommand):
             licensing.license_settle_manually(
                 operator=operator, request=morning, invoice_ref="DEMO-0001"
             )
-        request(
+        skyforge = request(
             lumen,
             mateo,
             "Skyforge Spanish dub",
@@ -225,6 +227,44 @@ class Command(BaseCommand):
             languages=["en-GB"],
             media=["cinema"],
         )
+
+        self._works(morning, skyforge, last_month)
+
+    def _works(self, morning: Any, skyforge: Any, last_month: Any) -> None:
+        """Works under the demo licenses, last month (then closed) and this month."""
+        from datetime import UTC, datetime
+
+        from django.db import transaction as db_transaction
+
+        from royalties import services as royalties
+        from royalties.statements import period_close
+
+        def record(lic: Any, prefix: str, count: int, at: Any, **fields: Any) -> None:
+            if lic is None or lic.works.filter(client_ref__startswith=prefix).exists():
+                return
+            items = [
+                royalties.WorkInput(
+                    license_id=lic.license_id,
+                    client_ref=f"{prefix}-{n}",
+                    content_sha256=hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest(),
+                    duration_ms=15_000 + 1_000 * (n % 16),
+                    title=f"{prefix} #{n}",
+                    **fields,
+                )
+                for n in range(count)
+            ]
+            with db_transaction.atomic():
+                royalties.works_record(brand=lic.brand, items=items, now=at)
+
+        radio = {"language": "en-US", "territory": "US", "use": "advertising", "medium": "radio"}
+        mid_last_month = datetime(last_month.year, last_month.month, 15, 12, tzinfo=UTC)
+        record(
+            getattr(morning, "license", None), "northwind-radio-oct", 24, mid_last_month, **radio
+        )
+        period_close(month=last_month)
+        record(getattr(morning, "license", None), "northwind-radio-now", 9, None, **radio)
+        game = {"language": "es-419", "territory": "MX", "use": "video_game", "medium": "in_game"}
+        record(getattr(skyforge, "license", None), "skyforge-line", 40, None, **game)
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
