@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from licensing.models import License
 from royalties import ledger, rules
-from royalties.models import Account, LicenseUsage, Payee, Period, Posting, Statement
+from royalties.models import Account, JournalEntry, LicenseUsage, Payee, Period, Posting, Statement
 
 PAYOUT_PREFIX = "payout:"
 _SECOND = timedelta(seconds=1)
@@ -159,13 +159,24 @@ def _true_ups(month: date) -> int:
 
 @transaction.atomic
 def period_close(*, month: date) -> Period:
-    """Close a past month: true-ups, then one frozen statement per payee and currency.
+    """Close a past month, and before it every earlier month still open, in order:
+    true-ups, then one frozen statement per payee and currency. Months close in order
+    so that each statement opens where the previous one closed.
 
     Safe to run twice: a closed period is returned as it is.
     """
     month = month_start(month)
     if next_month(month) > timezone.now().date():
         raise ValueError(f"{month:%Y-%m} has not ended yet")
+    first = JournalEntry.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    earlier = month_start(first.date()) if first else month
+    while earlier < month:
+        _close_one(earlier)
+        earlier = next_month(earlier)
+    return _close_one(month)
+
+
+def _close_one(month: date) -> Period:
     period, _ = Period.objects.get_or_create(month=month)
     period = Period.objects.select_for_update().get(pk=period.pk)
     if period.closed_at is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import pytest
@@ -89,3 +91,84 @@ def test_recording_and_voiding_keep_the_ledger_whole(
                 services.work_void(brand=brand, work_id=rng.choice(live))
         check_invariants()
     assert Work.objects.exists()
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_months_of_recording_voiding_and_closing_keep_the_ledger_whole(
+    seed: int, voice: Any, brand_bob: Any, operator: Any
+) -> None:
+    """The same invariants across simulated months, closing each one as it ends."""
+    from datetime import UTC, datetime, timedelta
+    from unittest import mock
+
+    from royalties.models import Statement
+    from royalties.statements import month_start, next_month, period_close
+
+    rng = random.Random(seed)
+    brand = brand_bob.brand_memberships.get().brand
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2026, 1, 5, tzinfo=UTC)):
+        lic = issue(
+            voice,
+            brand_bob,
+            operator,
+            terms={
+                "per_work": 120,
+                "per_second": "0.25",
+                "minimum_guarantee": 5000,
+                "max_works": 500,
+            },
+            media=["tv"],
+            languages=["en-US"],
+            valid_from=date(2026, 1, 1),
+        )
+    clock = datetime(2026, 1, 6, tzinfo=UTC)
+    serial = 0
+    closed: list[Any] = []
+    for _step in range(60):
+        clock += timedelta(hours=rng.randrange(1, 72))
+        with mock.patch("django.utils.timezone.now", return_value=clock):
+            action = rng.random()
+            if action < 0.6:
+                items = []
+                for _ in range(rng.randrange(1, 5)):
+                    serial += 1
+                    items.append(
+                        services.WorkInput(
+                            license_id=lic.license_id,
+                            client_ref=f"m{serial}",
+                            content_sha256=f"{serial:064x}",
+                            duration_ms=rng.randrange(1, 90_000),
+                            language="en-US",
+                            territory="US",
+                            use="advertising",
+                            medium="tv",
+                        )
+                    )
+                with transaction.atomic():
+                    services.works_record(brand=brand, items=items)
+            elif action < 0.85:
+                recent = list(
+                    Work.objects.filter(
+                        voided_at__isnull=True, recorded_at__gte=clock - timedelta(hours=24)
+                    ).values_list("work_id", flat=True)
+                )
+                if recent:
+                    services.work_void(brand=brand, work_id=rng.choice(recent))
+            else:
+                last = month_start(month_start(clock.date()) - timedelta(days=1))
+                if last >= date(2026, 1, 1) and last not in closed:
+                    period_close(month=last)
+                    closed.append(last)
+        check_invariants()
+    assert closed, "the sequence closed at least one month"
+    assert Work.objects.count() > 20 and Work.objects.filter(voided_at__isnull=False).exists()
+    # Each frozen statement still adds up, and follows on from the one before it.
+    statements = list(Statement.objects.order_by("period__month"))
+    months = sorted({s.period.month for s in statements})
+    assert months[-1] == max(closed)
+    assert all(b == next_month(a) for a, b in itertools.pairwise(months)), "none skipped"
+    for before, after in itertools.pairwise(statements):
+        assert after.opening == before.closing
+    for s in statements:
+        assert s.closing == s.opening + s.earnings - s.payouts
+        assert s.earnings == sum(line["amount"] for line in s.lines)
