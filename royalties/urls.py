@@ -24,4 +24,5 @@ urlpatterns = [
         name="statement-pdf",
     ),
     path("brands/<slug:slug>/usage/", views.brand_usage, name="brand-usage"),
+    path("studio/voices/<slug:slug>/splits/", views.voice_splits, name="voice-splits"),
 ]

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from licensing.forms import VerifyForm
 from licensing.models import License
 from licensing.views import license_verdict
 from registry import validation
 from registry.forms import apply_service_errors
-from registry.models import Brand
+from registry.models import Brand, VoiceModel
 from registry.policies import managed_performers
 from royalties import exports, selectors
 from royalties.api import lookup_by_hash
-from royalties.models import LicenseUsage, Statement, WorkAttempt
+from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
+from royalties.splits import Share, voice_splits_set
 from royalties.statements import currencies_of, month_start, statement_for
 
 
@@ -177,3 +180,51 @@ def verify_page(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
     return render(request, "licensing/verify.html", {"form": form, "result": result, "clip": clip})
+
+
+@login_required
+def voice_splits(request: HttpRequest, slug: str) -> HttpResponse:
+    """Set who shares the voice's royalties: one payee per line, `kind, name, percent`."""
+    voice = get_object_or_404(VoiceModel, slug=slug, performer__in=managed_performers(request.user))
+    current = VoiceSplit.objects.filter(voice=voice).select_related("payee")
+    error = ""
+    text = (
+        request.POST.get("shares", "")
+        if request.method == "POST"
+        else "\n".join(f"{s.payee.kind}, {s.payee.name}, {s.bps / 100:g}" for s in current)
+        or f"performer, {voice.performer.stage_name}, 100"
+    )
+    if request.method == "POST":
+        try:
+            shares = []
+            for number, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                parts = [p.strip() for p in line.split(",")]
+                if len(parts) != 3:
+                    raise ValidationError(
+                        {"shares": [f"Line {number}: write `kind, name, percent`."]}
+                    )
+                try:
+                    bps = int((Decimal(parts[2]) * 100).to_integral_exact())
+                except (InvalidOperation, ArithmeticError) as exc:
+                    raise ValidationError(
+                        {
+                            "shares": [
+                                f"Line {number}: {parts[2]!r} is not a percentage "
+                                "with at most two decimals."
+                            ]
+                        }
+                    ) from exc
+                shares.append(Share(kind=parts[0], name=parts[1], bps=bps))
+            voice_splits_set(actor=request.user, voice=voice, shares=shares)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, "Splits saved; they apply to works recorded from now on.")
+            return redirect("voice-splits", slug=slug)
+    return render(
+        request,
+        "royalties/splits.html",
+        {"voice": voice, "current": current, "text": text, "error": error},
+    )

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from royalties.models import (
+    Account,
+    JournalEntry,
+    LicenseUsage,
+    Payee,
+    Period,
+    Posting,
+    Statement,
+    VoiceSplit,
+    Work,
+    WorkAttempt,
+)
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Money records are changed only by services: a correction is a reversing entry."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Payee)
+class PayeeAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "performer", "user"]
+    list_filter = ["kind"]
+    raw_id_fields = ["performer", "user"]
+
+
+@admin.register(VoiceSplit)
+class VoiceSplitAdmin(ReadOnly):
+    list_display = ["voice", "payee", "bps"]
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    readonly_fields = ["account", "amount", "license", "works", "milliseconds"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnly):
+    list_display = ["idempotency_key", "currency", "memo", "created_at"]
+    search_fields = ["idempotency_key", "memo"]
+    inlines = [PostingInline]
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnly):
+    list_display = ["kind", "currency", "owner"]
+    list_filter = ["kind", "currency"]
+
+
+@admin.register(Work)
+class WorkAdmin(ReadOnly):
+    list_display = ["work_id", "license", "brand", "price", "currency", "recorded_at", "voided_at"]
+    search_fields = ["work_id", "content_sha256", "client_ref"]
+    exclude = ["receipt"]
+
+
+@admin.register(WorkAttempt)
+class WorkAttemptAdmin(ReadOnly):
+    list_display = ["at", "brand", "license_ref", "reason"]
+    list_filter = ["reason"]
+
+
+@admin.register(LicenseUsage)
+class LicenseUsageAdmin(ReadOnly):
+    list_display = ["license", "works", "milliseconds", "advance_left", "advance_released"]
+
+
+@admin.register(Period)
+class PeriodAdmin(ReadOnly):
+    list_display = ["month", "closed_at"]
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnly):
+    list_display = ["payee", "period", "currency", "opening", "earnings", "payouts", "closing"]

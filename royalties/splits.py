@@ -1,0 +1,61 @@
+"""Who shares a voice's royalties: the performer, an agent, an estate, a union fund."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from registry.models import User, VoiceModel
+from registry.policies import can_manage_voice
+from royalties.models import Payee, VoiceSplit
+from royalties.rules import BPS
+
+
+@dataclass(frozen=True)
+class Share:
+    kind: str
+    name: str
+    bps: int
+
+
+@transaction.atomic
+def voice_splits_set(
+    *, actor: User, voice: VoiceModel, shares: Sequence[Share]
+) -> list[VoiceSplit]:
+    """Replace the voice's splits. They apply to works recorded from now on; what was
+    already posted to the ledger stays as it was."""
+    if not can_manage_voice(actor, voice):
+        raise PermissionDenied("You do not act for this voice's performer.")
+    errors: list[str] = []
+    if not shares:
+        errors.append("Give at least one payee.")
+    for share in shares:
+        if share.kind not in Payee.Kind.values:
+            errors.append(f"{share.kind!r} is not a payee kind ({', '.join(Payee.Kind.values)}).")
+        if not 1 <= share.bps <= BPS:
+            errors.append(f"{share.name}: a share is between 1 and 10000 basis points.")
+        if not share.name.strip():
+            errors.append("Every payee needs a name.")
+    if sum(s.bps for s in shares) != BPS:
+        total = sum(s.bps for s in shares)
+        errors.append(f"Shares must add up to 100% (10000 bps); they add up to {total / 100:g}%.")
+    if len({(s.kind, s.name.strip().lower()) for s in shares}) != len(shares):
+        errors.append("Name each payee once.")
+    if errors:
+        raise ValidationError({"shares": errors})
+    VoiceModel.objects.select_for_update().get(pk=voice.pk)  # one change at a time per voice
+    performer = voice.performer
+    VoiceSplit.objects.filter(voice=voice).delete()
+    rows = []
+    for share in shares:
+        payee, _ = Payee.objects.get_or_create(
+            kind=share.kind,
+            name=share.name.strip()[:200],
+            performer=performer,
+            defaults={"user": performer.user if share.kind == Payee.Kind.PERFORMER else None},
+        )
+        rows.append(VoiceSplit.objects.create(voice=voice, payee=payee, bps=share.bps))
+    return rows

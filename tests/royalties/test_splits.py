@@ -1,0 +1,69 @@
+"""Splits among payees: set on a page, applied to new works, exact to the minor unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from django.test import Client
+
+from royalties import services
+from royalties.models import Account, Payee, VoiceSplit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_performer_splits_royalties_with_an_agent_and_the_union(
+    license_: Any, client: Client, performer_dave: Any
+) -> None:
+    voice = license_.voice
+    client.force_login(voice.performer.user)
+    bad = client.post(
+        f"/studio/voices/{voice.slug}/splits/", {"shares": "performer, Alice, 80\nagent, Gina, 30"}
+    )
+    assert "they add up to 110%" in bad.content.decode()
+    assert not VoiceSplit.objects.exists()
+    ok = client.post(
+        f"/studio/voices/{voice.slug}/splits/",
+        {
+            "shares": "performer, Alice Avery, 85\n"
+            "agent, Gina Agency, 12.5\nunion, SAG-AFTRA P&H, 2.5"
+        },
+    )
+    assert ok.status_code == 302
+    assert sorted(VoiceSplit.objects.values_list("bps", flat=True)) == [250, 1250, 8500]
+
+    with transaction.atomic():
+        services.works_record(
+            brand=license_.brand,
+            items=[
+                services.WorkInput(
+                    license_id=license_.license_id,
+                    client_ref=f"s{n}",
+                    content_sha256=f"{n:064x}",
+                    duration_ms=7_777,
+                    language="en-US",
+                    territory="US",
+                    use="advertising",
+                    medium="tv",
+                )
+                for n in range(3)
+            ],
+        )
+    shares = {
+        p.kind: -(
+            Account.objects.get(kind="payee_payable", payee=p).postings.aggregate(s=Sum("amount"))[
+                "s"
+            ]
+        )
+        for p in Payee.objects.all()
+    }
+    fee = -Account.objects.get(kind="platform_revenue").postings.aggregate(s=Sum("amount"))["s"]
+    gross = sum(license_.works.values_list("price", flat=True))
+    assert sum(shares.values()) + fee == gross  # not a minor unit created or lost
+    assert shares["performer"] > shares["agent"] > shares["union"] > 0
+
+    client.force_login(performer_dave.user)
+    assert client.get(f"/studio/voices/{voice.slug}/splits/").status_code == 404
