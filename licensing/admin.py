@@ -16,19 +16,7 @@ from licensing.models import (
     RequestTransition,
     SigningKey,
 )
-
-
-class NoEdit(admin.ModelAdmin):
-    """Signed and logged facts: operators look, and act only through services."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from timbre.admin import ReadOnlyAdmin
 
 
 class VersionInline(admin.TabularInline):
@@ -43,7 +31,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Offer)
-class OfferAdmin(NoEdit):
+class OfferAdmin(ReadOnlyAdmin):
     list_display = ["title", "voice", "status", "created_at"]
     list_filter = ["status"]
     inlines = [VersionInline]
@@ -60,7 +48,7 @@ class TransitionInline(admin.TabularInline):
 
 
 @admin.register(LicenseRequest)
-class LicenseRequestAdmin(NoEdit):
+class LicenseRequestAdmin(ReadOnlyAdmin):
     list_display = ["pk", "brand", "offer_version", "campaign", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["campaign", "brand__name"]
@@ -83,7 +71,7 @@ class LicenseRequestAdmin(NoEdit):
 
 
 @admin.register(License)
-class LicenseAdmin(NoEdit):
+class LicenseAdmin(ReadOnlyAdmin):
     list_display = [
         "license_id",
         "brand",
@@ -99,7 +87,7 @@ class LicenseAdmin(NoEdit):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(NoEdit):
+class SigningKeyAdmin(ReadOnlyAdmin):
     list_display = [
         "kid",
         "status",

@@ -17,19 +17,7 @@ from royalties.models import (
     Work,
     WorkAttempt,
 )
-
-
-class ReadOnly(admin.ModelAdmin):
-    """Money records are changed only by services: a correction is a reversing entry."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from timbre.admin import ReadOnlyAdmin
 
 
 @admin.register(Payee)
@@ -40,7 +28,7 @@ class PayeeAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoiceSplit)
-class VoiceSplitAdmin(ReadOnly):
+class VoiceSplitAdmin(ReadOnlyAdmin):
     list_display = ["voice", "payee", "bps"]
 
 
@@ -55,41 +43,41 @@ class PostingInline(admin.TabularInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnly):
+class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ["idempotency_key", "currency", "memo", "created_at"]
     search_fields = ["idempotency_key", "memo"]
     inlines = [PostingInline]
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnly):
+class AccountAdmin(ReadOnlyAdmin):
     list_display = ["kind", "currency", "owner"]
     list_filter = ["kind", "currency"]
 
 
 @admin.register(Work)
-class WorkAdmin(ReadOnly):
+class WorkAdmin(ReadOnlyAdmin):
     list_display = ["work_id", "license", "brand", "price", "currency", "recorded_at", "voided_at"]
     search_fields = ["work_id", "content_sha256", "client_ref"]
     exclude = ["receipt"]
 
 
 @admin.register(WorkAttempt)
-class WorkAttemptAdmin(ReadOnly):
+class WorkAttemptAdmin(ReadOnlyAdmin):
     list_display = ["at", "brand", "license_ref", "reason"]
     list_filter = ["reason"]
 
 
 @admin.register(LicenseUsage)
-class LicenseUsageAdmin(ReadOnly):
+class LicenseUsageAdmin(ReadOnlyAdmin):
     list_display = ["license", "works", "milliseconds", "advance_left", "advance_released"]
 
 
 @admin.register(Period)
-class PeriodAdmin(ReadOnly):
+class PeriodAdmin(ReadOnlyAdmin):
     list_display = ["month", "closed_at"]
 
 
 @admin.register(Statement)
-class StatementAdmin(ReadOnly):
+class StatementAdmin(ReadOnlyAdmin):
     list_display = ["payee", "period", "currency", "opening", "earnings", "payouts", "closing"]
