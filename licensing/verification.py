@@ -1,21 +1,40 @@
 """Verify licenses for anyone: signature, key status, license status, log inclusion.
 
 Every failure has a stable machine-readable reason. Batches share their database work:
-keys, licenses and the subtrees of every inclusion proof are each fetched once.
+the licenses (with their keys' and voices' status) are fetched in one query, the
+checkpoint in one more, and the subtrees of every inclusion proof together; those
+subtrees are kept for the next call in the same signed tree.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.utils import timezone
 
 from licensing.keys import trusted_keys
 from licensing.models import License, SigningKey
+from registry.models import VoiceModel
 from transparency.selectors import inclusion_proofs, latest_checkpoint
 from verifier.errors import JWSError, VerificationError
 from verifier.jcs import parse_json_strict
-from verifier.jws import TYP_LICENSE, decode_jws, verify_jws_signature
+from verifier.jws import (
+    ALGORITHM,
+    TYP_LICENSE,
+    b64url_decode,
+    decode_jws,
+    kid_for_public_key,
+    public_key_from_jwk,
+    verify_jws_signature,
+)
 
 MAX_BATCH = 1000
 
@@ -51,95 +70,238 @@ class Verdict:
         return self
 
 
+class _Issued(NamedTuple):
+    """What verification needs of a license row, its signing key and its voice."""
+
+    license_id: str
+    log_index: int
+    revoked: bool
+    valid_until: date
+    voice_status: str
+    kid: str
+    key_status: str
+    compromised_from_index: int | None
+
+
+_ISSUED_COLUMNS = (
+    "license_id",
+    "log_index",
+    "revoked",
+    "valid_until",
+    "voice__status",
+    "signing_key__kid",
+    "signing_key__status",
+    "signing_key__compromised_from_index",
+)
+
+
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
+def _digest(token: str) -> str | None:
+    try:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    except (AttributeError, UnicodeEncodeError):  # not text: the full checks say why
+        return None
+
+
 def verify_licenses(tokens: list[str]) -> list[Verdict]:
-    keys = trusted_keys()
+    # Licenses are found by the SHA-256 of the token, stored at issuance: one indexed
+    # lookup, and a token that differs from the issued one by a single byte finds nothing.
+    digests = [_digest(token) for token in tokens]
+    issued = {
+        row[0]: _Issued(*row[1:])
+        for row in License.objects.filter(jws_sha256__in={d for d in digests if d})
+        .order_by()
+        .values_list("jws_sha256", *_ISSUED_COLUMNS)
+    }
+    keys: dict[str, tuple[SigningKey, Ed25519PublicKey]] | None = None
+    today = timezone.now().date()
     verdicts: list[Verdict] = []
-    pending: list[tuple[Verdict, str]] = []
-    for token in tokens:
+    found: list[tuple[Verdict, int]] = []
+    for token, digest in zip(tokens, digests, strict=True):
         verdict = Verdict()
         verdicts.append(verdict)
-        try:
-            decoded = decode_jws(token)
-        except JWSError as exc:
-            verdict.fail(_REASONS.get(exc.code, "malformed"), exc.message)
-            continue
-        kid = decoded.header.get("kid")
-        verdict.kid = kid if isinstance(kid, str) else None
-        known = keys.get(verdict.kid or "")
-        if known is None:
-            verdict.fail("unknown_key", f"no key of this registry has kid {kid!r}")
-            continue
-        key_row, public_key = known
-        verdict.key_status = key_row.status
-        typ = decoded.header.get("typ")
-        if not isinstance(typ, str) or typ.lower().removeprefix("application/") != TYP_LICENSE:
-            verdict.fail("wrong_type", f"typ must be {TYP_LICENSE!r}, got {typ!r}")
-            continue
-        try:
-            verify_jws_signature(decoded, public_key)
-            document = parse_json_strict(decoded.payload_bytes)
-        except JWSError as exc:
-            verdict.fail(_REASONS.get(exc.code, "malformed"), exc.message)
-            continue
-        except VerificationError as exc:  # strict JSON: duplicate keys, bad numbers...
-            verdict.fail("malformed", f"payload is not strict JSON: {exc.message}")
-            continue
-        if not isinstance(document, dict) or document.get("schema") != "timbre.license/1":
-            verdict.fail("malformed", "the payload is not a timbre.license/1 document")
-            continue
-        verdict.document = document
-        verdict.license_id = str(document.get("license_id", ""))
-        pending.append((verdict, token))
-
-    rows = {
-        lic.license_id: lic
-        for lic in License.objects.select_related("voice", "signing_key").filter(
-            license_id__in=[v.license_id for v, _ in pending]
-        )
-    }
-    checkpoint = latest_checkpoint()
-    found: list[tuple[Verdict, License]] = []
-    for verdict, token in pending:
-        lic = rows.get(verdict.license_id or "")
-        if lic is None or lic.jws != token:
-            verdict.fail("unknown_license", "this registry never issued this license")
-            continue
+        lic = issued.get(digest) if digest else None
+        if lic is None or not _verify_as_issued(token, lic, verdict):
+            # Not a token this registry issued, or one that does not look the part: every
+            # check, strictly and in order, so the verdict names the first that fails.
+            if keys is None:
+                keys = trusted_keys()
+            if not _verify_token(token, keys, verdict):
+                continue
+            if lic is None or lic.license_id != verdict.license_id:
+                verdict.fail("unknown_license", "this registry never issued this license")
+                continue
         verdict.log_index = lic.log_index
-        key: SigningKey = lic.signing_key
+        status = _status_at(lic.revoked, lic.voice_status, lic.valid_until, today)
+        verdict.license_status = status
         if (
-            key.status == SigningKey.Status.COMPROMISED
-            and key.compromised_from_index is not None
-            and lic.log_index >= key.compromised_from_index
+            lic.key_status == SigningKey.Status.COMPROMISED
+            and lic.compromised_from_index is not None
+            and lic.log_index >= lic.compromised_from_index
         ):
             verdict.fail(
                 "key_compromised",
-                f"signed with key {key.kid}, compromised from log index "
-                f"{key.compromised_from_index}",
+                f"signed with key {lic.kid}, compromised from log index "
+                f"{lic.compromised_from_index}",
             )
-            verdict.license_status = lic.status_at()
             continue
-        status = lic.status_at()
-        verdict.license_status = status
         if status == License.Status.ACTIVE:
             verdict.valid = True
         else:
             verdict.fail(str(status), _STATUS_DETAIL[status])
-        found.append((verdict, lic))
+        found.append((verdict, lic.log_index))
 
+    checkpoint = latest_checkpoint() if found else None
     if checkpoint is not None:
-        covered = [(v, lic) for v, lic in found if lic.log_index < checkpoint.tree_size]
-        proofs = inclusion_proofs([lic.log_index for _, lic in covered], checkpoint.tree_size)
+        root_hash = bytes(checkpoint.root_hash)
+        covered = [(v, index) for v, index in found if index < checkpoint.tree_size]
+        proofs = inclusion_proofs(
+            [index for _, index in covered], checkpoint.tree_size, root_hash=root_hash
+        )
+        root = _b64(root_hash)
+        # Proofs in one tree share their upper hashes: encode each hash once.
+        encoded: dict[bytes, str] = {}
         for (verdict, _), proof in zip(covered, proofs, strict=True):
+            path = []
+            for node in proof:
+                text = encoded.get(node)
+                if text is None:
+                    text = encoded[node] = _b64(node)
+                path.append(text)
             verdict.inclusion = {
                 "tree_size": checkpoint.tree_size,
-                "root_hash": _b64(bytes(checkpoint.root_hash)),
-                "proof": [_b64(p) for p in proof],
+                "root_hash": root,
+                "proof": path,
             }
     return verdicts
+
+
+def _verify_token(
+    token: str, keys: dict[str, tuple[SigningKey, Ed25519PublicKey]], verdict: Verdict
+) -> bool:
+    """Every check of the token itself, strictly, as for a token from anywhere."""
+    try:
+        decoded = decode_jws(token)
+    except JWSError as exc:
+        verdict.fail(_REASONS.get(exc.code, "malformed"), exc.message)
+        return False
+    kid = decoded.header.get("kid")
+    verdict.kid = kid if isinstance(kid, str) else None
+    known = keys.get(verdict.kid or "")
+    if known is None:
+        verdict.fail("unknown_key", f"no key of this registry has kid {kid!r}")
+        return False
+    key_row, public_key = known
+    verdict.key_status = key_row.status
+    if not _is_license_typ(decoded.header.get("typ")):
+        typ = decoded.header.get("typ")
+        verdict.fail("wrong_type", f"typ must be {TYP_LICENSE!r}, got {typ!r}")
+        return False
+    try:
+        verify_jws_signature(decoded, public_key)
+        document = parse_json_strict(decoded.payload_bytes)
+    except JWSError as exc:
+        verdict.fail(_REASONS.get(exc.code, "malformed"), exc.message)
+        return False
+    except VerificationError as exc:  # strict JSON: duplicate keys, bad numbers...
+        verdict.fail("malformed", f"payload is not strict JSON: {exc.message}")
+        return False
+    if not isinstance(document, dict) or document.get("schema") != "timbre.license/1":
+        verdict.fail("malformed", "the payload is not a timbre.license/1 document")
+        return False
+    verdict.document = document
+    verdict.license_id = str(document.get("license_id", ""))
+    return True
+
+
+def _verify_as_issued(token: str, lic: _Issued, verdict: Verdict) -> bool:
+    """Verify a token whose SHA-256 is that of a license we issued; False if anything is off.
+
+    Such a token is, byte for byte, the one this registry signed: its base64url and JSON
+    are canonical by construction, so the strict re-checks of the encoding that
+    :func:`_verify_token` makes for tokens from elsewhere (canonical base64url, duplicate
+    keys, number ranges) cannot fail here and are skipped. Everything else is checked as
+    for any token: the header (parsed strictly, once per distinct header) names the
+    license's key and type, the signature verifies with that key, and the signed payload
+    is that license's document. On False the caller makes every check the slow way,
+    which names the reason.
+    """
+    header_b64, _, rest = token.partition(".")
+    payload_b64, _, signature_b64 = rest.partition(".")
+    public_key = _PUBLIC_KEYS.get(lic.kid) or _public_key(lic.kid)
+    if _license_header(header_b64) != lic.kid or public_key is None:
+        return False
+    try:
+        signature = base64.urlsafe_b64decode(signature_b64 + "=" * (-len(signature_b64) % 4))
+        payload = base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4))
+        public_key.verify(signature, token[: len(header_b64) + 1 + len(payload_b64)].encode())
+        document = json.loads(payload)
+    except (ValueError, InvalidSignature):
+        return False
+    if (
+        not isinstance(document, dict)
+        or document.get("schema") != "timbre.license/1"
+        or document.get("license_id") != lic.license_id
+    ):
+        return False
+    verdict.kid = lic.kid
+    verdict.key_status = lic.key_status
+    verdict.document = document
+    verdict.license_id = lic.license_id
+    return True
+
+
+@lru_cache(maxsize=64)  # a pure function of the string; all of a key's licenses share one
+def _license_header(header_b64: str) -> str | None:
+    """The kid of a protected header fit for a license, else None."""
+    try:
+        header = parse_json_strict(b64url_decode(header_b64, "protected header"))
+    except (JWSError, VerificationError):
+        return None
+    if (
+        not isinstance(header, dict)
+        or header.get("alg") != ALGORITHM
+        or "crit" in header
+        or "b64" in header
+        or not isinstance(header.get("kid"), str)
+        or not _is_license_typ(header.get("typ"))
+    ):
+        return None
+    return str(header["kid"])
+
+
+def _is_license_typ(typ: Any) -> bool:
+    return isinstance(typ, str) and typ.lower().removeprefix("application/") == TYP_LICENSE
+
+
+# kid -> public key. A kid is the RFC 7638 thumbprint of its key, checked on the way in,
+# so an entry can never go stale; a key's status is never cached, it comes with each row.
+_PUBLIC_KEYS: dict[str, Ed25519PublicKey] = {}
+
+
+def _public_key(kid: str) -> Ed25519PublicKey | None:
+    jwk = SigningKey.objects.filter(kid=kid).values_list("public_jwk", flat=True).first()
+    if jwk is None:
+        return None
+    try:
+        key = public_key_from_jwk(jwk)
+    except JWSError:
+        return None
+    if kid_for_public_key(key) != kid:
+        return None
+    _PUBLIC_KEYS[kid] = key
+    return key
+
+
+@lru_cache(maxsize=1024)
+def _status_at(revoked: bool, voice_status: str, valid_until: date, today: date) -> str:
+    # License.status_at stays the one definition of a license's status; on a given day a
+    # row-less License with the same three fields answers for every license that has them.
+    probe = License(revoked=revoked, valid_until=valid_until, voice=VoiceModel(status=voice_status))
+    return probe.status_at(today)
 
 
 _STATUS_DETAIL = {

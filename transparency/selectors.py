@@ -34,19 +34,55 @@ class _SubtreeStore:
 
     A dry run of the proof records which (level, position) it reads; one query per table
     then loads them all, and the real run reads from memory.
+
+    The store of a signed tree is kept for later calls (``kept``): a complete subtree
+    never changes once the log holds it, and the root hash names the tree, so what was
+    fetched for one proof in that tree answers the next. Only the latest few trees are
+    kept, each up to a bounded number of hashes.
     """
 
-    def __init__(self) -> None:
+    MAX_KEPT_TREES = 2
+    MAX_KEPT_HASHES = 50_000  # about 10 MB
+    # (tree_size, root_hash) -> store; a class attribute, shared by the process's threads.
+    _kept: dict[tuple[int, bytes], _SubtreeStore] = {}
+
+    def __init__(self, *, dry_run: bool = False) -> None:
         self.wanted: set[tuple[int, int]] = set()
         self.loaded: dict[tuple[int, int], bytes] = {}
+        # Proofs in one tree ask for the same upper siblings and right-edge ranges again
+        # and again: each range is folded once (see range_hash).
+        self.ranges: dict[tuple[int, int], bytes] = {}
+        self.proofs: dict[int, tuple[bytes, ...]] = {}  # leaf index -> its inclusion proof
+        self._fold = range_hash_from_subtrees(self.record if dry_run else self.get)
+
+    @classmethod
+    def kept(cls, tree_size: int, root_hash: bytes) -> _SubtreeStore | None:
+        store = cls._kept.get((tree_size, root_hash))
+        if store is not None and store.size() > cls.MAX_KEPT_HASHES:
+            # Start the tree afresh rather than grow without bound; calls in progress keep
+            # the store they hold.
+            store = cls._kept[(tree_size, root_hash)] = _SubtreeStore()
+        return store
+
+    @classmethod
+    def keep(cls, tree_size: int, root_hash: bytes, store: _SubtreeStore) -> None:
+        while len(cls._kept) >= cls.MAX_KEPT_TREES:
+            cls._kept.pop(next(iter(cls._kept)), None)  # the oldest first
+        cls._kept[(tree_size, root_hash)] = store
+
+    def size(self) -> int:
+        return len(self.loaded) + len(self.ranges) + len(self.proofs)
 
     def record(self, level: int, position: int) -> bytes:
         self.wanted.add((level, position))
         return b"\x00" * 32
 
-    def load(self) -> None:
-        leaves = [p for lvl, p in self.wanted if lvl == 0]
-        inner = [(lvl, p) for lvl, p in self.wanted if lvl > 0]
+    def load(self, wanted: set[tuple[int, int]] | None = None) -> None:
+        """Fetch the wanted subtrees (by default those recorded) that are not loaded yet."""
+        wanted = self.wanted if wanted is None else wanted
+        fetch = wanted - self.loaded.keys()
+        leaves = [p for lvl, p in fetch if lvl == 0]
+        inner = [(lvl, p) for lvl, p in fetch if lvl > 0]
         if leaves:
             for index, digest in LogEntry.objects.filter(index__in=leaves).values_list(
                 "index", "leaf_hash"
@@ -63,12 +99,18 @@ class _SubtreeStore:
                 "level", "position", "hash"
             ):
                 self.loaded[(lvl, p)] = bytes(digest)
-        missing = self.wanted - self.loaded.keys()
+        missing = wanted - self.loaded.keys()
         if missing:
             raise LookupError(f"the log is missing stored subtrees {sorted(missing)[:5]}")
 
     def get(self, level: int, position: int) -> bytes:
         return self.loaded[(level, position)]
+
+    def range_hash(self, start: int, end: int) -> bytes:
+        value = self.ranges.get((start, end))
+        if value is None:
+            value = self.ranges[(start, end)] = self._fold(start, end)
+        return value
 
 
 def _two_pass(build: Callable[[RangeHash], list[bytes]]) -> list[bytes]:
@@ -89,19 +131,45 @@ def inclusion_proof(index: int, tree_size: int, *, head: LogHead | None = None) 
     return _two_pass(lambda get: inclusion_proof_from(get, index, tree_size))
 
 
-def inclusion_proofs(indices: list[int], tree_size: int) -> list[list[bytes]]:
-    """Many inclusion proofs in one tree, their subtrees fetched together."""
+def inclusion_proofs(
+    indices: list[int], tree_size: int, *, root_hash: bytes | None = None
+) -> list[list[bytes]]:
+    """Many inclusion proofs in one tree, their subtrees fetched together.
+
+    Give the tree's signed ``root_hash`` (a checkpoint's) and the subtrees fetched are
+    kept for later calls in the same tree (see :class:`_SubtreeStore`).
+    """
     if not indices:
         return []
-    size = load_head().size
+    store = _SubtreeStore.kept(tree_size, root_hash) if root_hash is not None else None
+    # A kept tree was checked against the head when it was first asked for, and the log
+    # only grows.
+    size = tree_size if store is not None else load_head().size
     if tree_size < 1 or tree_size > size or any(i < 0 or i >= tree_size for i in indices):
         raise ProofRequestError("index", f"indices must lie in a tree of at most {size} entries")
-    store = _SubtreeStore()
-    for index in indices:
-        inclusion_proof_from(range_hash_from_subtrees(store.record), index, tree_size)
-    store.load()
-    get = range_hash_from_subtrees(store.get)
-    return [inclusion_proof_from(get, index, tree_size) for index in indices]
+    if store is None:
+        store = _SubtreeStore()
+        if root_hash is not None:
+            _SubtreeStore.keep(tree_size, root_hash, store)
+    proofs = store.proofs
+    todo = [index for index in indices if index not in proofs]
+    if todo and store.loaded:
+        # In a kept tree most proofs need only subtrees that earlier ones fetched.
+        try:
+            for index in todo:
+                proofs[index] = tuple(inclusion_proof_from(store.range_hash, index, tree_size))
+        except KeyError:  # some subtree is not in the store yet: fetch what is missing
+            todo = [index for index in todo if index not in proofs]
+        else:
+            todo = []
+    if todo:
+        dry_run = _SubtreeStore(dry_run=True)
+        for index in todo:
+            inclusion_proof_from(dry_run.range_hash, index, tree_size)
+        store.load(dry_run.wanted)
+        for index in todo:
+            proofs[index] = tuple(inclusion_proof_from(store.range_hash, index, tree_size))
+    return [list(proofs[index]) for index in indices]
 
 
 def consistency_proof(first: int, second: int, *, head: LogHead | None = None) -> list[bytes]:
