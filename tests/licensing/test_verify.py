@@ -213,3 +213,47 @@ def test_interop_the_rfc_8037_example_verifies_with_verifier() -> None:
         jwk_thumbprint({"kty": "OKP", "crv": "Ed25519", "x": x})
         == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
     )
+
+
+def test_the_fast_path_for_issued_tokens_agrees_with_the_strict_one(
+    client: Client, issued: Any
+) -> None:
+    from licensing import verification
+
+    client.get("/api/v1/log/checkpoint")
+    fast = verification.verify_licenses([issued.jws])[0]
+    verdict = verification.Verdict()
+    assert verification._verify_token(issued.jws, keys.trusted_keys(), verdict)
+    assert (fast.kid, fast.key_status, fast.license_id, fast.document) == (
+        verdict.kid,
+        verdict.key_status,
+        verdict.license_id,
+        verdict.document,
+    )
+
+
+def test_proofs_kept_for_one_tree_stay_valid_after_the_log_grows(
+    client: Client, issued: Any, offer: Any, brand_bob: Any, bob_brand: Any, operator: Any
+) -> None:
+    from transparency.models import LogEntry
+    from verifier.merkle import leaf_hash, verify_inclusion
+
+    client.get("/api/v1/log/checkpoint")
+    first = one(client, issued.jws)["inclusion"]
+    req = services.request_submit(
+        actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
+    )
+    services.request_decide(actor=offer.voice.performer.user, request=req, approve=True)
+    services.license_settle_manually(operator=operator, request=req, invoice_ref="3")
+    client.get("/api/v1/log/checkpoint")
+    second = one(client, issued.jws)["inclusion"]
+    assert second["tree_size"] > first["tree_size"]
+    leaf = leaf_hash(bytes(LogEntry.objects.get(index=issued.log_index).data))
+    for inclusion in (first, second):
+        verify_inclusion(
+            leaf,
+            issued.log_index,
+            inclusion["tree_size"],
+            [base64.b64decode(p) for p in inclusion["proof"]],
+            base64.b64decode(inclusion["root_hash"]),
+        )
