@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -61,7 +61,20 @@ class Verdict:
     document: Any = None
     log_index: int | None = None
     inclusion: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "detail": self.detail,
+            "kid": self.kid,
+            "key_status": self.key_status,
+            "license_id": self.license_id,
+            "license_status": self.license_status,
+            "document": self.document,
+            "log_index": self.log_index,
+            "inclusion": self.inclusion,
+        }
 
     def fail(self, reason: str, detail: str) -> Verdict:
         self.valid = False
