@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_countries import countries
 
@@ -706,7 +705,3 @@ def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:
 
 def _notify_brand(req: LicenseRequest, subject: str, body: str) -> None:
     _send(list(req.brand.memberships.values_list("user__email", flat=True)), subject, body)
-
-
-def license_for_brand(*, license_id: str, brand_ids: list[int]) -> License | None:
-    return License.objects.filter(Q(license_id=license_id) & Q(brand_id__in=brand_ids)).first()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
 from registry.models import USE_CHOICES, ConsentRecord, VoiceModel
@@ -142,7 +140,3 @@ class MeOut(serializers.Serializer):
     auditor = serializers.BooleanField()
     api_key = ApiKeyOut(required=False)
     brand = BrandOut(required=False, allow_null=True)
-
-
-def file_or_none(data: dict[str, Any], name: str) -> Any:
-    return data.get(name) or None
