@@ -126,6 +126,12 @@ def test_a_revoked_license_says_so(client: Client, issued: Any) -> None:
     assert status["status"] == "revoked" and status["revocation_reason"] == "breach"
 
 
+def test_key_commands_take_kids_that_start_with_a_dash(issued: Any, capsys: Any) -> None:
+    SigningKey.objects.filter(pk=issued.signing_key.pk).update(kid="-" + issued.signing_key.kid[1:])
+    call_command("license_key", "retire", "--kid=-" + issued.signing_key.kid[1:])
+    assert SigningKey.objects.get(pk=issued.signing_key.pk).status == "retired"
+
+
 def test_a_license_logged_before_its_key_retired_still_verifies(
     client: Client, issued: Any, settings: Any, tmp_path: Any
 ) -> None:
@@ -149,7 +155,11 @@ def test_a_license_logged_after_its_key_was_compromised_is_invalid(
     services.request_decide(actor=offer.voice.performer.user, request=req, approve=True)
     later = services.license_settle_manually(operator=operator, request=req, invoice_ref="2")
     call_command(
-        "license_key", "compromised", issued.signing_key.kid, "--from-index", str(later.log_index)
+        "license_key",
+        "compromised",
+        f"--kid={issued.signing_key.kid}",
+        "--from-index",
+        str(later.log_index),
     )
     before, after = verify(client, [issued.jws, later.jws])
     assert before["valid"] is True and before["key_status"] == "compromised"

@@ -24,10 +24,12 @@ class Command(BaseCommand):
         ):
             p = sub.add_parser(name, help=text)
             p.add_argument("--key-file", required=True, help="PEM file of the Ed25519 private key")
+        # --kid=KID, not a positional: a thumbprint may start with "-", which argparse
+        # would take for an option (the "=" form keeps it a value).
         p = sub.add_parser("retire", help="retire a key: what it signed before stays valid")
-        p.add_argument("kid")
+        p.add_argument("--kid", required=True, help="the key's kid; write --kid=KID")
         p = sub.add_parser("compromised", help="mark a key compromised from a log index on")
-        p.add_argument("kid")
+        p.add_argument("--kid", required=True, help="the key's kid; write --kid=KID")
         p.add_argument("--from-index", type=int, required=True)
         sub.add_parser("list", help="list every key and its status")
 
