@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from licensing import terms as license_terms
@@ -38,7 +38,7 @@ from royalties.models import (
     WorkAttempt,
 )
 from transparency.services import event, log_append, rfc3339
-from verifier.jws import TYP_RECEIPT, sign_jws
+from verifier.jws import TYP_RECEIPT, Signer
 
 MAX_BULK = 10_000
 VOID_WINDOW = timedelta(hours=24)
@@ -227,25 +227,28 @@ def works_record(
     licenses = {
         lic.license_id: lic
         for lic in License.objects.select_related(
-            "signing_key", "voice__performer", "offer_version"
+            "signing_key", "voice__performer", "offer_version", "brand"
         )
         .filter(license_id__in=wanted, brand=brand)
         .order_by("license_id")
     }
     # Lock every usage row this request touches, in one fixed order (license id).
     usages = {license_id: _usage(licenses[license_id]) for license_id in sorted(licenses)}
-    seen_refs = set(
-        Work.objects.filter(brand=brand, client_ref__in=[i.client_ref for i in items]).values_list(
-            "client_ref", flat=True
-        )
-    )
+    seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
+    # A bulk request repeats a few licenses and terms many times: check and price each once.
+    checked: dict[tuple[str, str, str, str, str], tuple[str, str] | None] = {}
+    rates = {license_id: _rates(lic) for license_id, lic in licenses.items()}
     accepted: list[_Accepted] = []
     for i, item in enumerate(items):
         lic = licenses.get(item.license_id)
         if lic is None:
             reject(i, None, "license_not_found", "no license of yours has this id")
             continue
-        problem = _check(lic, item, today)
+        terms_key = (item.license_id, item.use, item.territory, item.language, item.medium)
+        if terms_key in checked:
+            problem = checked[terms_key]
+        else:
+            problem = checked[terms_key] = _check(lic, item, today)
         if problem:
             reject(i, lic, *problem)
             continue
@@ -271,7 +274,9 @@ def works_record(
             )
             continue
         price = rules.price_work(
-            _rates(lic), duration_ms=item.duration_ms, declared_revenue=item.declared_revenue
+            rates[item.license_id],
+            duration_ms=item.duration_ms,
+            declared_revenue=item.declared_revenue,
         )
         recouped = rules.recoup(price, usage.advance_left)
         usage.works += 1
@@ -298,11 +303,12 @@ def works_record(
         ]
     )
     signing_key, private_key = active_signer()
+    signer = Signer(private_key, signing_key.kid, TYP_RECEIPT)
     recorded_at = rfc3339(now)
     by_license: dict[str, list[_Accepted]] = defaultdict(list)
     for a, entry in zip(accepted, entries, strict=True):
         a.outcome.log_index = entry.index
-        a.outcome.receipt = sign_jws(
+        a.outcome.receipt = signer.sign(
             {
                 "schema": "timbre.receipt/1",
                 "work_id": a.work_id,
@@ -311,16 +317,14 @@ def works_record(
                 "duration_ms": str(a.item.duration_ms),
                 "recorded_at": recorded_at,
                 "log_index": str(entry.index),
-            },
-            private_key,
-            signing_key.kid,
-            TYP_RECEIPT,
+            }
         )
         by_license[a.lic.license_id].append(a)
 
     batch = new_id("bat")
-    journal = {lid: _post_batch(batch, group, now) for lid, group in by_license.items()}
-    works = []
+    cache = _PerRequest()
+    journal = {lid: _post_batch(batch, group, now, cache) for lid, group in by_license.items()}
+    rows = []
     for a in accepted:
         currency = a.lic.document["royalty"]["currency"]
         a.outcome.status, a.outcome.work_id, a.outcome.price, a.outcome.currency = (
@@ -329,42 +333,132 @@ def works_record(
             a.price,
             currency,
         )
-        works.append(
-            Work(
-                work_id=a.work_id,
-                license=a.lic,
-                brand=brand,
-                client_ref=a.item.client_ref,
-                content_sha256=a.item.content_sha256,
-                duration_ms=a.item.duration_ms,
-                characters=a.item.characters,
-                language=a.item.language,
-                territory=a.item.territory.upper(),
-                use=a.item.use,
-                medium=a.item.medium,
-                title=a.item.title,
-                declared_revenue=a.item.declared_revenue,
-                currency=currency,
-                price=a.price,
-                from_advance=a.from_advance,
-                recorded_at=now,
-                log_index=a.outcome.log_index,
-                receipt=a.outcome.receipt,
-                entry=journal[a.lic.license_id],
+        item = a.item
+        rows.append(
+            (
+                a.work_id,
+                a.lic.pk,
+                brand.pk,
+                item.client_ref,
+                item.content_sha256,
+                item.duration_ms,
+                item.characters,
+                item.language,
+                item.territory.upper(),
+                item.use,
+                item.medium,
+                item.title,
+                item.declared_revenue,
+                currency,
+                a.price,
+                a.from_advance,
+                now,
+                a.outcome.log_index,
+                a.outcome.receipt,
+                journal[a.lic.license_id].pk,
             )
         )
-    Work.objects.bulk_create(works, batch_size=1000)
+    _insert_works(rows)
     for license_id in by_license:
         usage = usages[license_id]
         usage.save(update_fields=["works", "milliseconds", "advance_left"])
     return outcomes
 
 
+def _recorded_refs(brand: Brand, refs: set[str]) -> set[str]:
+    """Which of these client refs the brand already recorded."""
+    if connection.vendor == "postgresql":
+        # One array parameter: an IN list of 10,000 parameters costs more to build than to run.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT client_ref FROM royalties_work "
+                "WHERE brand_id = %s AND client_ref = ANY(%s)",
+                [brand.pk, list(refs)],
+            )
+            return {ref for (ref,) in cursor.fetchall()}
+    return set(
+        Work.objects.filter(brand=brand, client_ref__in=refs).values_list("client_ref", flat=True)
+    )
+
+
+# The Work columns works_record fills, in the order of its rows; the others keep defaults.
+_WORK_FIELDS = (
+    "work_id",
+    "license",
+    "brand",
+    "client_ref",
+    "content_sha256",
+    "duration_ms",
+    "characters",
+    "language",
+    "territory",
+    "use",
+    "medium",
+    "title",
+    "declared_revenue",
+    "currency",
+    "price",
+    "from_advance",
+    "recorded_at",
+    "log_index",
+    "receipt",
+    "entry",
+)
+
+
+def _insert_works(rows: list[tuple[Any, ...]]) -> None:
+    if connection.vendor == "postgresql":
+        # COPY, as the log does: several times faster than INSERT for thousands of rows,
+        # and no model instance is built per work.
+        columns = ", ".join(Work._meta.get_field(name).column for name in _WORK_FIELDS)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {Work._meta.db_table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    attnames = [Work._meta.get_field(name).attname for name in _WORK_FIELDS]
+    Work.objects.bulk_create(
+        [Work(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=1000
+    )
+
+
 def _fee_bps() -> int:
     return int(getattr(settings, "TIMBRE_PLATFORM_FEE_BPS", 1000))
 
 
-def _post_batch(batch: str, group: list[_Accepted], at: datetime) -> JournalEntry:
+class _PerRequest:
+    """Accounts and splits looked up once per request, however many licenses it spans."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[tuple[str, str, str, int], Account] = {}
+        self._splits: dict[int, tuple[list[Payee], list[int]]] = {}
+
+    def account(
+        self,
+        kind: str,
+        currency: str,
+        *,
+        brand: Brand | None = None,
+        payee: Payee | None = None,
+        license: License | None = None,
+    ) -> Account:
+        owner = brand or payee or license
+        key = (kind, currency, type(owner).__name__, owner.pk if owner else 0)
+        if key not in self._accounts:
+            self._accounts[key] = ledger.account(
+                kind, currency, brand=brand, payee=payee, license=license
+            )
+        return self._accounts[key]
+
+    def splits(self, voice: VoiceModel) -> tuple[list[Payee], list[int]]:
+        if voice.pk not in self._splits:
+            self._splits[voice.pk] = _splits(voice)
+        return self._splits[voice.pk]
+
+
+def _post_batch(
+    batch: str, group: list[_Accepted], at: datetime, cache: _PerRequest
+) -> JournalEntry:
     """One entry per license per request: the brand (or the advance) pays, payees earn."""
     lic = group[0].lic
     currency = lic.document["royalty"]["currency"]
@@ -372,20 +466,20 @@ def _post_batch(batch: str, group: list[_Accepted], at: datetime) -> JournalEntr
     from_advance = sum(a.from_advance for a in group)
     works = len(group)
     ms = sum(a.item.duration_ms for a in group)
-    payees, split = _splits(lic.voice)
+    payees, split = cache.splits(lic.voice)
     shares = rules.distribute(royalty, fee_bps=_fee_bps(), split_bps=split)
     lines = [
-        ledger.Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), from_advance, lic),
+        ledger.Line(cache.account(Account.Kind.ADVANCE, currency, license=lic), from_advance, lic),
         ledger.Line(
-            ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
+            cache.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
             royalty - from_advance,
             lic,
         ),
-        ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),
+        ledger.Line(cache.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),
     ]
     lines += [
         ledger.Line(
-            ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
+            cache.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
             -amount,
             lic,
             works,
