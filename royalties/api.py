@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 
@@ -16,13 +15,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from licensing.models import License
 from registry.authentication import ApiPrincipal
 from registry.models import Brand, User
 from royalties import services
 from royalties.models import Work
+from royalties.selectors import lookup_by_hash
 from timbre.pagination import CursorPagination
-from transparency.selectors import inclusion_proofs, latest_checkpoint
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {
@@ -294,52 +292,3 @@ class WorksByHash(APIView):
                 {"sha256": ["64 hexadecimal characters: the SHA-256 of the audio file."]}
             )
         return Response(lookup_by_hash(digest))
-
-
-def lookup_by_hash(digest: str) -> dict[str, Any]:
-    works = list(
-        Work.objects.filter(content_sha256=digest)
-        .select_related("license__voice__performer", "license__brand")
-        .order_by("recorded_at")[:20]
-    )
-    checkpoint = latest_checkpoint()
-    covered = [w for w in works if checkpoint and w.log_index < checkpoint.tree_size]
-    proofs = dict(
-        zip(
-            [w.pk for w in covered],
-            inclusion_proofs([w.log_index for w in covered], checkpoint.tree_size)
-            if checkpoint and covered
-            else [],
-            strict=True,
-        )
-    )
-    matches = []
-    for w in works:
-        lic: License = w.license
-        proof = proofs.get(w.pk)
-        matches.append(
-            {
-                "work_id": w.work_id,
-                "license_id": lic.license_id,
-                "license_status": lic.status_at(),
-                "voice": {"id": str(lic.voice_id), "name": lic.voice.display_name},
-                "performer": {
-                    "id": str(lic.voice.performer_id),
-                    "name": lic.voice.performer.stage_name,
-                },
-                "licensee": {"id": str(lic.brand_id), "name": lic.brand.name},
-                "recorded_at": w.recorded_at,
-                "voided": w.voided_at is not None,
-                "receipt": w.receipt,
-                "log_index": w.log_index,
-                "inclusion": None
-                if proof is None or checkpoint is None
-                else {
-                    "tree_size": checkpoint.tree_size,
-                    "root_hash": base64.b64encode(bytes(checkpoint.root_hash)).decode(),
-                    "proof": [base64.b64encode(p).decode() for p in proof],
-                },
-            }
-        )
-    licensed = any(not m["voided"] and m["license_status"] == "active" for m in matches)
-    return {"content_sha256": digest, "licensed": licensed, "matches": matches}

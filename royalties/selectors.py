@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
+from licensing.models import License
 from registry.policies import managed_performers
 from royalties.models import Account, Payee, Posting, Work
+from transparency.selectors import inclusion_proofs, latest_checkpoint
 
 
 def payees_of(user: Any) -> QuerySet[Payee]:
@@ -105,3 +108,52 @@ def brand_owes(brand: Any) -> dict[str, int]:
     ):
         totals[currency] += total or 0
     return dict(totals)
+
+
+def lookup_by_hash(digest: str) -> dict[str, Any]:
+    works = list(
+        Work.objects.filter(content_sha256=digest)
+        .select_related("license__voice__performer", "license__brand")
+        .order_by("recorded_at")[:20]
+    )
+    checkpoint = latest_checkpoint()
+    covered = [w for w in works if checkpoint and w.log_index < checkpoint.tree_size]
+    proofs = dict(
+        zip(
+            [w.pk for w in covered],
+            inclusion_proofs([w.log_index for w in covered], checkpoint.tree_size)
+            if checkpoint and covered
+            else [],
+            strict=True,
+        )
+    )
+    matches = []
+    for w in works:
+        lic: License = w.license
+        proof = proofs.get(w.pk)
+        matches.append(
+            {
+                "work_id": w.work_id,
+                "license_id": lic.license_id,
+                "license_status": lic.status_at(),
+                "voice": {"id": str(lic.voice_id), "name": lic.voice.display_name},
+                "performer": {
+                    "id": str(lic.voice.performer_id),
+                    "name": lic.voice.performer.stage_name,
+                },
+                "licensee": {"id": str(lic.brand_id), "name": lic.brand.name},
+                "recorded_at": w.recorded_at,
+                "voided": w.voided_at is not None,
+                "receipt": w.receipt,
+                "log_index": w.log_index,
+                "inclusion": None
+                if proof is None or checkpoint is None
+                else {
+                    "tree_size": checkpoint.tree_size,
+                    "root_hash": base64.b64encode(bytes(checkpoint.root_hash)).decode(),
+                    "proof": [base64.b64encode(p).decode() for p in proof],
+                },
+            }
+        )
+    licensed = any(not m["voided"] and m["license_status"] == "active" for m in matches)
+    return {"content_sha256": digest, "licensed": licensed, "matches": matches}

@@ -21,7 +21,6 @@ from registry.forms import apply_service_errors
 from registry.models import Brand, VoiceModel
 from registry.policies import managed_performers
 from royalties import exports, selectors
-from royalties.api import lookup_by_hash
 from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import currencies_of, month_start, statement_for
@@ -168,7 +167,7 @@ def verify_page(request: HttpRequest) -> HttpResponse:
                     kinds=AUDIO_KINDS,
                     sniff=_sniff_any_audio,
                 )
-                clip = lookup_by_hash(digest)
+                clip = selectors.lookup_by_hash(digest)
             else:
                 token = form.token()
                 if not token:
