@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from licensing.models import License
 from registry.models import Brand
-from royalties.models import Account, JournalEntry, Payee, Posting
+from royalties.models import Account, JournalEntry, Payee, Period, Posting
 
 
 class UnbalancedEntry(ValueError):
@@ -26,6 +26,9 @@ class Line:
     license: License | None = None
     works: int = 0
     milliseconds: int = 0
+    gross: int = 0
+    recouped: int = 0
+    fee: int = 0
 
 
 def account(
@@ -71,6 +74,8 @@ def post(
     existing = JournalEntry.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
+    if at is not None and at.date() < timezone.now().date().replace(day=1):
+        _refuse_closed_month(at)
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(
@@ -88,9 +93,12 @@ def post(
                     license=line.license,
                     works=line.works,
                     milliseconds=line.milliseconds,
+                    gross=line.gross,
+                    recouped=line.recouped,
+                    fee=line.fee,
                 )
                 for line in lines
-                if line.amount or line.works
+                if line.amount or line.works or line.gross
             )
     except IntegrityError:
         # The same key committed meanwhile by a concurrent caller: theirs stands.
@@ -98,12 +106,14 @@ def post(
     return entry
 
 
-def reverse(entry: JournalEntry, *, key: str, memo: str) -> JournalEntry:
-    lines = [
-        Line(p.account, -p.amount, p.license, -p.works, -p.milliseconds)
-        for p in entry.postings.select_related("account", "license")
-    ]
-    return post(key=key, currency=entry.currency, memo=memo, lines=lines, reverses=entry)
+class ClosedPeriod(ValueError):
+    pass
+
+
+def _refuse_closed_month(at: datetime) -> None:
+    """Nothing is posted into a closed month: its statements are frozen."""
+    if Period.objects.filter(month=at.date().replace(day=1), closed_at__isnull=False).exists():
+        raise ClosedPeriod(f"{at:%Y-%m} is closed; post into an open month")
 
 
 def balance(acct: Account) -> int:

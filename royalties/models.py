@@ -112,9 +112,15 @@ class Posting(models.Model):
     amount = models.BigIntegerField()
     # Dimensions for statements: which license and period the money belongs to.
     license = models.ForeignKey(License, null=True, blank=True, on_delete=models.PROTECT)
-    # Signed like the amount, so that a reversal takes its works back out of statements.
+    # Statement dimensions, carried on the payee's legs and signed like the amount, so
+    # that a reversal takes its works back out: what the entry recorded for the license
+    # (works, time, gross royalty, part covered by the advance, platform fee). A
+    # statement then reads the payee's own postings only, as cheaply as a plain SUM.
     works = models.IntegerField(default=0)
     milliseconds = models.BigIntegerField(default=0)
+    gross = models.BigIntegerField(default=0)
+    recouped = models.BigIntegerField(default=0)
+    fee = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["account", "entry"])]

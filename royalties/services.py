@@ -484,6 +484,9 @@ def _post_batch(
             lic,
             works,
             ms,
+            gross=royalty,
+            recouped=from_advance,
+            fee=shares.fee,
         )
         for payee, amount in zip(payees, shares.payees, strict=True)
     ]
@@ -571,6 +574,9 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
             lic,
             -1,
             -work.duration_ms,
+            gross=-work.price,
+            recouped=-work.from_advance,
+            fee=-shares.fee,
         )
         for payee, amount in zip(payees, shares.payees, strict=True)
     ]

@@ -7,7 +7,6 @@ seconds, gross royalties, what the advance covered, and the platform's fee.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +27,10 @@ def month_start(day: date) -> date:
 
 def next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def previous_month(month: date) -> date:
+    return month_start(month - timedelta(days=1))
 
 
 def bounds(month: date) -> tuple[datetime, datetime]:
@@ -51,46 +54,29 @@ class StatementData:
         return self.opening + self.earnings - self.payouts
 
 
-# The whole statement in one statement: PostgreSQL spends more time planning a query than
-# running it over a month's postings (one per payee per license per bulk request), so six
-# small queries cost several times what one does. Grouped rows of every posting of the
-# entries that moved the payee's payable account before the month's end; outside the
-# month only that account's own postings (the opening balance) are read.
+# One pass over the payee's own postings up to the month's end (joined to their entries
+# for the time and key, as a plain SUM would be): each payee leg carries the statement's
+# dimensions, so no other leg is read. Grouped by before-the-month (the opening balance),
+# payout or not, and license.
 _STATEMENT_SQL = """
-WITH acct AS (
+SELECT e.created_at < %(start)s AS earlier, e.idempotency_key LIKE %(payout)s AS payout,
+       p.license_id, l.license_id, SUM(p.amount), SUM(p.works), SUM(p.milliseconds),
+       SUM(p.gross), SUM(p.recouped), SUM(p.fee)
+FROM royalties_posting p
+JOIN royalties_journalentry e ON e.id = p.entry_id
+LEFT JOIN licensing_license l ON l.id = p.license_id
+WHERE p.account_id = (
     SELECT id FROM royalties_account
     WHERE kind = %(kind)s AND currency = %(currency)s AND payee_id = %(payee)s
     ORDER BY id LIMIT 1
-), grouped AS (
-    SELECT p.account_id, p.license_id, e.created_at < %(start)s AS earlier,
-           e.idempotency_key LIKE %(payout)s AS payout,
-           SUM(p.amount) AS amount, SUM(p.works) AS works, SUM(p.milliseconds) AS ms
-    FROM royalties_posting p
-    JOIN royalties_journalentry e ON e.id = p.entry_id
-    WHERE p.entry_id IN (
-        SELECT q.entry_id FROM royalties_posting q WHERE q.account_id = (SELECT id FROM acct)
-    )
-    AND e.created_at < %(end)s
-    AND (p.account_id = (SELECT id FROM acct) OR e.created_at >= %(start)s)
-    GROUP BY 1, 2, 3, 4
-)
-SELECT g.account_id = (SELECT id FROM acct), a.kind, g.earlier, g.payout, g.license_id,
-       l.license_id, g.amount, g.works, g.ms
-FROM grouped g
-JOIN royalties_account a ON a.id = g.account_id
-LEFT JOIN licensing_license l ON l.id = g.license_id
-ORDER BY g.license_id
+) AND e.created_at < %(end)s
+GROUP BY 1, 2, 3, 4
+ORDER BY 3
 """
 
 
 def compute(payee: Payee, month: date, currency: str) -> StatementData:
-    """The statement as the ledger says it is now. Amounts owed to the payee are positive.
-
-    From the payee's payable account (the first, should there be several): opening,
-    payouts (entries keyed ``payout:``) and, per license, its share, works and time; from
-    the other postings of the same non-payout entries in the month, per license, the gross,
-    what the advance covered and the platform's fee.
-    """
+    """The statement as the ledger says it is now. Amounts owed to the payee are positive."""
     start, end = bounds(month)
     data = StatementData(payee=payee, month=month, currency=currency)
     adapt = connection.ops.adapt_datetimefield_value
@@ -105,37 +91,24 @@ def compute(payee: Payee, month: date, currency: str) -> StatementData:
     with connection.cursor() as cursor:
         cursor.execute(_STATEMENT_SQL, params)
         grouped = cursor.fetchall()
-    # Per license, in license order: [name, share, works, ms]; and the entries' other legs.
-    rows: dict[Any, list[Any]] = {}
-    extra: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    opening = payouts = 0
-    for own, kind, earlier, payout, license_pk, name, amount, works, ms in grouped:
-        if own:
-            if earlier:
-                opening += int(amount)
-            elif payout:
-                payouts += int(amount)
-            else:
-                rows[license_pk] = [name, int(amount), int(works or 0), int(ms or 0)]
-        elif not payout and kind != Account.Kind.PAYEE_PAYABLE:
-            extra[license_pk][kind] += int(amount)
-    data.opening = -opening
-    data.payouts = payouts
-    for license_pk, (name, share, works, ms) in rows.items():
-        kinds = extra[license_pk]
-        advance = kinds[Account.Kind.ADVANCE]
-        data.lines.append(
-            {
-                "license_id": (name or "") if license_pk else "",
-                "works": works,
-                "seconds": ms // 1000,
-                "milliseconds": ms,
-                "gross": advance + kinds[Account.Kind.BRAND_RECEIVABLE],
-                "recouped": advance,
-                "fee": -kinds[Account.Kind.PLATFORM_REVENUE],
-                "amount": -share,
-            }
-        )
+    for earlier, payout, license_pk, name, amount, works, ms, gross, recouped, fee in grouped:
+        if earlier:
+            data.opening -= int(amount)
+        elif payout:
+            data.payouts += int(amount)
+        else:
+            data.lines.append(
+                {
+                    "license_id": (name or "") if license_pk else "",
+                    "works": int(works or 0),
+                    "seconds": int(ms or 0) // 1000,
+                    "milliseconds": int(ms or 0),
+                    "gross": int(gross or 0),
+                    "recouped": int(recouped or 0),
+                    "fee": int(fee or 0),
+                    "amount": -int(amount),
+                }
+            )
     data.earnings = sum(line["amount"] for line in data.lines)
     return data
 
@@ -171,7 +144,14 @@ def _true_ups(month: date) -> int:
             ledger.Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), amount, lic),
             ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),
         ] + [
-            ledger.Line(ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=p), -a, lic)
+            ledger.Line(
+                ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=p),
+                -a,
+                lic,
+                gross=amount,
+                recouped=amount,
+                fee=shares.fee,
+            )
             for p, a in zip(payees, shares.payees, strict=True)
         ]
         ledger.post(

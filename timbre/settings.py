@@ -114,6 +114,12 @@ TEMPLATES = [
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Server-side binding lets psycopg prepare statements a connection runs often (the
+        # ledger's and the log's hot queries): PostgreSQL then plans them once, not per call.
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+        _options["prepare_threshold"] = env_int("DATABASE_PREPARE_THRESHOLD", 5, minimum=0)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default needs nothing else
     DATABASES = {

@@ -173,3 +173,12 @@ def test_the_beat_task_closes_last_month_once() -> None:
     first = period_close_previous()
     assert period_close_previous() == first
     assert Period.objects.filter(closed_at__isnull=False).count() == 1
+
+
+def test_nothing_is_posted_into_a_closed_month(setup: dict[str, Any]) -> None:
+    from royalties.ledger import ClosedPeriod
+
+    period_close(month=LAST_MONTH)
+    with pytest.raises(ClosedPeriod, match="2026-10 is closed"):
+        record(setup["license"], setup["brand"], 1, at=IN_LAST_MONTH, start=500)
+    assert Statement.objects.get().earnings == compute(setup["payee"], LAST_MONTH, "USD").earnings
