@@ -23,31 +23,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SCRATCH = Path(tempfile.mkdtemp(prefix="timbre-bench-ingest-"))
-# Set before Django reads its settings: signing keys are generated in the scratch folder.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timbre.settings")
-os.environ.setdefault("TIMBRE_TESTING", "1")
-os.environ["TIMBRE_LOG_KEY_FILE"] = str(SCRATCH / "log.pem")
-os.environ["TIMBRE_LICENSE_KEY_FILE"] = str(SCRATCH / "license.pem")
-os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
-os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import setup
 
-import django  # noqa: E402
-
-django.setup()
+SCRATCH = setup("ingest")
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -31,29 +31,16 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SCRATCH = Path(tempfile.mkdtemp(prefix="timbre-bench-verify-"))
-# Set before Django reads its settings. The keys live in the scratch folder: this process
-# generates them on first use (TIMBRE_TESTING) and the gunicorn it starts reads them.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timbre.settings")
-os.environ.setdefault("TIMBRE_TESTING", "1")
-os.environ["TIMBRE_LOG_KEY_FILE"] = str(SCRATCH / "log.pem")
-os.environ["TIMBRE_LICENSE_KEY_FILE"] = str(SCRATCH / "license.pem")
-os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
-# A thousand issuances mean two thousand notification emails: send none of them.
-os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, setup
 
-import django  # noqa: E402
-
-django.setup()
+SCRATCH = setup("verify")
 
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
