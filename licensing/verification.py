@@ -23,7 +23,7 @@ from django.utils import timezone
 from licensing.keys import trusted_keys
 from licensing.models import License, SigningKey
 from registry.models import VoiceModel
-from transparency.selectors import inclusion_proofs, latest_checkpoint
+from transparency.selectors import inclusion_proofs, latest_tree_head
 from verifier.errors import JWSError, VerificationError
 from verifier.jcs import parse_json_strict
 from verifier.jws import (
@@ -167,13 +167,11 @@ def verify_licenses(tokens: list[str]) -> list[Verdict]:
             verdict.fail(str(status), _STATUS_DETAIL[status])
         found.append((verdict, lic.log_index))
 
-    checkpoint = latest_checkpoint() if found else None
-    if checkpoint is not None:
-        root_hash = bytes(checkpoint.root_hash)
-        covered = [(v, index) for v, index in found if index < checkpoint.tree_size]
-        proofs = inclusion_proofs(
-            [index for _, index in covered], checkpoint.tree_size, root_hash=root_hash
-        )
+    head = latest_tree_head() if found else None
+    if head is not None:
+        tree_size, root_hash = head
+        covered = [(v, index) for v, index in found if index < tree_size]
+        proofs = inclusion_proofs([index for _, index in covered], tree_size, root_hash=root_hash)
         root = _b64(root_hash)
         # Proofs in one tree share their upper hashes: encode each hash once.
         encoded: dict[bytes, str] = {}
@@ -185,7 +183,7 @@ def verify_licenses(tokens: list[str]) -> list[Verdict]:
                     text = encoded[node] = _b64(node)
                 path.append(text)
             verdict.inclusion = {
-                "tree_size": checkpoint.tree_size,
+                "tree_size": tree_size,
                 "root_hash": root,
                 "proof": path,
             }

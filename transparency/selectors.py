@@ -191,6 +191,13 @@ def entries(start: int, end: int) -> list[LogEntry]:
     return list(LogEntry.objects.filter(index__gte=start, index__lt=end).order_by("index"))
 
 
+def latest_tree_head() -> tuple[int, bytes] | None:
+    """The size and root of the latest signed checkpoint, without its note: what proofs
+    are built against, fetched as two columns on the verification hot path."""
+    row = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", "root_hash").first()
+    return None if row is None else (row[0], bytes(row[1]))
+
+
 def latest_checkpoint() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()
 
