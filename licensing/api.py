@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
@@ -37,6 +41,8 @@ from registry.models import Brand, User, VoiceModel
 from registry.policies import managed_performers
 from timbre.pagination import CursorPagination
 from timbre.parsing import parse_index
+from timbre.problems import PROBLEM_CONTENT_TYPE, problem
+from timbre.throttling import public_rate_limit
 
 
 class Public(APIView):
@@ -79,7 +85,10 @@ def _terms(data: dict[str, Any]) -> services.OfferTerms:
 class JwksView(Public):
     authentication_classes: list[Any] = []
 
-    @extend_schema(summary="Every license-signing key ever used, with its status (RFC 7517)")
+    @extend_schema(
+        summary="Every license-signing key ever used, with its status (RFC 7517)",
+        responses={(200, "application/jwk-set+json"): OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> JsonResponse:
         return JsonResponse(keys.jwks(), content_type="application/jwk-set+json")
 
@@ -282,9 +291,28 @@ class LicenseRevoke(APIView):
         return Response(LicenseStatusOut(lic).data)
 
 
+def _verify_tokens(body: Any) -> list[str]:
+    if not isinstance(body, dict) or "jws" not in body:
+        raise ValidationError({"jws": ["This field is required."]})
+    tokens = body["jws"]
+    if isinstance(tokens, str):
+        tokens = [tokens]
+    if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
+        raise ValidationError({"jws": ["Give a compact JWS string, or a list of them."]})
+    if len(tokens) > MAX_BATCH:
+        raise ValidationError({"jws": [f"At most {MAX_BATCH} per call; got {len(tokens)}."]})
+    return tokens
+
+
 @extend_schema(tags=["verification"])
 class Verify(Public):
-    # Public and anonymous: no session or key to look up on the hot path.
+    """What POST /api/v1/verify accepts and answers, for the OpenAPI schema.
+
+    The endpoint itself is `verify` below: a plain Django view with the same contract, as
+    it is the registry's hottest public path and DRF's dispatch alone costs more than the
+    verification of one license. Schema tests (schemathesis) hold the two to one contract.
+    """
+
     authentication_classes: list[Any] = []
 
     @extend_schema(
@@ -293,23 +321,47 @@ class Verify(Public):
         responses=VerifyOut,
     )
     def post(self, request: Request) -> Response:
-        body = request.data
-        if not isinstance(body, dict) or "jws" not in body:
-            raise ValidationError({"jws": ["This field is required."]})
-        tokens = body["jws"]
-        if isinstance(tokens, str):
-            tokens = [tokens]
-        if (
-            not isinstance(tokens, list)
-            or not tokens
-            or not all(isinstance(t, str) for t in tokens)
-        ):
-            raise ValidationError({"jws": ["Give a compact JWS string, or a list of them."]})
-        if len(tokens) > MAX_BATCH:
-            raise ValidationError({"jws": [f"At most {MAX_BATCH} per call; got {len(tokens)}."]})
-        # The verdicts are plain data already shaped as VerifyOut documents them; a
-        # serializer pass would double the cost of a one-license request.
+        tokens = _verify_tokens(request.data)
         return Response({"results": [v.as_json() for v in verify_licenses(tokens)]})
+
+
+def _problem(slug: str, status: int, detail: str, **extra: Any) -> JsonResponse:
+    return JsonResponse(
+        problem(slug, status_code=status, detail=detail, **extra),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+@csrf_exempt  # public and anonymous: no cookie is read, so there is nothing to forge
+def verify(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        response = _problem("method-not-allowed", 405, f"Method {request.method} not allowed.")
+        response["Allow"] = "POST"
+        return response
+    wait = public_rate_limit(request, "verify")
+    if wait is not None:
+        response = _problem("rate-limited", 429, f"Too many requests; retry in {wait} s.")
+        response["Retry-After"] = str(wait)
+        return response
+    if request.content_type != "application/json":
+        return _problem("unsupported-media-type", 415, "Send application/json.")
+    try:
+        body = json.loads(request.body)
+    except RequestDataTooBig:
+        return _problem("payload-too-large", 413, "The request body is too large.")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _problem("malformed-request", 400, f"JSON parse error - {exc}")
+    try:
+        tokens = _verify_tokens(body)
+    except ValidationError as exc:
+        errors = {k: [str(m) for m in v] for k, v in exc.detail.items()}  # type: ignore[union-attr]
+        first = next(iter(errors.items()))
+        return _problem("validation-error", 400, f"{first[0]}: {first[1][0]}", errors=errors)
+    return JsonResponse(
+        {"results": [v.as_json() for v in verify_licenses(tokens)]},
+        json_dumps_params={"separators": (",", ":")},
+    )
 
 
 def license_download(request: Any, license_id: str) -> HttpResponse:

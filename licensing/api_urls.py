@@ -33,5 +33,5 @@ urlpatterns = [
     path(
         "licenses/<str:license_id>/revoke", api.LicenseRevoke.as_view(), name="api-license-revoke"
     ),
-    path("verify", api.Verify.as_view(), name="api-verify"),
+    path("verify", api.verify, name="api-verify"),
 ]

@@ -177,7 +177,7 @@ class VerifyIn(serializers.Serializer):
     jws = serializers.JSONField(help_text="A compact JWS, or a list of up to 1000")
 
 
-class InclusionOut(serializers.Serializer):
+class VerifyInclusionOut(serializers.Serializer):
     tree_size = serializers.IntegerField()
     root_hash = serializers.CharField()
     proof = serializers.ListField(child=serializers.CharField())
@@ -193,7 +193,7 @@ class VerdictOut(serializers.Serializer):
     license_status = serializers.CharField(allow_null=True)
     document = serializers.JSONField(allow_null=True)
     log_index = serializers.IntegerField(allow_null=True)
-    inclusion = InclusionOut(allow_null=True)
+    inclusion = VerifyInclusionOut(allow_null=True)
 
 
 class VerifyOut(serializers.Serializer):

@@ -267,3 +267,47 @@ def test_proofs_kept_for_one_tree_stay_valid_after_the_log_grows(
             [base64.b64decode(p) for p in inclusion["proof"]],
             base64.b64decode(inclusion["root_hash"]),
         )
+
+
+def test_big_batches_are_checked_in_parallel_with_the_same_verdicts(
+    client: Client, issued: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from licensing import verification
+
+    client.get("/api/v1/log/checkpoint")
+    header, payload, signature = parts(issued.jws)
+    tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
+    tokens = [issued.jws, tampered, "garbage", issued.jws] * 5
+    serial = [v.as_json() for v in verification.verify_licenses(tokens)]
+    monkeypatch.setattr(verification, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(verification.os, "cpu_count", lambda: 2)
+    parallel = [v.as_json() for v in verification.verify_licenses(tokens)]
+    assert parallel == serial
+    assert [v["valid"] for v in parallel[:4]] == [True, False, False, True]
+    assert verification._pool is not None, "the batch went through the pool"
+
+
+def test_the_plain_verify_view_keeps_the_documented_contract(client: Client) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "post" in schema["paths"]["/api/v1/verify"]
+    assert client.get("/api/v1/verify").status_code == 405
+    wrong_type = client.post("/api/v1/verify", "jws=x", content_type="text/plain")
+    assert wrong_type.status_code == 415
+    broken = client.post("/api/v1/verify", '{"jws": ', content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["type"] == "/problems/malformed-request"
+
+
+def test_the_plain_verify_view_is_rate_limited(client: Client, settings: Any) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"public": "2/min"},
+    }
+    codes = [
+        client.post("/api/v1/verify", {"jws": "x.y.z"}, content_type="application/json").status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    cache.clear()
