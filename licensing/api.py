@@ -273,6 +273,9 @@ class LicenseRevoke(APIView):
         responses=LicenseStatusOut,
     )
     def post(self, request: Request, license_id: str) -> Response:
+        if isinstance(request.user, ApiPrincipal) and request.data.get("reason") != "surrender":
+            # A key acts for its brand only, never with its creator's other rights.
+            raise PermissionDenied("With an API key a brand may only surrender its license.")
         actor = _person(request)
         query = Q(brand__in=_brands(request))
         if isinstance(request.user, User):
@@ -350,8 +353,8 @@ def verify(request: HttpRequest) -> JsonResponse:
         body = json.loads(request.body)
     except RequestDataTooBig:
         return _problem("payload-too-large", 413, "The request body is too large.")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _problem("malformed-request", 400, f"JSON parse error - {exc}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return _problem("malformed-request", 400, f"JSON parse error - {str(exc)[:200]}")
     try:
         tokens = _verify_tokens(body)
     except ValidationError as exc:

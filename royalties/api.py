@@ -32,8 +32,8 @@ _FIELDS = {
     "use": (str, 30, True),
     "medium": (str, 30, True),
     "title": (str, 300, False),
-    "characters": (int, None, False),
-    "declared_revenue": (int, None, False),
+    "characters": (int, 2**31 - 1, False),
+    "declared_revenue": (int, 10**15, False),
 }
 MAX_DURATION_MS = 24 * 3600 * 1000
 
@@ -89,8 +89,15 @@ def parse_work(
             if required:
                 errors[f"{where}.{name}"] = "required"
             continue
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            errors[f"{where}.{name}"] = "a non-negative integer"
+        if kind is int and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < 0
+            or (limit is not None and value > limit)
+        ):
+            errors[f"{where}.{name}"] = "a non-negative integer" + (
+                f" of at most {limit}" if limit else ""
+            )
         elif kind is str and (
             not isinstance(value, str) or (limit and len(value) > limit) or not value.strip()
         ):
@@ -161,7 +168,10 @@ def _record(request: Request, items: list[Any], *, license_id: str | None) -> Re
 
     with transaction.atomic():
         status_code, body = services.with_idempotency(
-            brand=brand, key=key, body_sha256=services.request_digest(request.body), run=run
+            brand=brand,
+            key=key,
+            body_sha256=services.request_digest(request.path.encode() + b"\n" + request.body),
+            run=run,
         )
     response = Response(body, status=status_code)
     response["Idempotency-Key"] = key

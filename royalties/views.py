@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,11 +26,15 @@ from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import currencies_of, month_start, statement_for
 
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+
 
 def _month(raw: str) -> date:
+    match = _MONTH.fullmatch(raw)
     try:
-        year, month = (int(p) for p in raw.split("-"))
-        return date(year, month, 1)
+        if match is None:
+            raise ValueError(raw)
+        return date(int(match[1]), int(match[2]), 1)
     except ValueError as exc:
         raise Http404("Months look like 2026-11") from exc
 
@@ -206,7 +211,7 @@ def voice_splits(request: HttpRequest, slug: str) -> HttpResponse:
                     )
                 try:
                     bps = int((Decimal(parts[2]) * 100).to_integral_exact())
-                except (InvalidOperation, ArithmeticError) as exc:
+                except (InvalidOperation, ArithmeticError, ValueError) as exc:
                     raise ValidationError(
                         {
                             "shares": [

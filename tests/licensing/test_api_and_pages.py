@@ -207,3 +207,19 @@ def test_a_brand_requests_through_the_offer_page(
     assert LicenseRequest.objects.get().territories == ["US", "MX"]
     bad = client.post(f"/offers/{offer.pk}/", {**data, "territories": "ZZ"}).content.decode()
     assert "not an ISO 3166-1 alpha-2" in bad
+
+
+def test_a_brand_key_may_only_surrender(issued: Any, brand_bob: Any) -> None:
+    brand_bob.is_staff = True  # even a staff member's key acts for the brand only
+    brand_bob.save()
+    key = api(key=brand_key(brand_bob))
+    refused = key.post(
+        f"/api/v1/licenses/{issued.license_id}/revoke", {"reason": "operator"}, format="json"
+    )
+    assert refused.status_code == 403
+    issued.refresh_from_db()
+    assert not issued.revoked
+    ok = key.post(
+        f"/api/v1/licenses/{issued.license_id}/revoke", {"reason": "surrender"}, format="json"
+    )
+    assert ok.status_code == 200 and ok.json()["status"] == "revoked"

@@ -67,3 +67,12 @@ def test_a_performer_splits_royalties_with_an_agent_and_the_union(
 
     client.force_login(performer_dave.user)
     assert client.get(f"/studio/voices/{voice.slug}/splits/").status_code == 404
+
+
+def test_odd_percentages_and_months_are_refused_cleanly(license_: Any, client: Client) -> None:
+    voice = license_.voice
+    client.force_login(voice.performer.user)
+    page = client.post(f"/studio/voices/{voice.slug}/splits/", {"shares": "performer, X, NaN"})
+    assert page.status_code == 200 and "is not a percentage" in page.content.decode()
+    for month in ("99999999999999999999-1", "2026-11\n", "2026-13", "26-1"):
+        assert client.get("/studio/works/", {"month": month}).status_code == 404

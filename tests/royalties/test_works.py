@@ -194,3 +194,46 @@ def test_is_this_clip_licensed(license_: License, bob_key: str) -> None:
         "matches": [],
     }
     assert APIClient().get("/api/v1/works/by-hash/nothex").status_code == 400
+
+
+def test_huge_numbers_and_deep_json_are_refused_cleanly(license_: License, bob_key: str) -> None:
+    too_big = bulk(
+        bob_key, [work(license_.license_id, 1, characters=10**30, declared_revenue=10**30)]
+    )
+    assert too_big.status_code == 400
+    assert set(too_big.json()["errors"]) == {"works[0].characters", "works[0].declared_revenue"}
+    deep = client(bob_key).post(
+        "/api/v1/works/bulk",
+        data="[" * 100_000 + "]" * 100_000,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="deep",
+    )
+    assert deep.status_code == 400 and deep.json()["type"] == "/problems/malformed-request"
+    verify = APIClient().post(
+        "/api/v1/verify", data="[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
+    assert verify.status_code == 400
+    assert Work.objects.count() == 0
+
+
+def test_an_idempotency_key_is_bound_to_its_endpoint(
+    voice: Any, brand_bob: Any, operator: Any, license_: License, bob_key: str
+) -> None:
+    from tests.royalties.conftest import issue
+
+    other = issue(voice, brand_bob, operator, media=["tv"], languages=["en-US"])
+    body = work(n=1)
+    first = client(bob_key).post(
+        f"/api/v1/licenses/{license_.license_id}/works",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
+    )
+    second = client(bob_key).post(
+        f"/api/v1/licenses/{other.license_id}/works",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="same",
+    )
+    assert first.status_code == 201 and second.status_code == 400
+    assert "different request" in second.json()["detail"]
