@@ -273,9 +273,6 @@ class LicenseRevoke(APIView):
         responses=LicenseStatusOut,
     )
     def post(self, request: Request, license_id: str) -> Response:
-        if isinstance(request.user, ApiPrincipal) and request.data.get("reason") != "surrender":
-            # A key acts for its brand only, never with its creator's other rights.
-            raise PermissionDenied("With an API key a brand may only surrender its license.")
         actor = _person(request)
         query = Q(brand__in=_brands(request))
         if isinstance(request.user, User):
@@ -285,6 +282,9 @@ class LicenseRevoke(APIView):
         lic = get_object_or_404(License.objects.filter(query), license_id=license_id)
         data = RevokeIn(data=request.data)
         data.is_valid(raise_exception=True)
+        if isinstance(request.user, ApiPrincipal) and data.validated_data["reason"] != "surrender":
+            # A key acts for its brand only, never with its creator's other rights.
+            raise PermissionDenied("With an API key a brand may only surrender its license.")
         lic = services.license_revoke(
             actor=actor,
             license=lic,

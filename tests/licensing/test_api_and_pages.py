@@ -223,3 +223,13 @@ def test_a_brand_key_may_only_surrender(issued: Any, brand_bob: Any) -> None:
         f"/api/v1/licenses/{issued.license_id}/revoke", {"reason": "surrender"}, format="json"
     )
     assert ok.status_code == 200 and ok.json()["status"] == "revoked"
+
+
+@pytest.mark.parametrize("body", ["[null, null]", '"surrender"', "{}"])
+def test_a_revocation_body_of_the_wrong_shape_is_a_400(
+    issued: Any, brand_bob: Any, body: str
+) -> None:
+    response = api(key=brand_key(brand_bob)).post(
+        f"/api/v1/licenses/{issued.license_id}/revoke", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
