@@ -173,7 +173,8 @@ def _usage(lic: License) -> LicenseUsage:
         with transaction.atomic():
             LicenseUsage.objects.create(license=lic, advance_left=advance)
     except IntegrityError:
-        pass  # made by a concurrent request; lock theirs below
+        # made by a concurrent request; lock theirs below
+        pass
     else:
         if advance:
             ledger.post(

@@ -641,7 +641,8 @@ def registry() -> Iterator[FakeRegistry]:
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep the test output clean
+            # keep the test output clean
+            pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

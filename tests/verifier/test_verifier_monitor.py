@@ -184,10 +184,12 @@ def _handler_for(log: FakeLog) -> type[BaseHTTPRequestHandler]:
             try:
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
-                pass  # the client hung up on an oversized answer, as it should
+                # the client hung up on an oversized answer, as it should
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep pytest's output clean
+            # keep pytest's output clean
+            pass
 
     return Handler
 
