@@ -41,7 +41,7 @@ from registry.models import Brand, User, VoiceModel
 from registry.policies import managed_performers
 from timbre.pagination import CursorPagination
 from timbre.parsing import parse_index
-from timbre.problems import PROBLEM_CONTENT_TYPE, problem
+from timbre.problems import problem_response
 from timbre.throttling import public_rate_limit
 
 
@@ -328,39 +328,35 @@ class Verify(Public):
         return Response({"results": [v.as_json() for v in verify_licenses(tokens)]})
 
 
-def _problem(slug: str, status: int, detail: str, **extra: Any) -> JsonResponse:
-    return JsonResponse(
-        problem(slug, status_code=status, detail=detail, **extra),
-        status=status,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
-
-
 @csrf_exempt  # public and anonymous: no cookie is read, so there is nothing to forge
 def verify(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        response = _problem("method-not-allowed", 405, f"Method {request.method} not allowed.")
+        response = problem_response(
+            "method-not-allowed", 405, f"Method {request.method} not allowed."
+        )
         response["Allow"] = "POST"
         return response
     wait = public_rate_limit(request, "verify")
     if wait is not None:
-        response = _problem("rate-limited", 429, f"Too many requests; retry in {wait} s.")
+        response = problem_response("rate-limited", 429, f"Too many requests; retry in {wait} s.")
         response["Retry-After"] = str(wait)
         return response
     if request.content_type != "application/json":
-        return _problem("unsupported-media-type", 415, "Send application/json.")
+        return problem_response("unsupported-media-type", 415, "Send application/json.")
     try:
         body = json.loads(request.body)
     except RequestDataTooBig:
-        return _problem("payload-too-large", 413, "The request body is too large.")
+        return problem_response("payload-too-large", 413, "The request body is too large.")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        return _problem("malformed-request", 400, f"JSON parse error - {str(exc)[:200]}")
+        return problem_response("malformed-request", 400, f"JSON parse error - {str(exc)[:200]}")
     try:
         tokens = _verify_tokens(body)
     except ValidationError as exc:
         errors = {k: [str(m) for m in v] for k, v in exc.detail.items()}  # type: ignore[union-attr]
         first = next(iter(errors.items()))
-        return _problem("validation-error", 400, f"{first[0]}: {first[1][0]}", errors=errors)
+        return problem_response(
+            "validation-error", 400, f"{first[0]}: {first[1][0]}", errors=errors
+        )
     return JsonResponse(
         {"results": [v.as_json() for v in verify_licenses(tokens)]},
         json_dumps_params={"separators": (",", ":")},

@@ -296,38 +296,43 @@ def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
     for name in ("campaign", "product", "script_summary"):
         if not str(getattr(data, name)).strip():
             errors[name] = ["Describe the intended use specifically."]
-    try:
-        uses = _codes(data.uses, USE_CODES, "uses")
-        outside = [u for u in uses if u not in version.uses]
-        if outside:
-            errors["uses"] = [f"Not allowed by this offer: {', '.join(outside)}."]
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-        uses = []
-    try:
-        territories = territory_codes(data.territories)
-        outside = terms.territories_cover(version.territories, territories)
-        if outside:
-            errors["territories"] = [f"Outside this offer's territories: {', '.join(outside)}."]
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-        territories = []
-    try:
-        languages = validation.language_tags(data.languages)
-        outside = [t for t in languages if not terms.language_covered(version.languages, t)]
-        if outside:
-            errors["languages"] = [f"Not offered in: {', '.join(outside)}."]
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-        languages = []
-    try:
-        media = _codes(data.media, MEDIA_CODES, "media")
-        outside = [m for m in media if m not in version.media]
-        if outside:
-            errors["media"] = [f"Not allowed by this offer: {', '.join(outside)}."]
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-        media = []
+
+    def within(field: str, parse: Any, outside: Any, message: str) -> list[str]:
+        """Parse a field, then name what lies outside the offer; record either error."""
+        try:
+            values: list[str] = parse()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            return []
+        beyond = outside(values)
+        if beyond:
+            errors[field] = [f"{message}: {', '.join(beyond)}."]
+        return values
+
+    uses = within(
+        "uses",
+        lambda: _codes(data.uses, USE_CODES, "uses"),
+        lambda vs: [u for u in vs if u not in version.uses],
+        "Not allowed by this offer",
+    )
+    territories = within(
+        "territories",
+        lambda: territory_codes(data.territories),
+        lambda vs: terms.territories_cover(version.territories, vs),
+        "Outside this offer's territories",
+    )
+    languages = within(
+        "languages",
+        lambda: validation.language_tags(data.languages),
+        lambda vs: [t for t in vs if not terms.language_covered(version.languages, t)],
+        "Not offered in",
+    )
+    media = within(
+        "media",
+        lambda: _codes(data.media, MEDIA_CODES, "media"),
+        lambda vs: [m for m in vs if m not in version.media],
+        "Not allowed by this offer",
+    )
     if data.valid_until < data.valid_from:
         errors["valid_until"] = ["The term ends before it starts."]
     else:

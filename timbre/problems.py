@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -147,11 +147,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def problem_response(
-    request: HttpRequest, slug: str, status_code: int, detail: str
-) -> JsonResponse:
+def problem_response(slug: str, status_code: int, detail: str, **extra: Any) -> JsonResponse:
+    """A problem+json response for views outside DRF."""
     return JsonResponse(
-        problem(slug, status_code=status_code, detail=detail),
+        problem(slug, status_code=status_code, detail=detail, **extra),
         status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
     )

@@ -24,11 +24,11 @@ def _is_api(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
     if _is_api(request):
-        return problem_response(request, "not-found", 404, "No such endpoint or resource.")
+        return problem_response("not-found", 404, "No such endpoint or resource.")
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return problem_response(request, "server-error", 500, "Something failed on our side.")
+        return problem_response("server-error", 500, "Something failed on our side.")
     return render(request, "500.html", status=500)
