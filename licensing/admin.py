@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
-from licensing import services
 from licensing.models import (
     License,
     LicenseRequest,
@@ -53,21 +50,6 @@ class LicenseRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["campaign", "brand__name"]
     inlines = [TransitionInline]
-    actions = ["settle"]
-
-    @admin.action(description="Record the invoice as paid (reference: request id) and issue")
-    def settle(self, request: HttpRequest, queryset: QuerySet[LicenseRequest]) -> None:
-        for req in queryset:
-            try:
-                lic = services.license_settle_manually(
-                    operator=request.user,  # type: ignore[arg-type]
-                    request=req,
-                    invoice_ref=f"admin-{req.pk}",
-                )
-            except ValidationError as exc:
-                self.message_user(request, f"#{req.pk}: {' '.join(exc.messages)}", messages.ERROR)
-            else:
-                self.message_user(request, f"#{req.pk}: license {lic.license_id} issued")
 
 
 @admin.register(License)
@@ -79,9 +61,10 @@ class LicenseAdmin(ReadOnlyAdmin):
         "valid_from",
         "valid_until",
         "revoked",
+        "on_hold",
         "log_index",
     ]
-    list_filter = ["revoked"]
+    list_filter = ["revoked", "on_hold"]
     search_fields = ["license_id", "brand__name"]
     exclude = ["jws"]
 

@@ -80,10 +80,6 @@ class RevokeForm(forms.Form):
     note = forms.CharField(max_length=500, required=False)
 
 
-class SettleForm(forms.Form):
-    invoice_ref = forms.CharField(max_length=100, label="Invoice reference")
-
-
 class VerifyForm(forms.Form):
     jws = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}), required=False, label="License (JWS)"

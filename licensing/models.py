@@ -251,6 +251,9 @@ class License(models.Model):
     revocation_reason = models.CharField(max_length=40, blank=True)
     revocation_note = models.CharField(max_length=500, blank=True)
     revocation_log_index = models.BigIntegerField(null=True, blank=True)
+    # True while any LicenseHold on it is open (a disputed fee, an overdue invoice): kept by
+    # services beside the holds, so that status checks read one column.
+    on_hold = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-issued_at"]
@@ -259,12 +262,41 @@ class License(models.Model):
         return self.license_id
 
     def status_at(self, today: object = None) -> str:
-        """Revoked, suspended (the voice is not live), expired, or active."""
+        """Revoked, suspended (on hold, or the voice is not live), expired, or active."""
         day = today or timezone.now().date()
         if self.revoked:
             return self.Status.REVOKED
-        if self.voice.status != VoiceModel.Status.ACTIVE:
+        if self.on_hold or self.voice.status != VoiceModel.Status.ACTIVE:
             return self.Status.SUSPENDED
         if day > self.valid_until:  # type: ignore[operator]
             return self.Status.EXPIRED
         return self.Status.ACTIVE
+
+
+class LicenseHold(models.Model):
+    """A suspension of a license for money reasons: the fee's payment was refunded or
+    disputed, or the brand's usage invoice is overdue. Released when the cause is cured."""
+
+    class Reason(models.TextChoices):
+        REFUNDED = "refunded", "Fee refunded"
+        DISPUTED = "disputed", "Fee payment disputed"
+        INVOICE_OVERDUE = "invoice_overdue", "Usage invoice overdue"
+
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="holds")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    ref = models.CharField(max_length=200, help_text="What caused it: a dispute, an invoice.")
+    started_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["license", "reason", "ref"],
+                condition=Q(released_at__isnull=True),
+                name="one_open_hold_per_cause",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.license_id} held: {self.reason} ({self.ref})"

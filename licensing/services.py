@@ -30,6 +30,7 @@ from licensing.models import (
     MAX_TERM_DAYS_MINOR,
     MEDIA_CODES,
     License,
+    LicenseHold,
     LicenseRequest,
     Offer,
     OfferVersion,
@@ -407,8 +408,15 @@ def _after_approval(req: LicenseRequest, *, actor: User | None, note: str) -> No
     _transition(req, LicenseRequest.Status.APPROVED, actor, note)
     _transition(req, LicenseRequest.Status.AWAITING_PAYMENT, None)
     req.save(update_fields=["status"])
-    if req.offer_version.upfront_fee == 0:
+    if amount_due(req) == 0:
         license_issue(request=req, payment_ref="no-fee")
+
+
+def amount_due(req: LicenseRequest) -> int:
+    """What the brand pays before the license is issued: the upfront fee, and the minimum
+    guarantee, which is prepaid and held as an advance that works draw down."""
+    version = req.offer_version
+    return version.upfront_fee + version.minimum_guarantee
 
 
 def _locked_request(req: LicenseRequest) -> LicenseRequest:
@@ -602,7 +610,10 @@ def license_issue(*, request: LicenseRequest, payment_ref: str) -> License:
 def license_settle_manually(
     *, operator: User, request: LicenseRequest, invoice_ref: str
 ) -> License:
-    """An operator records that the brand paid the upfront fee's invoice."""
+    """An operator records that the brand paid the upfront fee's invoice.
+
+    This issues the license only; ``payments.services.fee_settle_manually`` is what
+    operators use, and it also books the money in the ledger."""
     if not operator.is_staff:
         raise PermissionDenied("Only an operator settles invoices.")
     return license_issue(request=request, payment_ref=f"invoice:{invoice_ref.strip()}")
@@ -710,3 +721,32 @@ def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:
 
 def _notify_brand(req: LicenseRequest, subject: str, body: str) -> None:
     _send(list(req.brand.memberships.values_list("user__email", flat=True)), subject, body)
+
+
+# --- holds (suspension for money reasons) ---------------------------------------------
+
+
+@transaction.atomic
+def license_hold(*, license: License, reason: str, ref: str) -> License:
+    """Suspend a license until the cause is cured. Holding twice for one cause is a no-op."""
+    lic = License.objects.select_for_update().get(pk=license.pk)
+    if not lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).exists():
+        LicenseHold.objects.create(license=lic, reason=reason, ref=ref)
+    if not lic.on_hold:
+        lic.on_hold = True
+        lic.save(update_fields=["on_hold"])
+    return lic
+
+
+@transaction.atomic
+def license_release(*, license: License, reason: str, ref: str) -> License:
+    """Lift the hold of one cause; the license is live again once no hold is left."""
+    lic = License.objects.select_for_update().get(pk=license.pk)
+    lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).update(
+        released_at=timezone.now()
+    )
+    still_held = lic.holds.filter(released_at__isnull=True).exists()
+    if lic.on_hold != still_held:
+        lic.on_hold = still_held
+        lic.save(update_fields=["on_hold"])
+    return lic

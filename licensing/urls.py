@@ -13,5 +13,4 @@ urlpatterns = [
     path("studio/requests/", views.studio_requests, name="studio-requests"),
     path("studio/requests/<int:pk>/<str:decision>/", views.request_decide, name="request-decide"),
     path("studio/voices/<slug:slug>/offers/new/", views.offer_new, name="offer-new"),
-    path("operations/settlements/", views.settlements, name="settlements"),
 ]

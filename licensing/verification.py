@@ -92,6 +92,7 @@ class _Issued(NamedTuple):
     license_id: str
     log_index: int
     revoked: bool
+    on_hold: bool
     valid_until: date
     voice_status: str
     kid: str
@@ -102,7 +103,7 @@ class _Issued(NamedTuple):
 # Raw SQL, not the ORM: on a one-license request, compiling the ORM query costs more than
 # running it. Columns in _Issued's order, after the token's digest.
 _ISSUED_SQL = """
-SELECT l.jws_sha256, l.license_id, l.log_index, l.revoked, l.valid_until, v.status,
+SELECT l.jws_sha256, l.license_id, l.log_index, l.revoked, l.on_hold, l.valid_until, v.status,
        k.kid, k.status, k.compromised_from_index
 FROM licensing_license l
 JOIN registry_voicemodel v ON v.id = l.voice_id
@@ -125,6 +126,7 @@ def _issued_rows(digests: set[str]) -> dict[str, _Issued]:
         license_id,
         log_index,
         revoked,
+        on_hold,
         valid_until,
         voice,
         kid,
@@ -134,7 +136,15 @@ def _issued_rows(digests: set[str]) -> dict[str, _Issued]:
         if isinstance(valid_until, str):  # SQLite hands dates back as text
             valid_until = date.fromisoformat(valid_until)
         issued[digest] = _Issued(
-            license_id, log_index, bool(revoked), valid_until, voice, kid, key_status, from_index
+            license_id,
+            log_index,
+            bool(revoked),
+            bool(on_hold),
+            valid_until,
+            voice,
+            kid,
+            key_status,
+            from_index,
         )
     return issued
 
@@ -175,7 +185,7 @@ def verify_licenses(tokens: list[str]) -> list[Verdict]:
                 verdict.fail("unknown_license", "this registry never issued this license")
                 continue
         verdict.log_index = lic.log_index
-        status = _status_at(lic.revoked, lic.voice_status, lic.valid_until, today)
+        status = _status_at(lic.revoked, lic.on_hold, lic.voice_status, lic.valid_until, today)
         verdict.license_status = status
         if (
             lic.key_status == SigningKey.Status.COMPROMISED
@@ -377,15 +387,25 @@ def _public_key(kid: str) -> Ed25519PublicKey | None:
 
 
 @lru_cache(maxsize=1024)
-def _status_at(revoked: bool, voice_status: str, valid_until: date, today: date) -> str:
+def _status_at(
+    revoked: bool, on_hold: bool, voice_status: str, valid_until: date, today: date
+) -> str:
     # License.status_at stays the one definition of a license's status; on a given day a
-    # row-less License with the same three fields answers for every license that has them.
-    probe = License(revoked=revoked, valid_until=valid_until, voice=VoiceModel(status=voice_status))
+    # row-less License with the same four fields answers for every license that has them.
+    probe = License(
+        revoked=revoked,
+        on_hold=on_hold,
+        valid_until=valid_until,
+        voice=VoiceModel(status=voice_status),
+    )
     return probe.status_at(today)
 
 
 _STATUS_DETAIL = {
     License.Status.REVOKED: "the license was revoked",
     License.Status.EXPIRED: "the license's term has ended",
-    License.Status.SUSPENDED: "the voice is not live (suspended or retired), so neither is this",
+    License.Status.SUSPENDED: (
+        "the license is suspended: its voice is not live, or its payment is disputed, "
+        "refunded or overdue"
+    ),
 }

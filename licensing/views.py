@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,7 +18,6 @@ from licensing.verification import verify_licenses
 from registry.forms import apply_service_errors
 from registry.models import Brand, VoiceModel
 from registry.policies import can_manage_voice, managed_performers
-from timbre.parsing import parse_index
 
 
 def offers(request: HttpRequest) -> HttpResponse:
@@ -211,39 +209,16 @@ def offer_new(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "licensing/offer_form.html", {"form": form, "voice": voice})
 
 
-@staff_member_required
-def settlements(request: HttpRequest) -> HttpResponse:
-    awaiting = LicenseRequest.objects.filter(
-        status=LicenseRequest.Status.AWAITING_PAYMENT
-    ).select_related("brand", "offer_version__offer__voice")
-    if request.method == "POST":
-        raw = str(request.POST.get("request", ""))
-        req = get_object_or_404(awaiting, pk=parse_index(raw) or 0)
-        form = forms.SettleForm(request.POST)
-        if form.is_valid():
-            try:
-                lic = services.license_settle_manually(
-                    operator=request.user,  # type: ignore[arg-type]
-                    request=req,
-                    invoice_ref=form.cleaned_data["invoice_ref"],
-                )
-            except ValidationError as exc:
-                messages.error(request, " ".join(exc.messages))
-            else:
-                messages.success(request, f"Settled: license {lic.license_id} issued.")
-        else:
-            messages.error(request, "Give the invoice reference.")
-        return redirect("settlements")
-    return render(request, "licensing/settlements.html", {"awaiting": awaiting})
-
-
 REASON_WORDS = {
     "bad_signature": "The signature does not match: it was altered, or never signed by us.",
     "unknown_key": "It was signed with a key this registry does not know.",
     "key_compromised": "Its signing key was compromised before this license was logged.",
     "revoked": "It was genuinely issued, but it has been revoked.",
     "expired": "It was genuinely issued, but its term has ended.",
-    "suspended": "It was genuinely issued, but the voice is currently suspended.",
+    "suspended": (
+        "It was genuinely issued, but it is suspended: the voice is not live, or the "
+        "payment for it is disputed, refunded or overdue."
+    ),
     "malformed": "This is not a well-formed license.",
     "alg_not_allowed": "It uses a signature algorithm we never use (only EdDSA is valid).",
     "wrong_type": "This is a signed document, but not a license.",

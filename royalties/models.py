@@ -68,6 +68,7 @@ class Account(models.Model):
         PAYEE_PAYABLE = "payee_payable", "Payee payable"
         PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
         CASH = "cash", "Cash / clearing"
+        PROCESSING_FEES = "processing_fees", "Payment processing fees"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     currency = models.CharField(max_length=3)

@@ -144,7 +144,7 @@ def _check(lic: License, item: WorkInput, today: Any) -> tuple[str, str] | None:
     return None
 
 
-def _splits(voice: VoiceModel) -> tuple[list[Payee], list[int]]:
+def payee_splits(voice: VoiceModel) -> tuple[list[Payee], list[int]]:
     rows = list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
     if rows:
         return [r.payee for r in rows], [r.bps for r in rows]
@@ -162,7 +162,7 @@ def _splits(voice: VoiceModel) -> tuple[list[Payee], list[int]]:
     return [payee], [rules.BPS]
 
 
-def _usage(lic: License) -> LicenseUsage:
+def usage_locked(lic: License) -> LicenseUsage:
     """The license's usage row, locked. Made (with the advance booked) on first use."""
     usage = LicenseUsage.objects.select_for_update().filter(license=lic).first()
     if usage is not None:
@@ -234,7 +234,7 @@ def works_record(
         .order_by("license_id")
     }
     # Lock every usage row this request touches, in one fixed order (license id).
-    usages = {license_id: _usage(licenses[license_id]) for license_id in sorted(licenses)}
+    usages = {license_id: usage_locked(licenses[license_id]) for license_id in sorted(licenses)}
     seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
     # A bulk request repeats a few licenses and terms many times: check and price each once.
     checked: dict[tuple[str, str, str, str, str], tuple[str, str] | None] = {}
@@ -423,7 +423,7 @@ def _insert_works(rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def _fee_bps() -> int:
+def platform_fee_bps() -> int:
     return int(getattr(settings, "TIMBRE_PLATFORM_FEE_BPS", 1000))
 
 
@@ -453,7 +453,7 @@ class _PerRequest:
 
     def splits(self, voice: VoiceModel) -> tuple[list[Payee], list[int]]:
         if voice.pk not in self._splits:
-            self._splits[voice.pk] = _splits(voice)
+            self._splits[voice.pk] = payee_splits(voice)
         return self._splits[voice.pk]
 
 
@@ -468,7 +468,7 @@ def _post_batch(
     works = len(group)
     ms = sum(a.item.duration_ms for a in group)
     payees, split = cache.splits(lic.voice)
-    shares = rules.distribute(royalty, fee_bps=_fee_bps(), split_bps=split)
+    shares = rules.distribute(royalty, fee_bps=platform_fee_bps(), split_bps=split)
     lines = [
         ledger.Line(cache.account(Account.Kind.ADVANCE, currency, license=lic), from_advance, lic),
         ledger.Line(
@@ -555,8 +555,8 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
         raise ValidationError({"work": ["Works can be voided within 24 hours of recording only."]})
     lic = work.license
     currency = work.currency
-    payees, split = _splits(lic.voice)
-    shares = rules.distribute(work.price, fee_bps=_fee_bps(), split_bps=split)
+    payees, split = payee_splits(lic.voice)
+    shares = rules.distribute(work.price, fee_bps=platform_fee_bps(), split_bps=split)
     lines = [
         ledger.Line(
             ledger.account(Account.Kind.ADVANCE, currency, license=lic), -work.from_advance, lic

@@ -125,7 +125,7 @@ def currencies_of(payee: Payee) -> list[str]:
 
 def _true_ups(month: date) -> int:
     """Licenses whose term ended by the end of `month`: their unrecouped advance is earned."""
-    from royalties.services import _fee_bps, _splits
+    from royalties.services import payee_splits, platform_fee_bps
 
     _, end = bounds(month)
     released = 0
@@ -138,8 +138,10 @@ def _true_ups(month: date) -> int:
         lic = usage.license
         amount = usage.advance_left
         currency = lic.document["royalty"]["currency"]
-        payees, split = _splits(lic.voice)
-        shares = rules.distribute(rules.true_up(amount), fee_bps=_fee_bps(), split_bps=split)
+        payees, split = payee_splits(lic.voice)
+        shares = rules.distribute(
+            rules.true_up(amount), fee_bps=platform_fee_bps(), split_bps=split
+        )
         lines = [
             ledger.Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), amount, lic),
             ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,18 +24,14 @@ from royalties import exports, selectors
 from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import currencies_of, month_start, statement_for
-
-_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+from timbre.parsing import parse_month
 
 
 def _month(raw: str) -> date:
-    match = _MONTH.fullmatch(raw)
-    try:
-        if match is None:
-            raise ValueError(raw)
-        return date(int(match[1]), int(match[2]), 1)
-    except ValueError as exc:
-        raise Http404("Months look like 2026-11") from exc
+    month = parse_month(raw)
+    if month is None:
+        raise Http404("Months look like 2026-11")
+    return month
 
 
 @login_required

@@ -7,6 +7,7 @@ number; ids and indices here are plain ASCII decimal only.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _DECIMAL = re.compile(r"[0-9]{1,19}")
 
@@ -17,3 +18,17 @@ def parse_index(raw: str | None) -> int | None:
         return None
     value = int(raw)
     return value if value < 2**63 else None
+
+
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+def parse_month(raw: str | None) -> date | None:
+    """The first day of a month written YYYY-MM, or None."""
+    match = _MONTH.fullmatch(raw or "")
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        return None

@@ -52,6 +52,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "payload-too-large": ("Payload too large", "The upload exceeds the size limit."),
     "conflict": ("Conflict", "The resource is not in a state that allows this change."),
     "server-error": ("Internal error", "Something failed on our side; it has been logged."),
+    "bad-signature": (
+        "The webhook signature is missing or wrong",
+        "Stripe-Signature must sign this exact body with the endpoint's secret, within 300 s.",
+    ),
 }
 
 _BY_EXCEPTION: list[tuple[type[Exception], str]] = [

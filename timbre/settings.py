@@ -288,6 +288,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "royalties.tasks.period_close_previous",
         "schedule": 6 * 3600,
     },
+    "month-end-billing": {
+        "task": "payments.tasks.month_end",
+        "schedule": 6 * 3600,
+    },
+    "invoices-enforce": {
+        "task": "payments.tasks.invoices_enforce",
+        "schedule": 3600,
+    },
+    "stripe-events-retry": {
+        "task": "payments.tasks.events_retry",
+        "schedule": 600,
+    },
     "log-checkpoint": {
         "task": "transparency.tasks.checkpoint_publish",
         "schedule": env_int("TIMBRE_CHECKPOINT_SECONDS", 60, minimum=1),
@@ -301,6 +313,15 @@ TIMBRE_PLATFORM_FEE_BPS = env_int("TIMBRE_PLATFORM_FEE_BPS", 1000, minimum=0)
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY") or ""
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET") or ""
 PAYMENTS_BACKEND = "stripe" if STRIPE_SECRET_KEY else "manual"
+# Where the stripe library sends its requests: Stripe's own servers unless set (tests
+# and stripe-mock point it at a local server).
+STRIPE_API_BASE = env_str("STRIPE_API_BASE") or ""
+# A payee is paid once their payable balance reaches this many minor units.
+TIMBRE_PAYOUT_THRESHOLD = env_int("TIMBRE_PAYOUT_THRESHOLD", 1000, minimum=1)
+# Usage invoices are due this many days after they are issued; a brand's licenses are
+# suspended when one is still unpaid this many days after it was due.
+TIMBRE_INVOICE_DAYS_DUE = env_int("TIMBRE_INVOICE_DAYS_DUE", 14, minimum=1)
+TIMBRE_INVOICE_GRACE_DAYS = env_int("TIMBRE_INVOICE_GRACE_DAYS", 7, minimum=0)
 if PAYMENTS_BACKEND == "stripe" and not DEBUG:
     require("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, why="webhooks are verified with it")
 

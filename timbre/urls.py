@@ -25,6 +25,7 @@ urlpatterns = [
     path("log/", transparency_views.log_page, name="log"),
     path("problems/", site.problem_types, name="problems"),
     path("problems/<slug:slug>", site.problem_types, name="problem"),
+    path("", include("payments.urls")),
     path("", include("royalties.urls")),
     path("", include("licensing.urls")),
     path("", include("registry.urls")),

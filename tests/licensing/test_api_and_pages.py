@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from licensing import services
-from licensing.models import License, LicenseRequest, Offer
+from licensing.models import LicenseRequest, Offer
 from registry import services as registry_services
 from tests.licensing.conftest import request_input
 
@@ -153,21 +153,6 @@ def test_the_performer_approves_on_the_requests_page(
     req.refresh_from_db()
     assert req.status == "awaiting_payment"
     assert client.post(f"/studio/requests/{req.pk}/whatever/").status_code == 404
-
-
-def test_an_operator_settles_on_the_settlements_page(
-    client: Client, offer: Any, brand_bob: Any, bob_brand: Any, operator: Any
-) -> None:
-    req = services.request_submit(
-        actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
-    )
-    services.request_decide(actor=offer.voice.performer.user, request=req, approve=True)
-    client.force_login(brand_bob)
-    assert client.get("/operations/settlements/").status_code == 302  # not staff: to the login
-    client.force_login(operator)
-    assert "Bobcat Audio" in client.get("/operations/settlements/").content.decode()
-    client.post("/operations/settlements/", {"request": req.pk, "invoice_ref": "INV-9"})
-    assert License.objects.get().payment_ref == "invoice:INV-9"
 
 
 def test_the_verify_page_explains_in_plain_words(client: Client, issued: Any) -> None:

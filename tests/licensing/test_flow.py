@@ -92,13 +92,30 @@ def test_an_offer_without_approval_and_fee_issues_at_once(
         actor=voice.performer.user,
         voice=voice,
         title="Free podcast use",
-        offer_terms=offer_terms(requires_approval=False, upfront_fee=0),
+        offer_terms=offer_terms(requires_approval=False, upfront_fee=0, minimum_guarantee=0),
     )
     req = services.request_submit(
         actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
     )
     req.refresh_from_db()
     assert req.status == "issued" and req.license.payment_ref == "no-fee"
+
+
+def test_a_minimum_guarantee_is_paid_before_issue_even_without_a_fee(
+    voice: Any, brand_bob: Any, bob_brand: Any
+) -> None:
+    offer = services.offer_publish(
+        actor=voice.performer.user,
+        voice=voice,
+        title="Guarantee only",
+        offer_terms=offer_terms(requires_approval=False, upfront_fee=0, minimum_guarantee=5_000),
+    )
+    req = services.request_submit(
+        actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
+    )
+    req.refresh_from_db()
+    assert req.status == "awaiting_payment" and services.amount_due(req) == 5_000
+    assert not License.objects.exists()
 
 
 def test_a_declined_request_stays_declined(offer: Any, brand_bob: Any, bob_brand: Any) -> None:
@@ -300,20 +317,3 @@ def test_the_expiry_task_lapses_stale_requests(offer: Any, brand_bob: Any, bob_b
     )
     assert license_requests_expire() == 1
     assert license_requests_expire() == 0
-
-
-def test_the_admin_settles_awaiting_requests(
-    client: Client, offer: Any, brand_bob: Any, bob_brand: Any
-) -> None:
-    admin_user = f.UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
-    req = services.request_submit(
-        actor=brand_bob, brand=bob_brand, offer=offer, data=request_input()
-    )
-    services.request_decide(actor=offer.voice.performer.user, request=req, approve=True)
-    client.force_login(admin_user)
-    client.post(
-        "/admin/licensing/licenserequest/",
-        {"action": "settle", "_selected_action": [req.pk]},
-    )
-    assert License.objects.get().payment_ref == f"invoice:admin-{req.pk}"
-    assert client.get("/admin/licensing/license/").status_code == 200

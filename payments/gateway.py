@@ -1,0 +1,251 @@
+"""Every call to Stripe goes through this module, with the official `stripe` library.
+
+Each call that creates something carries an idempotency key made of our own ids, so a
+retried task (or a worker killed mid-call and run again) never charges or pays twice.
+Stripe keeps idempotency keys for 24 hours; payouts also look for the transfer they may
+already have made (by transfer group and our id in metadata) before making one.
+
+Answers are returned as plain dicts: nothing outside this module touches Stripe types.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import stripe
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from payments.models import FeePayment, Invoice, InvoiceLine, Payout
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str], stripe.StripeClient] = {}
+
+SignatureError = stripe.SignatureVerificationError
+StripeError = stripe.StripeError
+
+
+def client() -> stripe.StripeClient:
+    """One client per key and address (threads share it; Stripe's client is thread-safe)."""
+    key, base = settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE
+    with _lock:
+        found = _clients.get((key, base))
+        if found is None:
+            addresses: Any = {"api": base, "connect": base} if base else None
+            found = stripe.StripeClient(key, base_addresses=addresses, max_network_retries=2)
+            _clients[(key, base)] = found
+        return found
+
+
+def _dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict()
+
+
+def _created(key: str) -> dict[str, Any]:
+    return {"idempotency_key": key}
+
+
+def construct_event(payload: bytes, signature: str | None) -> dict[str, Any]:
+    """Check the Stripe-Signature header (300 s tolerance); raise SignatureError if bad."""
+    event = client().construct_event(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+    )
+    return _dict(event)
+
+
+# --- license fees: Checkout --------------------------------------------------------
+
+
+def checkout_session_create(
+    payment: FeePayment, *, title: str, email: str, success_url: str, cancel_url: str
+) -> dict[str, Any]:
+    ours = {"fee_payment_id": str(payment.pk), "request_id": str(payment.request_id)}
+    items = [
+        {
+            "price_data": {
+                "currency": payment.currency.lower(),
+                "unit_amount": payment.upfront_fee,
+                "product_data": {"name": f"License fee: {title}"},
+            },
+            "quantity": 1,
+        }
+    ]
+    if payment.minimum_guarantee:
+        items.append(
+            {
+                "price_data": {
+                    "currency": payment.currency.lower(),
+                    "unit_amount": payment.minimum_guarantee,
+                    "product_data": {"name": "Minimum guarantee (an advance on royalties)"},
+                },
+                "quantity": 1,
+            }
+        )
+    items = [item for item in items if item["price_data"]["unit_amount"]]
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": items,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": str(payment.request_id),
+        "metadata": ours,
+        "payment_intent_data": {"metadata": ours},
+    }
+    if email:
+        params["customer_email"] = email
+    session = client().v1.checkout.sessions.create(
+        params=params,
+        options=_created(f"license-fee:{payment.request_id}:{payment.pk}"),
+    )
+    return _dict(session)
+
+
+def checkout_session_get(session_id: str) -> dict[str, Any]:
+    return _dict(client().v1.checkout.sessions.retrieve(session_id))
+
+
+def charge_of_payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    """The charge that paid, with its balance transaction (for Stripe's fee)."""
+    intent = client().v1.payment_intents.retrieve(
+        payment_intent_id,
+        params={"expand": ["latest_charge.balance_transaction"]},
+    )
+    return _dict(intent)["latest_charge"]
+
+
+def charge_of_invoice(invoice_id: str) -> dict[str, Any] | None:
+    """The charge that paid an invoice: invoices name their payments' PaymentIntents."""
+    invoice = _dict(client().v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]}))
+    for payment in (invoice.get("payments") or {}).get("data", []):
+        intent = (payment.get("payment") or {}).get("payment_intent")
+        if payment.get("status") == "paid" and intent:
+            return charge_of_payment_intent(intent if isinstance(intent, str) else intent["id"])
+    return None
+
+
+# --- usage invoices --------------------------------------------------------------------
+
+
+def customer_create(*, brand_id: int, name: str, email: str) -> str:
+    customer = client().v1.customers.create(
+        params={"name": name, "email": email, "metadata": {"brand_id": str(brand_id)}},
+        options=_created(f"customer:{brand_id}"),
+    )
+    return str(customer.id)
+
+
+def invoice_create(invoice: Invoice, lines: list[InvoiceLine], *, days_until_due: int) -> dict:
+    """A Stripe Invoice with an item per license, finalized and sent to the brand."""
+    api = client().v1
+    created = api.invoices.create(
+        params={
+            "customer": invoice.stripe_customer_id,
+            "currency": invoice.currency.lower(),
+            "collection_method": "send_invoice",
+            "days_until_due": days_until_due,
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": f"Voice usage royalties, {invoice.month:%B %Y}",
+            "metadata": {"invoice_id": str(invoice.pk), "number": invoice.number},
+        },
+        options=_created(f"invoice:{invoice.pk}"),
+    )
+    for line in lines:
+        api.invoice_items.create(
+            params={
+                "customer": invoice.stripe_customer_id,
+                "invoice": created.id,
+                "amount": line.amount,
+                "currency": invoice.currency.lower(),
+                "description": f"{line.works} works under {line.license.license_id}",
+                "metadata": {"invoice_id": str(invoice.pk), "license_id": line.license.license_id},
+            },
+            options=_created(f"invoice-item:{invoice.pk}:{line.pk}"),
+        )
+    api.invoices.finalize_invoice(
+        created.id, params={"auto_advance": False}, options=_created(f"invoice-final:{invoice.pk}")
+    )
+    sent = api.invoices.send_invoice(created.id, options=_created(f"invoice-send:{invoice.pk}"))
+    return _dict(sent)
+
+
+# --- Connect: payees' accounts ---------------------------------------------------------
+
+
+def account_create(*, payee_id: int, email: str, country: str) -> dict[str, Any]:
+    """A v1 Express account that can receive transfers (the payee is paid, never charges)."""
+    params: dict[str, Any] = {
+        "type": "express",
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": {"payee_id": str(payee_id)},
+    }
+    if email:
+        params["email"] = email
+    if country:
+        params["country"] = country
+    account = client().v1.accounts.create(
+        params=params, options=_created(f"connect-account:{payee_id}")
+    )
+    return _dict(account)
+
+
+def account_get(account_id: str) -> dict[str, Any]:
+    return _dict(client().v1.accounts.retrieve(account_id))
+
+
+def account_link_create(account_id: str, *, refresh_url: str, return_url: str) -> str:
+    link = client().v1.account_links.create(
+        params={
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
+    )
+    return str(link.url)
+
+
+# --- payouts: transfers ----------------------------------------------------------------
+
+
+def transfer_find(payout: Payout) -> dict[str, Any] | None:
+    """The transfer already made for this payout, if any (after a crash mid-call)."""
+    listed = client().v1.transfers.list(
+        params={"transfer_group": payout.transfer_group, "destination": payout.destination}
+    )
+    for transfer in listed.auto_paging_iter():
+        if transfer.metadata and transfer.metadata.get("payout_id") == str(payout.pk):
+            return _dict(transfer)
+    return None
+
+
+def transfer_create(payout: Payout) -> dict[str, Any]:
+    transfer = client().v1.transfers.create(
+        params={
+            "amount": payout.amount,
+            "currency": payout.currency.lower(),
+            "destination": payout.destination,
+            "transfer_group": payout.transfer_group,
+            "description": f"Royalties {payout.month:%Y-%m}",
+            "metadata": {"payout_id": str(payout.pk), "payee_id": str(payout.payee_id)},
+        },
+        options=_created(payout.idempotency_key),
+    )
+    return _dict(transfer)
+
+
+# --- reconciliation --------------------------------------------------------------------
+
+
+def balance_transactions(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    listed = client().v1.balance_transactions.list(
+        params={
+            "created": {"gte": int(start.timestamp()), "lt": int(end.timestamp())},
+            "limit": 100,
+        }
+    )
+    for txn in listed.auto_paging_iter():
+        yield _dict(txn)
