@@ -62,8 +62,8 @@ def test_request_approve_settle_download_verify_revoke(
 
     # The operator records the paid invoice.
     olive = person(browser, live_server, "olive@example.com")
-    olive.goto("/operations/settlements/")
-    olive.fill("input[name=invoice_ref]", "INV-2027-001")
+    olive.goto("/operations/payments/")
+    olive.fill("#fees input[name=reference]", "INV-2027-001")
     olive.click("button:has-text('Mark paid and issue')")
     olive.wait_for_selector("text=Settled: license")
     lic = License.objects.get()
