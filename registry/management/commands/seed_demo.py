@@ -132,7 +132,7 @@ class Command(BaseCommand):
             per_work=500,
             per_second="0.5",
             revenue_share_bps=100,
-            minimum_guarantee=100_000,
+            minimum_guarantee=10_000,
             excluded_content=["political"],
         )
         mateo = offer(
@@ -206,9 +206,9 @@ class Command(BaseCommand):
             )
             morning.refresh_from_db()
         if morning.status == LicenseRequest.Status.AWAITING_PAYMENT:
-            licensing.license_settle_manually(
-                operator=operator, request=morning, invoice_ref="DEMO-0001"
-            )
+            from payments import services as payments
+
+            payments.fee_settle_manually(operator=operator, request=morning, reference="DEMO-0001")
         skyforge = request(
             lumen,
             mateo,
@@ -262,6 +262,14 @@ class Command(BaseCommand):
             getattr(morning, "license", None), "northwind-radio-oct", 24, mid_last_month, **radio
         )
         period_close(month=last_month)
+        # Last month's usage invoice and payouts, left for the operator to settle by hand
+        # on /operations/payments/ (the manual backend's money loop).
+        from payments import services as payments
+        from payments.models import Payout
+
+        payments.invoices_issue(month=last_month)
+        if not Payout.objects.filter(month=last_month).exists():
+            payments.payout_run(month=last_month)
         record(getattr(morning, "license", None), "northwind-radio-now", 9, None, **radio)
         game = {"language": "es-419", "territory": "MX", "use": "video_game", "medium": "in_game"}
         record(getattr(skyforge, "license", None), "skyforge-line", 40, None, **game)
