@@ -116,6 +116,13 @@ def charge_of_payment_intent(payment_intent_id: str) -> dict[str, Any]:
     return _dict(intent)["latest_charge"]
 
 
+def refunds_of_charge(charge_id: str) -> list[dict[str, Any]]:
+    """Every refund of a charge (events no longer carry them), oldest first."""
+    charge = _dict(client().v1.charges.retrieve(charge_id, params={"expand": ["refunds"]}))
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    return sorted(refunds, key=lambda refund: (refund["created"], refund["id"]))
+
+
 def charge_of_invoice(invoice_id: str) -> dict[str, Any] | None:
     """The charge that paid an invoice: invoices name their payments' PaymentIntents."""
     invoice = _dict(client().v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]}))
@@ -175,8 +182,9 @@ def invoice_create(invoice: Invoice, lines: list[InvoiceLine], *, days_until_due
 # --- Connect: payees' accounts ---------------------------------------------------------
 
 
-def account_create(*, payee_id: int, email: str, country: str) -> dict[str, Any]:
-    """A v1 Express account that can receive transfers (the payee is paid, never charges)."""
+def account_create(*, payee_id: int, email: str) -> dict[str, Any]:
+    """A v1 Express account that can receive transfers (the payee is paid, never charges).
+    Stripe's hosted onboarding asks the payee for their country and bank details."""
     params: dict[str, Any] = {
         "type": "express",
         "capabilities": {"transfers": {"requested": True}},
@@ -184,8 +192,6 @@ def account_create(*, payee_id: int, email: str, country: str) -> dict[str, Any]
     }
     if email:
         params["email"] = email
-    if country:
-        params["country"] = country
     account = client().v1.accounts.create(
         params=params, options=_created(f"connect-account:{payee_id}")
     )
@@ -216,9 +222,10 @@ def transfer_find(payout: Payout) -> dict[str, Any] | None:
     listed = client().v1.transfers.list(
         params={"transfer_group": payout.transfer_group, "destination": payout.destination}
     )
-    for transfer in listed.auto_paging_iter():
-        if transfer.metadata and transfer.metadata.get("payout_id") == str(payout.pk):
-            return _dict(transfer)
+    for found in listed.auto_paging_iter():
+        transfer = _dict(found)
+        if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
+            return transfer
     return None
 
 

@@ -135,7 +135,9 @@ class ConnectedAccount(models.Model):
     transfers_active = models.BooleanField(default=False)
     details_submitted = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    state_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Stripe's snapshot we hold was taken."
+    )
 
     def __str__(self) -> str:
         return f"{self.payee}: {self.stripe_account_id}"

@@ -332,6 +332,8 @@ def _reverse_fee(
     brand already used becomes owed like any other usage."""
     lic = payment.license
     assert lic is not None
+    if JournalEntry.objects.filter(idempotency_key=key).exists():
+        return None  # booked already (this refund or dispute was seen before)
     taken = payment.refunded + payment.disputed
     amount = min(amount, payment.amount - taken)
     if amount <= 0:
@@ -383,23 +385,24 @@ def _reverse_fee(
 
 
 def charge_refunded(charge: dict[str, Any], event: dict[str, Any]) -> None:
-    """A refund of a license fee: the money goes back out, and the license is suspended."""
-    if charge.get("invoice") or not FeePayment.objects.filter(charge_id=charge["id"]).exists():
+    """Refunds of a license fee: each goes back out of the books, and the license is
+    suspended. Refunds of invoice payments are left to an operator."""
+    payment = FeePayment.objects.select_for_update().filter(charge_id=charge["id"]).first()
+    if payment is None:
         if Invoice.objects.filter(charge_id=charge["id"]).exists():
             logger.warning("refund of invoice charge %s: settle it by hand", charge["id"])
             return
-    payment = _fee_payment_for_charge(charge["id"])
-    total_refunded = int(charge.get("amount_refunded") or 0)
-    refunds = (charge.get("refunds") or {}).get("data") or []
-    source = refunds[0]["id"] if refunds else charge["id"]
-    if total_refunded > payment.refunded:
+        raise NotYet(f"no paid license fee with charge {charge['id']} yet")
+    for refund in gateway.refunds_of_charge(charge["id"]):
+        if refund.get("status") in ("failed", "canceled"):
+            continue
         _reverse_fee(
             payment,
-            total_refunded - payment.refunded,
-            key=f"refund:{charge['id']}:{total_refunded}",
-            source=source,
+            int(refund["amount"]),
+            key=f"refund:{refund['id']}",
+            source=refund["id"],
             kind=CashMovement.Kind.FEE_REVERSED,
-            at=booking_time(event.get("created")),
+            at=booking_time(refund.get("created")),
             counter="refunded",
         )
     payment.status = FeePayment.Status.REFUNDED
@@ -888,10 +891,7 @@ def connect_start(*, actor: User, payee: Payee, refresh_url: str, return_url: st
         raise ValidationError({"payouts": ["Payouts are made by bank transfer here."]})
     connected = ConnectedAccount.objects.filter(payee=payee).first()
     if connected is None:
-        country = ""
-        if payee.performer_id and payee.performer.country:
-            country = str(payee.performer.country)
-        account = gateway.account_create(payee_id=payee.pk, email=actor.email, country=country)
+        account = gateway.account_create(payee_id=payee.pk, email=actor.email)
         connected, _ = ConnectedAccount.objects.get_or_create(
             payee=payee, defaults={"stripe_account_id": account["id"]}
         )
@@ -908,13 +908,13 @@ def connect_refresh(connected: ConnectedAccount) -> ConnectedAccount:
 
 
 def _apply_account(connected: ConnectedAccount, account: dict[str, Any], *, at: datetime) -> None:
-    if at < connected.updated_at:
+    if connected.state_at is not None and at < connected.state_at:
         return  # an older snapshot than the one we have
     capabilities = account.get("capabilities") or {}
     connected.transfers_active = capabilities.get("transfers") == "active"
     connected.details_submitted = bool(account.get("details_submitted"))
-    connected.updated_at = at
-    connected.save(update_fields=["transfers_active", "details_submitted", "updated_at"])
+    connected.state_at = at
+    connected.save(update_fields=["transfers_active", "details_submitted", "state_at"])
 
 
 def account_updated(account: dict[str, Any], event: dict[str, Any]) -> None:
