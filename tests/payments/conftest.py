@@ -102,7 +102,19 @@ WEBHOOK_SECRET = "whsec_timbre_tests"
 
 
 @pytest.fixture
-def fake_stripe(settings: Any) -> Iterator[Any]:
+def tasks_in_process() -> Iterator[None]:
+    """Run tasks in this process even when a broker is configured (the PostgreSQL stage):
+    these tests check what a task does; tests/worker checks a real worker runs it."""
+    from timbre.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def fake_stripe(settings: Any, tasks_in_process: None) -> Iterator[Any]:
     """Stripe's HTTP layer answered locally; the registry switched to the Stripe backend."""
     from tests.payments.stripe_fake import FakeStripe
 
