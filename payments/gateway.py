@@ -60,7 +60,13 @@ def construct_event(payload: bytes, signature: str | None) -> dict[str, Any]:
 
 
 def checkout_session_create(
-    payment: FeePayment, *, title: str, email: str, success_url: str, cancel_url: str
+    payment: FeePayment,
+    *,
+    title: str,
+    email: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: datetime | None = None,
 ) -> dict[str, Any]:
     ours = {"fee_payment_id": str(payment.pk), "request_id": str(payment.request_id)}
     items = [
@@ -96,6 +102,8 @@ def checkout_session_create(
     }
     if email:
         params["customer_email"] = email
+    if expires_at is not None:
+        params["expires_at"] = int(expires_at.timestamp())
     session = client().v1.checkout.sessions.create(
         params=params,
         options=_created(f"license-fee:{payment.request_id}:{payment.pk}"),

@@ -120,6 +120,7 @@ def fee_checkout_start(
                 {"status": [f"This request is {req.status}, not awaiting payment."]}
             )
         now = timezone.now()
+        expiry = _checkout_expiry(req, now)
         payment = (
             req.fee_payments.filter(backend=Backend.STRIPE, status=FeePayment.Status.OPEN)
             .order_by("-pk")
@@ -140,6 +141,7 @@ def fee_checkout_start(
         email=req.brand.billing_email,
         success_url=success_url,
         cancel_url=cancel_url,
+        expires_at=expiry,
     )
     FeePayment.objects.filter(pk=payment.pk, checkout_session_id__isnull=True).update(
         checkout_session_id=session["id"],
@@ -148,6 +150,17 @@ def fee_checkout_start(
     )
     payment.refresh_from_db()
     return payment
+
+
+def _checkout_expiry(req: LicenseRequest, now: datetime) -> datetime | None:
+    """A session should not outlive the request it pays for. Stripe allows 30 min to 24 h."""
+    if req.expires_at >= now + timedelta(hours=24):
+        return None
+    if req.expires_at < now + timedelta(minutes=31):
+        raise ValidationError(
+            {"status": ["This request lapses within 30 minutes; ask for a new license."]}
+        )
+    return req.expires_at
 
 
 def _book_fee(payment: FeePayment, lic: License, *, source: str, at: datetime) -> None:

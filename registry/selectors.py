@@ -17,6 +17,9 @@ class Roles:
     representative: Any = None
     brands: list[Brand] = field(default_factory=list)
     auditor: Any = None
+    # Paid royalties (a payee of the royalties app, reached by its reverse relation, so the
+    # registry imports nothing above it).
+    payee: bool = False
 
     @property
     def manages_voices(self) -> bool:
@@ -31,6 +34,7 @@ def roles_of(user: Any) -> Roles:
         representative=getattr(user, "representative", None),
         brands=list(Brand.objects.filter(memberships__user=user)),
         auditor=getattr(user, "auditor", None),
+        payee=hasattr(user, "payees") and user.payees.exists(),
     )
 
 

@@ -610,3 +610,46 @@ def test_reconcile_passes_on_clean_data_and_reports_a_planted_mismatch(
     assert f"MISMATCH {planted['source']}: missing from the ledger (stripe -777, ledger None)" in (
         out.getvalue()
     )
+
+
+def test_a_checkout_session_never_outlives_its_request(
+    client: Client, fake_stripe: Any, brand_bob: Any, request_due: LicenseRequest
+) -> None:
+    from django.utils import timezone
+
+    soon = timezone.now() + timedelta(hours=2)
+    LicenseRequest.objects.filter(pk=request_due.pk).update(expires_at=soon)
+    pay(client, brand_bob, request_due)
+    [call] = fake_stripe.calls("POST", "/v1/checkout/sessions")
+    assert call.params["expires_at"] == str(int(soon.timestamp()))
+
+    LicenseRequest.objects.filter(pk=request_due.pk).update(
+        expires_at=timezone.now() + timedelta(minutes=10)
+    )
+    FeePayment.objects.update(status="expired")
+    request_due.refresh_from_db()
+    with pytest.raises(services.ValidationError, match="lapses within 30 minutes"):
+        services.fee_checkout_start(
+            actor=brand_bob, request=request_due, success_url="http://x/", cancel_url="http://x/"
+        )
+    assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
+
+
+def test_stripe_secrets_never_reach_logs_or_pages(
+    client: Client,
+    fake_stripe: Any,
+    brand_bob: Any,
+    request_due: LicenseRequest,
+    caplog: Any,
+) -> None:
+    import logging
+
+    from tests.payments.conftest import WEBHOOK_SECRET
+
+    caplog.set_level(logging.DEBUG)
+    payment = pay(client, brand_bob, request_due)
+    deliver(client, fake_stripe.complete_checkout(payment.checkout_session_id))
+    page = client.get(f"/brands/{request_due.brand.slug}/billing/").content.decode()
+    assert License.objects.exists()
+    for secret in ("sk_test_timbre", WEBHOOK_SECRET):
+        assert secret not in caplog.text and secret not in page
