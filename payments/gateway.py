@@ -28,6 +28,15 @@ SignatureError = stripe.SignatureVerificationError
 StripeError = stripe.StripeError
 
 
+def outcome_unknown(exc: Exception) -> bool:
+    """Whether Stripe may have done what a failed call asked: a lost connection, or an
+    error on Stripe's side (5xx) or a rate limit, after the library's own retries."""
+    status = getattr(exc, "http_status", None)
+    return isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError) or (
+        isinstance(status, int) and status >= 500
+    )
+
+
 def client() -> stripe.StripeClient:
     """One client per key and address (threads share it; Stripe's client is thread-safe)."""
     key, base = settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE
@@ -48,12 +57,14 @@ def _created(key: str) -> dict[str, Any]:
     return {"idempotency_key": key}
 
 
-def construct_event(payload: bytes, signature: str | None) -> dict[str, Any]:
-    """Check the Stripe-Signature header (300 s tolerance); raise SignatureError if bad."""
-    event = client().construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+def verify_signature(payload: bytes, signature: str | None) -> None:
+    """Check the Stripe-Signature header over the exact body (300 s tolerance), as the
+    stripe library does; raise SignatureError if it does not hold."""
+    if not signature:
+        raise SignatureError("no Stripe-Signature header", signature, payload.decode("latin-1"))
+    stripe.WebhookSignature.verify_header(
+        payload.decode("utf-8"), signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
     )
-    return _dict(event)
 
 
 # --- license fees: Checkout --------------------------------------------------------
@@ -109,6 +120,10 @@ def checkout_session_create(
         options=_created(f"license-fee:{payment.request_id}:{payment.pk}"),
     )
     return _dict(session)
+
+
+def checkout_session_expire(session_id: str) -> dict[str, Any]:
+    return _dict(client().v1.checkout.sessions.expire(session_id))
 
 
 def checkout_session_get(session_id: str) -> dict[str, Any]:
@@ -175,8 +190,11 @@ def invoice_create(invoice: Invoice, lines: list[InvoiceLine], *, days_until_due
                 "invoice": created.id,
                 "amount": line.amount,
                 "currency": invoice.currency.lower(),
-                "description": f"{line.works} works under {line.license.license_id}",
-                "metadata": {"invoice_id": str(invoice.pk), "license_id": line.license.license_id},
+                "description": line.label,
+                "metadata": {
+                    "invoice_id": str(invoice.pk),
+                    "license_id": line.license.license_id if line.license else "",
+                },
             },
             options=_created(f"invoice-item:{invoice.pk}:{line.pk}"),
         )
@@ -235,6 +253,11 @@ def transfer_find(payout: Payout) -> dict[str, Any] | None:
         if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
             return transfer
     return None
+
+
+def transfer_get(transfer_id: str) -> dict[str, Any]:
+    """A transfer with its reversals."""
+    return _dict(client().v1.transfers.retrieve(transfer_id))
 
 
 def transfer_create(payout: Payout) -> dict[str, Any]:

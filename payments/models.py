@@ -31,6 +31,7 @@ class FeePayment(models.Model):
         EXPIRED = "expired", "Expired"
         REFUNDED = "refunded", "Refunded"
         DISPUTED = "disputed", "Disputed"
+        UNAPPLIED = "unapplied", "Paid, not applied (to refund)"
 
     request = models.ForeignKey(
         LicenseRequest, on_delete=models.PROTECT, related_name="fee_payments"
@@ -111,8 +112,13 @@ class Invoice(models.Model):
 
 
 class InvoiceLine(models.Model):
+    """A license's usage in the month, or (with no license) what was carried forward."""
+
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
-    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="+")
+    license = models.ForeignKey(
+        License, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=200, blank=True)
     works = models.IntegerField()
     amount = models.BigIntegerField()
     stripe_item_id = models.CharField(max_length=255, blank=True)
@@ -124,7 +130,13 @@ class InvoiceLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.invoice}: {self.license} {self.amount}"
+        return f"{self.invoice}: {self.license or self.description} {self.amount}"
+
+    @property
+    def label(self) -> str:
+        if self.license is None:
+            return self.description
+        return f"{self.works} works under {self.license.license_id}"
 
 
 class ConnectedAccount(models.Model):
@@ -217,6 +229,8 @@ class CashMovement(models.Model):
         FEE_REVERSED = "fee_reversed", "License fee refunded or disputed"
         FEE_RESTORED = "fee_restored", "Dispute won"
         INVOICE = "invoice", "Usage invoice paid"
+        INVOICE_REVERSED = "invoice_reversed", "Usage invoice refunded or disputed"
+        INVOICE_RESTORED = "invoice_restored", "Usage invoice dispute won"
         PROCESSING = "processing", "Processing fee"
         PAYOUT = "payout", "Payout"
         PAYOUT_REVERSED = "payout_reversed", "Payout reversed"
@@ -244,6 +258,9 @@ class StripeEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.IntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When to try a failed event again."
+    )
 
     class Meta:
         ordering = ["-received_at"]

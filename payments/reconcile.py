@@ -10,7 +10,7 @@ nothing behind it is reported too, on either backend.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Sum
@@ -23,21 +23,33 @@ from royalties.statements import bounds, month_start
 
 # Movements between Stripe's balance and the platform's own bank account are not money
 # in or out of the registry's books.
-_OWN_BANK = {"payout", "payout_cancel", "payout_failure", "payout_minimum_balance_hold"}
+_OWN_BANK = {
+    "payout",
+    "payout_cancel",
+    "payout_failure",
+    "payout_minimum_balance_hold",
+    "payout_minimum_balance_release",
+}
+# An entry may be dated in the month after Stripe's (when Stripe's month was closed by
+# the time its webhook came): each source is matched over a window around the month.
+_WINDOW = timedelta(days=35)
 
 
-def _ledger_cash(start: Any, end: Any) -> tuple[dict[tuple[str, str], int], list[dict[str, Any]]]:
-    """Cash moved per (backend, source) by entries dated in the month, and cash legs
-    with no movement behind them."""
+def _ledger_cash(
+    start: datetime, end: datetime
+) -> tuple[dict[tuple[str, str], int], set[str], list[dict[str, Any]]]:
+    """Cash moved per (backend, source) by entries dated in the window around the month,
+    the sources dated in the month itself, and cash legs with no movement behind them."""
     by_source: dict[tuple[str, str], int] = defaultdict(int)
+    in_month: set[str] = set()
     unexplained = []
     legs = (
         Posting.objects.filter(
             account__kind=Account.Kind.CASH,
-            entry__created_at__gte=start,
-            entry__created_at__lt=end,
+            entry__created_at__gte=start - _WINDOW,
+            entry__created_at__lt=end + _WINDOW,
         )
-        .values("entry_id", "entry__idempotency_key", "account__currency")
+        .values("entry_id", "entry__idempotency_key", "entry__created_at", "account__currency")
         .annotate(total=Sum("amount"))
     )
     movements = {
@@ -45,68 +57,77 @@ def _ledger_cash(start: Any, end: Any) -> tuple[dict[tuple[str, str], int], list
         for m in CashMovement.objects.filter(entry_id__in=[leg["entry_id"] for leg in legs])
     }
     for leg in legs:
+        inside = start <= leg["entry__created_at"] < end
         movement = movements.get(leg["entry_id"])
         if movement is None:
-            unexplained.append(
-                {
-                    "source": leg["entry__idempotency_key"],
-                    "problem": "cash moved in the ledger with no payment behind it",
-                    "ledger": leg["total"],
-                    "stripe": None,
-                    "currency": leg["account__currency"],
-                }
-            )
+            if inside:
+                unexplained.append(
+                    {
+                        "source": leg["entry__idempotency_key"],
+                        "problem": "cash moved in the ledger with no payment behind it",
+                        "ledger": leg["total"],
+                        "stripe": None,
+                        "currency": leg["account__currency"],
+                    }
+                )
             continue
         by_source[(movement.backend, movement.source)] += int(leg["total"])
-    return by_source, unexplained
+        if inside:
+            in_month.add(movement.source)
+    return by_source, in_month, unexplained
 
 
 def reconcile(*, month: date) -> Reconciliation:
     month = month_start(month)
     start, end = bounds(month)
     via = backend()
-    ours, mismatches = _ledger_cash(start, end)
-    matched = 0
-    totals: dict[str, Any] = {"ledger_cash": sum(ours.values())}
+    ours, ours_in_month, mismatches = _ledger_cash(start, end)
+    matched = timing = 0
+    totals: dict[str, Any] = {}
     if via == Backend.STRIPE:
         theirs: dict[str, int] = defaultdict(int)
+        theirs_in_month: set[str] = set()
         kinds: dict[str, str] = {}
-        own_bank = 0
-        for txn in gateway.balance_transactions(start, end):
+        own_bank = stripe_net = 0
+        for txn in gateway.balance_transactions(start - _WINDOW, end + _WINDOW):
+            inside = start.timestamp() <= int(txn["created"]) < end.timestamp()
             if txn.get("type") in _OWN_BANK:
-                own_bank += int(txn["net"])
+                own_bank += int(txn["net"]) if inside else 0
                 continue
             source = txn.get("source") or txn["id"]
             source = source if isinstance(source, str) else source["id"]
             theirs[source] += int(txn["net"])
             kinds[source] = str(txn.get("type"))
+            if inside:
+                theirs_in_month.add(source)
+                stripe_net += int(txn["net"])
         stripe_ours = {src: amt for (b, src), amt in ours.items() if b == Backend.STRIPE}
-        for source in sorted(set(theirs) | set(stripe_ours)):
-            stripe_net, ledger_net = theirs.get(source), stripe_ours.get(source)
-            if stripe_net == ledger_net:
+        stripe_ours_in_month = ours_in_month & set(stripe_ours)
+        for source in sorted(theirs_in_month | stripe_ours_in_month):
+            stripe_amount, ledger_amount = theirs.get(source), stripe_ours.get(source)
+            if stripe_amount == ledger_amount:
                 matched += 1
+                timing += (source in theirs_in_month) != (source in stripe_ours_in_month)
                 continue
             mismatches.append(
                 {
                     "source": source,
                     "type": kinds.get(source, ""),
                     "problem": "missing from the ledger"
-                    if ledger_net is None
+                    if ledger_amount is None
                     else "missing at Stripe"
-                    if stripe_net is None
+                    if stripe_amount is None
                     else "amounts differ",
-                    "stripe": stripe_net,
-                    "ledger": ledger_net,
+                    "stripe": stripe_amount,
+                    "ledger": ledger_amount,
                 }
             )
-        totals.update(
-            stripe_net=sum(theirs.values()),
-            ledger_stripe=sum(stripe_ours.values()),
-            to_own_bank=own_bank,
-        )
+        totals.update(stripe_net=stripe_net, to_own_bank=own_bank, booked_in_another_month=timing)
     else:
-        matched = len(ours)
-    totals["manual"] = sum(amt for (b, _), amt in ours.items() if b == Backend.MANUAL)
+        matched = len(ours_in_month)
+    in_month = {key: amt for key, amt in ours.items() if key[1] in ours_in_month}
+    totals["ledger_cash"] = sum(in_month.values())
+    totals["manual"] = sum(amt for (b, _), amt in in_month.items() if b == Backend.MANUAL)
     return Reconciliation.objects.create(
         month=month, backend=via, matched=matched, mismatches=mismatches, totals=totals
     )

@@ -10,12 +10,14 @@ CashMovement row naming what moved it, for reconciliation.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from licensing import services as licensing
@@ -129,8 +131,7 @@ def fee_checkout_start(
         if payment is not None and payment.checkout_session_id:
             if payment.expires_at and payment.expires_at > now + timedelta(minutes=1):
                 return payment
-            payment.status = FeePayment.Status.EXPIRED
-            payment.save(update_fields=["status"])
+            _expire_session(payment)  # at Stripe too, so the old page cannot be paid
             payment = None
         if payment is None:
             payment = _new_fee_payment(req, Backend.STRIPE)
@@ -235,16 +236,32 @@ def fee_settle_manually(*, operator: User, request: LicenseRequest, reference: s
     if not reference:
         raise ValidationError({"reference": ["Give the payment's reference."]})
     req = LicenseRequest.objects.select_for_update().get(pk=request.pk)
-    paid = req.fee_payments.filter(status=FeePayment.Status.PAID).first()
-    if paid is not None and paid.license is not None:
-        return paid.license
+    existing = License.objects.filter(request=req).first()
+    if existing is not None:
+        return existing
     if req.status != LicenseRequest.Status.AWAITING_PAYMENT:
         raise ValidationError({"status": [f"This request is {req.status}, not awaiting payment."]})
     payment = _new_fee_payment(req, Backend.MANUAL)
     payment.reference = reference[:200]
     payment.save()
     now = timezone.now()
-    return _fee_paid(payment, source=f"manual:{reference[:180]}", at=now, reference=reference)
+    lic = _fee_paid(payment, source=f"manual:{reference[:180]}", at=now, reference=reference)
+    # The brand may still have a card payment page open: close it, so it cannot pay twice.
+    for open_session in req.fee_payments.filter(
+        backend=Backend.STRIPE, status=FeePayment.Status.OPEN
+    ).exclude(checkout_session_id=None):
+        _expire_session(open_session)
+    return lic
+
+
+def _expire_session(payment: FeePayment) -> None:
+    """Expire a Checkout Session at Stripe (best effort: it may be paid or gone already)."""
+    try:
+        gateway.checkout_session_expire(str(payment.checkout_session_id))
+    except gateway.StripeError as exc:
+        logger.info("session %s not expired: %s", payment.checkout_session_id, exc)
+    payment.status = FeePayment.Status.EXPIRED
+    payment.save(update_fields=["status"])
 
 
 class NotYet(Exception):
@@ -266,43 +283,51 @@ def checkout_completed(session: dict[str, Any], event: dict[str, Any]) -> None:
     if payment is None:
         logger.warning("checkout session %s is not one of ours", session.get("id"))
         return
-    if session.get("payment_status") != "paid" or payment.status == FeePayment.Status.PAID:
-        return  # not paid yet (a delayed method), or already issued from an earlier event
-    if payment.license_id is not None:
-        return
+    if session.get("payment_status") != "paid" or payment.charge_id:
+        return  # not paid yet (a delayed method), or booked already from an earlier event
     charge = gateway.charge_of_payment_intent(session["payment_intent"])
     txn = charge.get("balance_transaction") or {}
     at = booking_time(charge.get("created") or event.get("created"))
     payment.checkout_session_id = session["id"]
     payment.payment_intent_id = session["payment_intent"]
-    try:
-        with transaction.atomic():
-            _fee_paid(
-                payment, source=charge["id"], at=at, receipt_url=charge.get("receipt_url") or ""
-            )
-    except ValidationError as exc:
-        # Paid, but the license can no longer be issued (the voice was suspended, an
-        # exclusive license was granted meanwhile): the money is the brand's credit until
-        # an operator refunds it.
-        _fee_unapplied(payment, charge=charge, at=at, why=" ".join(exc.messages))
-    _processing_fee(
-        source=charge["id"], currency=payment.currency, amount=int(txn.get("fee") or 0), at=at
-    )
+    if License.objects.filter(request_id=payment.request_id).exists():
+        # Paid twice (two sessions, or a card payment after a bank settlement).
+        _fee_unapplied(payment, charge=charge, at=at, why="the license was already paid for")
+    else:
+        try:
+            with transaction.atomic():
+                _fee_paid(
+                    payment, source=charge["id"], at=at, receipt_url=charge.get("receipt_url") or ""
+                )
+        except ValidationError as exc:
+            # Paid, but the license can no longer be issued (the voice was suspended, an
+            # exclusive license was granted meanwhile, the request lapsed).
+            _fee_unapplied(payment, charge=charge, at=at, why=" ".join(exc.messages))
+    if str(txn.get("currency", "")).upper() in ("", payment.currency):
+        _processing_fee(
+            source=charge["id"], currency=payment.currency, amount=int(txn.get("fee") or 0), at=at
+        )
+    else:
+        logger.warning(
+            "charge %s settled in %s: book its fee by hand", charge["id"], txn["currency"]
+        )
 
 
 def _fee_unapplied(payment: FeePayment, *, charge: dict[str, Any], at: datetime, why: str) -> None:
-    logger.warning("fee payment %s paid but not issued: %s", payment.pk, why)
-    payment.status = FeePayment.Status.PAID
+    """Money received that issues nothing: the brand's credit until an operator refunds it
+    (the refund's webhook books it back out)."""
+    logger.warning("fee payment %s paid but not applied: %s", payment.pk, why)
+    payment.status = FeePayment.Status.UNAPPLIED
     payment.paid_at = at
     payment.charge_id = charge["id"]
     payment.receipt_url = charge.get("receipt_url") or ""
-    payment.reference = f"not issued: {why}"[:200]
+    payment.reference = f"not applied: {why}; refund it"[:200]
     payment.save()
     brand = payment.request.brand
     entry = ledger.post(
         key=f"unapplied:{payment.pk}",
         currency=payment.currency,
-        memo=f"fee paid for request {payment.request_id}, license not issued: refund it",
+        memo=f"fee paid for request {payment.request_id}, not applied: refund it",
         lines=[
             ledger.Line(ledger.account(Account.Kind.CASH, payment.currency), payment.amount),
             ledger.Line(
@@ -323,11 +348,25 @@ def checkout_expired(session: dict[str, Any], event: dict[str, Any]) -> None:
         payment.save(update_fields=["status"])
 
 
-def _fee_payment_for_charge(charge_id: str) -> FeePayment:
+def _paid_by_charge(charge_id: str) -> FeePayment | Invoice:
+    """The fee payment or usage invoice a charge paid (locked)."""
     payment = FeePayment.objects.select_for_update().filter(charge_id=charge_id).first()
-    if payment is None:
-        raise NotYet(f"no paid license fee with charge {charge_id} yet")
-    return payment
+    if payment is not None:
+        return payment
+    invoice = Invoice.objects.select_for_update().filter(charge_id=charge_id).first()
+    if invoice is not None:
+        return invoice
+    raise NotYet(f"no paid license fee or invoice with charge {charge_id} yet")
+
+
+def _fee_legs(payment: FeePayment) -> list[Posting]:
+    """The payee and platform legs of the fee's entry, as it was booked."""
+    return list(
+        Posting.objects.filter(entry__idempotency_key=f"fee:{payment.pk}")
+        .exclude(account__kind=Account.Kind.CASH)
+        .select_related("account")
+        .order_by("pk")
+    )
 
 
 def _reverse_fee(
@@ -339,57 +378,68 @@ def _reverse_fee(
     kind: str,
     at: datetime,
     counter: str,
-) -> JournalEntry | None:
-    """Take `amount` of a fee payment back out of the books: from the fee first (payees and
-    platform give back their shares), then from the advance still unspent; advance the
-    brand already used becomes owed like any other usage."""
-    lic = payment.license
-    assert lic is not None
-    if JournalEntry.objects.filter(idempotency_key=key).exists():
-        return None  # booked already (this refund or dispute was seen before)
-    taken = payment.refunded + payment.disputed
-    amount = min(amount, payment.amount - taken)
-    if amount <= 0:
-        return None
+) -> JournalEntry:
+    """Take `amount` that left our cash (a refund, a chargeback) back out of the books.
+
+    It comes out of the fee first, leg by leg in proportion to how the fee was booked
+    (whoever was credited gives back; cumulative, so partial refunds never round a unit
+    away), then out of the advance still unspent; advance the brand already used, and
+    anything taken beyond what was paid, is owed by the brand like any usage. Money that
+    issued nothing (unapplied) was the brand's credit, and goes back out of it.
+    """
+    found = JournalEntry.objects.filter(idempotency_key=key).first()
+    if found is not None:
+        return found  # booked already (this refund or dispute was seen before)
     currency = payment.currency
-    fee_left = max(payment.upfront_fee - taken, 0)
-    from_fee = min(amount, fee_left)
-    from_advance = amount - from_fee
-    lines = [ledger.Line(ledger.account(Account.Kind.CASH, currency), -amount, lic)]
-    if from_fee:
-        payees, split = payee_splits(lic.voice)
-        shares = rules.distribute(from_fee, fee_bps=platform_fee_bps(), split_bps=split)
-        lines.append(
-            ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), shares.fee, lic)
-        )
-        lines += [
-            ledger.Line(
-                ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
-                share,
-                lic,
-                gross=-from_fee,
-                fee=-shares.fee,
+    brand = payment.request.brand
+    receivable = ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=brand)
+    cash = ledger.account(Account.Kind.CASH, currency)
+    lic = payment.license
+    if lic is None:
+        lines = [ledger.Line(cash, -amount), ledger.Line(receivable, amount)]
+    else:
+        taken_before = payment.refunded + payment.disputed
+        applied = min(amount, max(payment.amount - taken_before, 0))
+        fee_before = min(taken_before, payment.upfront_fee)
+        fee_after = min(taken_before + applied, payment.upfront_fee)
+        from_fee = fee_after - fee_before
+        from_advance = applied - from_fee
+        lines = [ledger.Line(cash, -amount, lic)]
+        if from_fee:
+            legs = _fee_legs(payment)
+            weights = [-leg.amount for leg in legs]
+            before = rules.allocate(fee_before, weights) if fee_before else [0] * len(legs)
+            after = rules.allocate(fee_after, weights)
+            deltas = [a - b for a, b in zip(after, before, strict=True)]
+            platform = sum(
+                d
+                for leg, d in zip(legs, deltas, strict=True)
+                if leg.account.kind == Account.Kind.PLATFORM_REVENUE
             )
-            for payee, share in zip(payees, shares.payees, strict=True)
-        ]
-    if from_advance:
-        usage = usage_locked(lic)
-        unspent = min(from_advance, usage.advance_left)
-        lines.append(
-            ledger.Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), unspent, lic)
-        )
-        if from_advance - unspent:
-            lines.append(
-                ledger.Line(
-                    ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
-                    from_advance - unspent,
-                    lic,
-                )
-            )
-        usage.advance_left -= unspent
-        usage.save(update_fields=["advance_left"])
+            for leg, delta in zip(legs, deltas, strict=True):
+                if leg.account.kind == Account.Kind.PAYEE_PAYABLE:
+                    lines.append(
+                        ledger.Line(leg.account, delta, lic, gross=-from_fee, fee=-platform)
+                    )
+                else:
+                    lines.append(ledger.Line(leg.account, delta, lic))
+        if from_advance:
+            usage = usage_locked(lic)
+            unspent = max(min(from_advance, usage.advance_left), 0)
+            advance = ledger.account(Account.Kind.ADVANCE, currency, license=lic)
+            lines.append(ledger.Line(advance, unspent, lic))
+            usage.advance_left -= unspent
+            usage.save(update_fields=["advance_left"])
+            if from_advance - unspent:
+                lines.append(ledger.Line(receivable, from_advance - unspent, lic))
+        if amount - applied:
+            lines.append(ledger.Line(receivable, amount - applied, lic))
     entry = ledger.post(
-        key=key, currency=currency, memo=f"{kind} for {lic.license_id}", lines=lines, at=at
+        key=key,
+        currency=currency,
+        memo=f"{kind} for {lic.license_id if lic else f'request {payment.request_id}'}",
+        lines=lines,
+        at=at,
     )
     _movement(entry, kind, source, at, payment.backend)
     setattr(payment, counter, getattr(payment, counter) + amount)
@@ -397,180 +447,293 @@ def _reverse_fee(
     return entry
 
 
+def _reverse_invoice(
+    invoice: Invoice, amount: int, *, key: str, source: str, kind: str, at: datetime
+) -> JournalEntry:
+    """Money of a paid usage invoice that left our cash: the brand owes it again."""
+    entry = ledger.post(
+        key=key,
+        currency=invoice.currency,
+        memo=f"{kind} on {invoice.number}",
+        lines=[
+            ledger.Line(ledger.account(Account.Kind.CASH, invoice.currency), -amount),
+            ledger.Line(
+                ledger.account(
+                    Account.Kind.BRAND_RECEIVABLE, invoice.currency, brand=invoice.brand
+                ),
+                amount,
+            ),
+        ],
+        at=at,
+    )
+    _movement(entry, kind, source, at, invoice.backend)
+    # The money is owed again: the invoice is open (and, past its due date, enforced).
+    invoice.status = Invoice.Status.OPEN
+    invoice.save(update_fields=["status"])
+    return entry
+
+
+def _hold(paid: FeePayment | Invoice, reason: str, ref: str) -> None:
+    if isinstance(paid, FeePayment):
+        licenses = [paid.license] if paid.license else []
+    else:
+        licenses = list(License.objects.filter(brand_id=paid.brand_id, revoked=False))
+    for lic in licenses:
+        licensing.license_hold(license=lic, reason=reason, ref=ref)
+
+
+def _release(paid: FeePayment | Invoice, reason: str, ref: str) -> None:
+    for hold in LicenseHold.objects.filter(
+        reason=reason, ref=ref, released_at__isnull=True
+    ).select_related("license"):
+        licensing.license_release(license=hold.license, reason=reason, ref=ref)
+
+
 def charge_refunded(charge: dict[str, Any], event: dict[str, Any]) -> None:
-    """Refunds of a license fee: each goes back out of the books, and the license is
-    suspended. Refunds of invoice payments are left to an operator."""
-    payment = FeePayment.objects.select_for_update().filter(charge_id=charge["id"]).first()
-    if payment is None:
-        if Invoice.objects.filter(charge_id=charge["id"]).exists():
-            logger.warning("refund of invoice charge %s: settle it by hand", charge["id"])
-            return
-        raise NotYet(f"no paid license fee with charge {charge['id']} yet")
+    """Each refund goes back out of the books. A refunded license fee suspends the license;
+    a refunded usage invoice is owed again."""
+    paid = _paid_by_charge(charge["id"])
     for refund in gateway.refunds_of_charge(charge["id"]):
         if refund.get("status") in ("failed", "canceled"):
             continue
+        at = booking_time(refund.get("created"))
+        if isinstance(paid, Invoice):
+            _reverse_invoice(
+                paid,
+                int(refund["amount"]),
+                key=f"refund:{refund['id']}",
+                source=refund["id"],
+                kind=CashMovement.Kind.INVOICE_REVERSED,
+                at=at,
+            )
+            continue
         _reverse_fee(
-            payment,
+            paid,
             int(refund["amount"]),
             key=f"refund:{refund['id']}",
             source=refund["id"],
             kind=CashMovement.Kind.FEE_REVERSED,
-            at=booking_time(refund.get("created")),
+            at=at,
             counter="refunded",
         )
-    payment.status = FeePayment.Status.REFUNDED
-    payment.save(update_fields=["status"])
-    licensing.license_hold(
-        license=payment.license, reason=LicenseHold.Reason.REFUNDED, ref=charge["id"]
-    )
+    if isinstance(paid, FeePayment):
+        if paid.license is not None:
+            paid.status = FeePayment.Status.REFUNDED
+            paid.save(update_fields=["status"])
+        _hold(paid, LicenseHold.Reason.REFUNDED, charge["id"])
+
+
+def _withdrawn(dispute: dict[str, Any]) -> int:
+    """What a dispute took from our balance: nothing for an inquiry (warning_*)."""
+    if str(dispute.get("status", "")).startswith("warning_"):
+        return 0
+    return int(dispute["amount"])
 
 
 def dispute_created(dispute: dict[str, Any], event: dict[str, Any]) -> None:
-    payment = _fee_payment_for_charge(dispute["charge"])
+    """A chargeback (or an inquiry, which moves no money): the license, or the brand's
+    licenses for a usage invoice, are suspended; money taken is reversed in the books."""
+    paid = _paid_by_charge(dispute["charge"])
+    _hold(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
+    amount = _withdrawn(dispute)
+    if not amount:
+        return
     at = booking_time(dispute.get("created") or event.get("created"))
-    _reverse_fee(
-        payment,
-        int(dispute["amount"]),
-        key=f"dispute:{dispute['id']}",
-        source=dispute["id"],
-        kind=CashMovement.Kind.FEE_REVERSED,
-        at=at,
-        counter="disputed",
-    )
+    if isinstance(paid, Invoice):
+        _reverse_invoice(
+            paid,
+            amount,
+            key=f"dispute:{dispute['id']}",
+            source=dispute["id"],
+            kind=CashMovement.Kind.INVOICE_REVERSED,
+            at=at,
+        )
+    else:
+        _reverse_fee(
+            paid,
+            amount,
+            key=f"dispute:{dispute['id']}",
+            source=dispute["id"],
+            kind=CashMovement.Kind.FEE_REVERSED,
+            at=at,
+            counter="disputed",
+        )
+        if paid.license is not None:
+            paid.status = FeePayment.Status.DISPUTED
+            paid.save(update_fields=["status"])
     for txn in dispute.get("balance_transactions") or []:
-        if isinstance(txn, dict) and txn.get("fee"):
-            _processing_fee(
-                source=dispute["id"], currency=payment.currency, amount=txn["fee"], at=at
-            )
-    payment.status = FeePayment.Status.DISPUTED
-    payment.save(update_fields=["status"])
-    licensing.license_hold(
-        license=payment.license, reason=LicenseHold.Reason.DISPUTED, ref=dispute["id"]
-    )
+        if isinstance(txn, dict) and txn.get("fee") and int(txn.get("amount") or 0) < 0:
+            _processing_fee(source=dispute["id"], currency=paid.currency, amount=txn["fee"], at=at)
 
 
 def dispute_closed(dispute: dict[str, Any], event: dict[str, Any]) -> None:
-    """Won: the money comes back, the reversal is itself reversed, the license is live."""
-    payment = _fee_payment_for_charge(dispute["charge"])
+    """Won: the money comes back, the reversal is itself reversed, the licenses are live.
+    An inquiry closed (warning_closed) lifts its hold. Lost: all stays as it is."""
+    paid = _paid_by_charge(dispute["charge"])
+    status = dispute.get("status")
+    if status == "warning_closed":
+        _release(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
+        return
     taken = JournalEntry.objects.filter(idempotency_key=f"dispute:{dispute['id']}").first()
     if taken is None:
         raise NotYet(f"dispute {dispute['id']} closed before we recorded it")
-    if dispute.get("status") != "won":
-        return  # lost: the money stays reversed and the license suspended
+    if status != "won":
+        return  # lost: the money stays reversed and the licenses suspended
     at = booking_time(event.get("created"))
-    lic = payment.license
-    assert lic is not None
     postings = list(taken.postings.select_related("account", "license"))
-    lines = [
-        ledger.Line(
-            p.account,
-            -p.amount,
-            p.license,
-            -p.works,
-            -p.milliseconds,
-            gross=-p.gross,
-            recouped=-p.recouped,
-            fee=-p.fee,
-        )
-        for p in postings
-    ]
     restored = JournalEntry.objects.filter(idempotency_key=f"dispute-won:{dispute['id']}").exists()
     entry = ledger.post(
         key=f"dispute-won:{dispute['id']}",
-        currency=payment.currency,
-        memo=f"dispute won for {lic.license_id}",
-        lines=lines,
+        currency=paid.currency,
+        memo=f"dispute {dispute['id']} won",
+        lines=[
+            ledger.Line(
+                p.account,
+                -p.amount,
+                p.license,
+                -p.works,
+                -p.milliseconds,
+                gross=-p.gross,
+                recouped=-p.recouped,
+                fee=-p.fee,
+            )
+            for p in postings
+        ],
         reverses=taken,
         at=at,
     )
-    _movement(entry, CashMovement.Kind.FEE_RESTORED, dispute["id"], at, payment.backend)
-    if not restored:
+    restored_kind = (
+        CashMovement.Kind.INVOICE_RESTORED
+        if isinstance(paid, Invoice)
+        else CashMovement.Kind.FEE_RESTORED
+    )
+    _movement(entry, restored_kind, dispute["id"], at, paid.backend)
+    if isinstance(paid, Invoice) and not restored:
+        paid.status = Invoice.Status.PAID
+        paid.save(update_fields=["status"])
+    if isinstance(paid, FeePayment) and not restored:
         back = sum(-p.amount for p in postings if p.account.kind == Account.Kind.CASH)
         advance = sum(p.amount for p in postings if p.account.kind == Account.Kind.ADVANCE)
-        if advance:
-            usage = usage_locked(lic)
+        if advance and paid.license is not None:
+            usage = usage_locked(paid.license)
             usage.advance_left += advance
             usage.save(update_fields=["advance_left"])
-        payment.disputed -= back
-    payment.status = FeePayment.Status.REFUNDED if payment.refunded else FeePayment.Status.PAID
-    payment.save(update_fields=["status", "disputed"])
-    licensing.license_release(license=lic, reason=LicenseHold.Reason.DISPUTED, ref=dispute["id"])
+        paid.disputed -= back
+        if paid.license is not None:
+            paid.status = FeePayment.Status.REFUNDED if paid.refunded else FeePayment.Status.PAID
+        paid.save(update_fields=["status", "disputed"])
+    _release(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
 
 
 # --- usage invoices -------------------------------------------------------------------
 
-_USAGE_SQL = """
-SELECT a.brand_id, a.currency, p.license_id, SUM(p.amount)
+# What a brand owes, by license, from postings on its receivable account: usage (works,
+# voids), and anything else booked to it (guarantee the brand used after a refund,
+# credits), but not the payments of invoices (which settle invoices, not usage).
+_OWES_SQL = """
+SELECT a.brand_id, a.currency, p.license_id, SUM(p.amount),
+       SUM(CASE WHEN e.created_at >= %(start)s THEN p.amount ELSE 0 END)
 FROM royalties_posting p
 JOIN royalties_account a ON a.id = p.account_id
 JOIN royalties_journalentry e ON e.id = p.entry_id
-WHERE a.kind = %(kind)s AND p.license_id IS NOT NULL
-  AND e.created_at >= %(start)s AND e.created_at < %(end)s
+LEFT JOIN payments_cashmovement m ON m.entry_id = e.id
+WHERE a.kind = %(kind)s AND e.created_at < %(end)s
+  AND (m.kind IS NULL OR m.kind NOT IN ('invoice', 'invoice_reversed', 'invoice_restored'))
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
 """
 
 
-def _usage_by_brand(month: date) -> dict[tuple[int, str], list[tuple[int, int]]]:
+@dataclass
+class _Owed:
+    total: int = 0  # everything owed up to the month's end
+    lines: list[tuple[int, int]] = field(default_factory=list)  # (license, this month)
+
+
+def _owed_by_brand(month: date) -> dict[tuple[int, str], _Owed]:
     start, end = bounds(month)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
-            _USAGE_SQL,
+            _OWES_SQL,
             {"kind": Account.Kind.BRAND_RECEIVABLE.value, "start": adapt(start), "end": adapt(end)},
         )
         rows = cursor.fetchall()
-    grouped: dict[tuple[int, str], list[tuple[int, int]]] = {}
-    for brand_id, currency, license_pk, amount in rows:
-        if int(amount):
-            grouped.setdefault((brand_id, currency), []).append((license_pk, int(amount)))
-    return grouped
+    owed: dict[tuple[int, str], _Owed] = {}
+    for brand_id, currency, license_pk, amount, this_month in rows:
+        found = owed.setdefault((brand_id, currency), _Owed())
+        found.total += int(amount)
+        if license_pk is not None and int(this_month):
+            found.lines.append((license_pk, int(this_month)))
+    return owed
 
 
 def invoices_issue(*, month: date) -> list[Invoice]:
-    """One invoice per brand and currency for the royalties its works accrued in a closed
-    month. Safe to run twice: an invoice exists once, and Stripe calls carry its id."""
+    """One invoice per brand and currency for a closed month: what the brand owes up to
+    its end, less what earlier invoices already asked for. Lines are the month's usage per
+    license, and what was carried forward (arrears, or a credit). Safe to run twice: an
+    invoice exists once, and Stripe calls carry its id; a Stripe failure for one brand
+    does not stop the others (it is retried on the next run)."""
     from royalties.models import Work
 
     month = month_start(month)
     if not Period.objects.filter(month=month, closed_at__isnull=False).exists():
         raise ValidationError({"month": [f"{month:%Y-%m} is not closed yet."]})
-    _, end = bounds(month)
+    start, end = bounds(month)
     via = backend()
-    for (brand_id, currency), per_license in _usage_by_brand(month).items():
-        total = sum(amount for _, amount in per_license)
-        if total <= 0:
-            continue
+    for (brand_id, currency), owes in _owed_by_brand(month).items():
         with transaction.atomic():
-            brand = Brand.objects.get(pk=brand_id)
-            invoice, created = Invoice.objects.get_or_create(
+            brand = Brand.objects.select_for_update().get(pk=brand_id)
+            if Invoice.objects.filter(brand=brand, month=month, currency=currency).exists():
+                continue
+            asked = (
+                Invoice.objects.filter(brand=brand, currency=currency)
+                .exclude(status=Invoice.Status.VOID)
+                .aggregate(t=Sum("amount"))["t"]
+                or 0
+            )
+            amount = owes.total - asked
+            if amount <= 0:
+                continue  # nothing new owed (or a credit, carried forward)
+            now = timezone.now()
+            invoice = Invoice.objects.create(
                 brand=brand,
                 month=month,
                 currency=currency,
-                defaults={
-                    "amount": total,
-                    "backend": via,
-                    "number": f"TMB-{month:%Y%m}-{brand_id:05d}-{currency}",
-                    "issued_at": timezone.now(),
-                    "due_at": timezone.now() + timedelta(days=settings.TIMBRE_INVOICE_DAYS_DUE),
-                },
+                amount=amount,
+                backend=via,
+                number=f"TMB-{month:%Y%m}-{brand_id:05d}-{currency}",
+                issued_at=now,
+                due_at=now + timedelta(days=settings.TIMBRE_INVOICE_DAYS_DUE),
             )
-            if created:
-                start = end - (end - datetime(month.year, month.month, 1, tzinfo=UTC))
-                for license_pk, amount in per_license:
-                    works = Work.objects.filter(
-                        license_id=license_pk, recorded_at__gte=start, recorded_at__lt=end
-                    )
-                    InvoiceLine.objects.create(
-                        invoice=invoice,
-                        license_id=license_pk,
-                        works=works.filter(voided_at__isnull=True).count(),
-                        amount=amount,
-                    )
+            for license_pk, line_amount in owes.lines:
+                works = Work.objects.filter(
+                    license_id=license_pk,
+                    recorded_at__gte=start,
+                    recorded_at__lt=end,
+                    voided_at__isnull=True,
+                )
+                InvoiceLine.objects.create(
+                    invoice=invoice, license_id=license_pk, works=works.count(), amount=line_amount
+                )
+            carried = amount - sum(line for _, line in owes.lines)
+            if carried:
+                InvoiceLine.objects.create(
+                    invoice=invoice,
+                    license=None,
+                    works=0,
+                    amount=carried,
+                    description="Carried forward from earlier months"
+                    if carried > 0
+                    else "Credit from earlier months",
+                )
     invoices = list(Invoice.objects.filter(month=month).select_related("brand"))
     for invoice in invoices:
         if invoice.backend == Backend.STRIPE and not invoice.stripe_invoice_id:
-            _send_stripe_invoice(invoice)
+            try:
+                _send_stripe_invoice(invoice)
+            except gateway.StripeError:
+                logger.exception("invoice %s could not be sent to Stripe", invoice.number)
     return invoices
 
 
@@ -692,6 +855,15 @@ GROUP BY 1, 2
 """
 
 
+_BALANCE_SQL = """
+SELECT a.payee_id, a.currency, -SUM(p.amount)
+FROM royalties_posting p
+JOIN royalties_account a ON a.id = p.account_id
+WHERE a.kind = %(kind)s
+GROUP BY 1, 2
+"""
+
+
 def owed(month: date) -> dict[tuple[int, str], int]:
     """Per payee and currency: earned up to the month's end, less every payout made or
     under way (whenever it was made). What a payout for that month should send."""
@@ -707,6 +879,11 @@ def owed(month: date) -> dict[tuple[int, str], int]:
             },
         )
         balances = {(payee, currency): int(amount) for payee, currency, amount in cursor.fetchall()}
+        # Never more than is owed now: money clawed back since (a refund, a chargeback)
+        # is not paid out.
+        cursor.execute(_BALANCE_SQL, {"kind": Account.Kind.PAYEE_PAYABLE.value})
+        now_owed = {(payee, currency): int(amount) for payee, currency, amount in cursor.fetchall()}
+    balances = {k: min(v, now_owed.get(k, v)) for k, v in balances.items()}
     under_way = Payout.objects.filter(status__in=[Payout.Status.PENDING, Payout.Status.SENDING])
     for payee_id, currency, amount in under_way.values_list("payee_id", "currency", "amount"):
         if (payee_id, currency) in balances:
@@ -809,8 +986,10 @@ def payout_send(*, payout_id: int) -> Payout | None:
             if transfer is None:
                 transfer = gateway.transfer_create(payout)
         except gateway.StripeError as exc:
-            if isinstance(exc, gateway.stripe.APIConnectionError):
-                raise  # unknown outcome: stays 'sending', looked up on the next run
+            if gateway.outcome_unknown(exc):
+                # Stripe may or may not have made it: stays 'sending', looked up next run.
+                logger.warning("payout %s: outcome unknown (%s)", payout.pk, exc)
+                return payout
             payout.status = Payout.Status.FAILED
             payout.error = (getattr(exc, "user_message", None) or str(exc))[:500]
             payout.save(update_fields=["status", "error"])
@@ -846,8 +1025,8 @@ def payout_record_manually(*, operator: User, payout: Payout, reference: str) ->
 
 
 def transfer_reversed(transfer: dict[str, Any], event: dict[str, Any]) -> None:
-    """Money came back from a payee's account: their balance owes it again, and the next
-    run pays it."""
+    """Money came back from a payee's account: each reversal is booked once, their balance
+    owes it again, and the next run pays it."""
     payout = (
         Payout.objects.select_for_update()
         .select_related("payee")
@@ -856,37 +1035,27 @@ def transfer_reversed(transfer: dict[str, Any], event: dict[str, Any]) -> None:
     )
     if payout is None:
         raise NotYet(f"no payout with transfer {transfer['id']} yet")
-    total = int(transfer.get("amount_reversed") or 0)
-    reversals = (transfer.get("reversals") or {}).get("data") or []
-    source = reversals[0]["id"] if reversals else transfer["id"]
-    booked = _reversed_so_far(payout)
-    if total > booked:
-        at = booking_time(event.get("created"))
+    current = gateway.transfer_get(transfer["id"])
+    for reversal in (current.get("reversals") or {}).get("data") or []:
+        amount = int(reversal["amount"])
+        at = booking_time(reversal.get("created") or event.get("created"))
         entry = ledger.post(
-            key=f"{PAYOUT_PREFIX}{payout.pk}:reversed:{total}",
+            key=f"{PAYOUT_PREFIX}{payout.pk}:reversal:{reversal['id']}",
             currency=payout.currency,
-            memo=f"payout {payout.pk} reversed",
+            memo=f"payout {payout.pk} reversed ({reversal['id']})",
             lines=[
-                ledger.Line(ledger.account(Account.Kind.CASH, payout.currency), total - booked),
+                ledger.Line(ledger.account(Account.Kind.CASH, payout.currency), amount),
                 ledger.Line(
                     ledger.account(Account.Kind.PAYEE_PAYABLE, payout.currency, payee=payout.payee),
-                    -(total - booked),
+                    -amount,
                 ),
             ],
             at=at,
         )
-        _movement(entry, CashMovement.Kind.PAYOUT_REVERSED, source, at, payout.backend)
-    payout.status = Payout.Status.REVERSED
-    payout.save(update_fields=["status"])
-
-
-def _reversed_so_far(payout: Payout) -> int:
-    """Cash that came back for this payout, by the reversal entries already booked."""
-    postings = Posting.objects.filter(
-        entry__idempotency_key__startswith=f"{PAYOUT_PREFIX}{payout.pk}:reversed",
-        account__kind=Account.Kind.CASH,
-    )
-    return sum(postings.values_list("amount", flat=True))
+        _movement(entry, CashMovement.Kind.PAYOUT_REVERSED, reversal["id"], at, payout.backend)
+    if int(current.get("amount_reversed") or 0) >= payout.amount:
+        payout.status = Payout.Status.REVERSED
+        payout.save(update_fields=["status"])
 
 
 # --- Connect onboarding -----------------------------------------------------------------

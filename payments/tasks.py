@@ -5,16 +5,11 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from payments import events, gateway, services
+from payments import events, services
 from royalties.statements import month_start, period_close
 
 
-@shared_task(
-    autoretry_for=(gateway.StripeError,),
-    retry_backoff=5,
-    retry_backoff_max=600,
-    max_retries=12,
-)
+@shared_task
 def event_process(pk: int) -> bool:
     """A stored Stripe event, after the commit that stored it. Safe to run twice."""
     done = events.process(pk)
@@ -35,8 +30,11 @@ def month_end() -> str:
     Each step is safe to run twice."""
     last_month = month_start(month_start(timezone.now().date()) - timedelta(days=1))
     period_close(month=last_month)
-    services.invoices_issue(month=last_month)
-    payout_run.delay(last_month.isoformat())
+    try:
+        services.invoices_issue(month=last_month)
+    finally:
+        # Payees are paid whatever happens to one brand's invoice (it is retried next time).
+        payout_run.delay(last_month.isoformat())
     return f"{last_month:%Y-%m}"
 
 
