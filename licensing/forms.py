@@ -88,7 +88,9 @@ class VerifyForm(forms.Form):
     audio = forms.FileField(
         required=False,
         label="…or upload an audio clip to ask: is this licensed?",
-        help_text="WAV, MP3, Ogg, FLAC or M4A; we hash it and look the hash up",
+        help_text=(
+            "WAV, MP3, Ogg, FLAC or M4A: we read its content credentials, and look up its hash"
+        ),
     )
 
     def token(self) -> str:

@@ -183,6 +183,22 @@ class Work(models.Model):
         return self.work_id
 
 
+class WorkStamp(models.Model):
+    """A copy of a work's audio stamped with content credentials: its own SHA-256, so a
+    lookup by the stamped file's hash finds the work as the recorded audio's hash does."""
+
+    work = models.ForeignKey(Work, on_delete=models.PROTECT, related_name="stamps")
+    stamped_sha256 = models.CharField(max_length=64, unique=True)
+    format = models.CharField(max_length=20)
+    stamped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.work_id}: {self.stamped_sha256[:12]}"
+
+
 class WorkAttempt(models.Model):
     """A work refused under a license: performers see what was tried outside the terms."""
 

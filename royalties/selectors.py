@@ -12,7 +12,7 @@ from django.db.models.functions import TruncMonth
 
 from licensing.models import License
 from registry.policies import managed_performers
-from royalties.models import Account, Payee, Posting, Work
+from royalties.models import Account, Payee, Posting, Work, WorkStamp
 from transparency.selectors import inclusion_proofs, latest_checkpoint
 
 
@@ -111,8 +111,10 @@ def brand_owes(brand: Any) -> dict[str, int]:
 
 
 def lookup_by_hash(digest: str) -> dict[str, Any]:
+    # The recorded audio's hash, or the hash of a copy stamped with content credentials.
+    stamped = WorkStamp.objects.filter(stamped_sha256=digest).values("work_id")
     works = list(
-        Work.objects.filter(content_sha256=digest)
+        Work.objects.filter(Q(content_sha256=digest) | Q(pk__in=stamped))
         .select_related("license__voice__performer", "license__brand")
         .order_by("recorded_at")[:20]
     )

@@ -5,7 +5,6 @@ from django.urls import path
 from royalties import views
 
 urlpatterns = [
-    path("verify/", views.verify_page, name="verify"),
     path("studio/earnings/", views.earnings, name="earnings"),
     path("studio/works/", views.works, name="studio-works"),
     path(

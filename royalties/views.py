@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from licensing.forms import VerifyForm
 from licensing.models import License
-from licensing.views import license_verdict
-from registry import validation
-from registry.forms import apply_service_errors
 from registry.models import Brand, VoiceModel
 from registry.policies import managed_performers
 from royalties import exports, selectors
@@ -137,48 +131,6 @@ def brand_usage(request: HttpRequest, slug: str) -> HttpResponse:
         "royalties/brand_usage.html",
         {"brand": brand, "rows": rows, "owes": selectors.brand_owes(brand)},
     )
-
-
-AUDIO_KINDS = {**validation.AUDIO_TYPES, "audio/flac": "FLAC", "audio/mp4": "M4A"}
-
-
-def _sniff_any_audio(head: bytes) -> str | None:
-    if head[:4] == b"fLaC":
-        return "audio/flac"
-    if head[4:8] == b"ftyp":
-        return "audio/mp4"
-    return validation.sniff_audio(head)
-
-
-def verify_page(request: HttpRequest) -> HttpResponse:
-    """Paste or upload a license, or upload an audio clip: the answer in plain words."""
-    posted = request.method == "POST"
-    form = VerifyForm(request.POST if posted else None, request.FILES if posted else None)
-    result: dict[str, Any] | None = None
-    clip: dict[str, Any] | None = None
-    if posted and form.is_valid():
-        audio = form.cleaned_data.get("audio")
-        try:
-            if audio:
-                _, digest = validation.upload(
-                    audio,
-                    field="audio",
-                    max_bytes=settings.TIMBRE_MAX_VERIFY_AUDIO_BYTES,
-                    kinds=AUDIO_KINDS,
-                    sniff=_sniff_any_audio,
-                )
-                clip = selectors.lookup_by_hash(digest)
-            else:
-                token = form.token()
-                if not token:
-                    form.add_error(
-                        "jws", "Paste a license, upload its .jws file, or upload a clip."
-                    )
-                else:
-                    result = license_verdict(token)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-    return render(request, "licensing/verify.html", {"form": form, "result": result, "clip": clip})
 
 
 @login_required

@@ -93,6 +93,9 @@ def _log_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("keys")
     settings.TIMBRE_LOG_KEY_FILE = folder / "log.pem"
     settings.TIMBRE_LICENSE_KEY_FILE = folder / "license.pem"
+    settings.TIMBRE_C2PA_KEY_FILE = folder / "c2pa-signer.pem"
+    settings.TIMBRE_C2PA_CHAIN_FILE = folder / "c2pa-chain.pem"
+    settings.TIMBRE_C2PA_ROOT_FILE = folder / "c2pa-root.pem"
 
 
 # --- files ------------------------------------------------------------------------------

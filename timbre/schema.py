@@ -29,6 +29,7 @@ _BY_METHOD = {
         "401": "Bad or missing credentials",
         "403": "Not allowed",
         "404": "Not found",
+        "413": "Payload too large",
         "415": "Unsupported media type",
     },
 }

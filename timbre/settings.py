@@ -44,10 +44,23 @@ TIMBRE_LOG_KEY_FILE = Path(env_str("TIMBRE_LOG_KEY_FILE") or VAR_DIR / "keys" / 
 TIMBRE_LICENSE_KEY_FILE = Path(
     env_str("TIMBRE_LICENSE_KEY_FILE") or VAR_DIR / "keys" / "license-ed25519.pem"
 )
+# The C2PA identity that stamps content credentials on works' audio: the signer's key,
+# its certificate chain (signer, intermediate) and the root verifiers trust. Generated
+# in development; `manage.py c2pa_identity create` makes them for production.
+TIMBRE_C2PA_KEY_FILE = Path(env_str("TIMBRE_C2PA_KEY_FILE") or VAR_DIR / "keys" / "c2pa-signer.pem")
+TIMBRE_C2PA_CHAIN_FILE = Path(
+    env_str("TIMBRE_C2PA_CHAIN_FILE") or VAR_DIR / "keys" / "c2pa-chain.pem"
+)
+TIMBRE_C2PA_ROOT_FILE = Path(env_str("TIMBRE_C2PA_ROOT_FILE") or VAR_DIR / "keys" / "c2pa-root.pem")
+# The largest audio file stamped or read for credentials, in bytes.
+TIMBRE_MAX_STAMP_BYTES = env_int("TIMBRE_MAX_STAMP_BYTES", 100 * 1024 * 1024, minimum=1024)
 if not DEBUG and not TESTING:
     for _name, _why, _how in (
         ("TIMBRE_LOG_KEY_FILE", "it signs log checkpoints", "log_keygen --out FILE"),
         ("TIMBRE_LICENSE_KEY_FILE", "it signs licenses", "license_key create --key-file FILE"),
+        ("TIMBRE_C2PA_KEY_FILE", "it signs content credentials", "c2pa_identity create"),
+        ("TIMBRE_C2PA_CHAIN_FILE", "it names the C2PA signer", "c2pa_identity create"),
+        ("TIMBRE_C2PA_ROOT_FILE", "verifiers trust it", "c2pa_identity create"),
     ):
         _path = require(_name, env_str(_name), why=_why)
         if not Path(_path).is_file():
@@ -74,6 +87,7 @@ INSTALLED_APPS = [
     "licensing",
     "royalties",
     "payments",
+    "credentials",
 ]
 
 MIDDLEWARE = [

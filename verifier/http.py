@@ -21,7 +21,13 @@ from typing import Any
 from verifier.errors import JSONError
 from verifier.jcs import parse_json_strict
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "FetchError", "HttpClient"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "FetchError",
+    "HttpClient",
+    "post_bytes",
+]
 
 # Checkpoints, proofs and single entries are a few KiB; the cap stops a hostile
 # or broken server from making the auditor allocate without bound.
@@ -117,6 +123,43 @@ class HttpClient:
         if len(body) > self.max_bytes:
             raise FetchError(f"GET {url}: response exceeds the limit of {self.max_bytes} bytes")
         return body
+
+
+def post_bytes(
+    base_url: str,
+    path: str,
+    body: bytes,
+    *,
+    content_type: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    max_bytes: int,
+) -> tuple[int, str, bytes]:
+    """POST ``body`` and return (status, content type, body), whatever the status: the
+    caller decides what a refusal means. Transport failures are FetchError."""
+    client = HttpClient(base_url, timeout=timeout, max_bytes=max_bytes)
+    url = client.url(path)
+    request = urllib.request.Request(  # noqa: S310 - scheme checked by HttpClient
+        url,
+        data=body,
+        method="POST",
+        headers={**headers, "Content-Type": content_type, "User-Agent": _USER_AGENT},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return (
+                response.status,
+                response.headers.get_content_type(),
+                client._read_capped(response, url),
+            )
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get_content_type(), exc.read(64 * 1024)
+    except urllib.error.URLError as exc:
+        raise FetchError(f"cannot reach {url}: {_reason(exc.reason)}") from exc
+    except TimeoutError as exc:
+        raise FetchError(f"POST {url} timed out after {timeout:g} s") from exc
+    except (http.client.HTTPException, OSError) as exc:
+        raise FetchError(f"POST {url} failed: {_reason(exc)}") from exc
 
 
 def _media_type_matches(actual: str, expected: str) -> bool:

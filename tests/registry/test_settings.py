@@ -21,6 +21,24 @@ def log_key(folder: Path) -> str:
     return str(folder / "log.pem")
 
 
+def c2pa_files(folder: Path) -> dict[str, str]:
+    from credentials import identity
+
+    folder.mkdir(exist_ok=True)
+    paths = {
+        "TIMBRE_C2PA_KEY_FILE": folder / "c2pa-signer.pem",
+        "TIMBRE_C2PA_CHAIN_FILE": folder / "c2pa-chain.pem",
+        "TIMBRE_C2PA_ROOT_FILE": folder / "c2pa-root.pem",
+    }
+    identity.write(
+        identity.generate(),
+        key_file=paths["TIMBRE_C2PA_KEY_FILE"],
+        chain_file=paths["TIMBRE_C2PA_CHAIN_FILE"],
+        root_file=paths["TIMBRE_C2PA_ROOT_FILE"],
+    )
+    return {name: str(path) for name, path in paths.items()}
+
+
 def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
@@ -71,6 +89,7 @@ def test_stripe_without_a_webhook_secret_stops(tmp_path: Path) -> None:
             "STRIPE_SECRET_KEY": "sk_test_1",
             "TIMBRE_LOG_KEY_FILE": log_key(tmp_path),
             "TIMBRE_LICENSE_KEY_FILE": log_key(tmp_path / "license"),
+            **c2pa_files(tmp_path / "c2pa"),
             "TIMBRE_VAR_DIR": str(tmp_path),
         }
     )
@@ -97,6 +116,7 @@ def test_production_with_its_secrets_starts(tmp_path: Path) -> None:
             "TIMBRE_VAR_DIR": str(tmp_path),
             "TIMBRE_LOG_KEY_FILE": log_key(tmp_path),
             "TIMBRE_LICENSE_KEY_FILE": log_key(tmp_path / "license"),
+            **c2pa_files(tmp_path / "c2pa"),
         }
     )
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,79 @@
+"""What the registry says about an audio file: its credentials, and the license today."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from credentials import stamping
+from licensing.keys import jwks
+from licensing.models import License
+from royalties.models import Work
+from royalties.selectors import lookup_by_hash
+from verifier.audio import check_receipt
+from verifier.jws import keys_from_jwks
+
+WORDS = {
+    "licensed": "Licensed, active: made with a licensed voice, under a license in force today.",
+    "revoked": "Revoked: made under a license that has since been revoked.",
+    "suspended": "Suspended: its license is suspended (voice not live, or payment in question).",
+    "expired": "Expired: its license's term has ended.",
+    "altered": "Altered: the file changed after it was stamped; its credentials no longer hold.",
+    "untrusted": "Not ours: the credentials are intact but signed by someone else.",
+    "unknown": "Unknown: the credentials name a license or work this registry does not have.",
+    "voided": "Voided: the brand withdrew this work's record after recording it.",
+    "bad_receipt": "Forged: the credentials carry a receipt that does not hold.",
+    "recorded": "No credentials, but this exact audio was recorded as a work.",
+    "unrecorded": "No credentials, and this registry has no record of this audio.",
+}
+
+
+def _license_status(lic: License) -> str:
+    status = str(lic.status_at())
+    return "licensed" if status == "active" else status
+
+
+def audio_verdict(data: bytes) -> dict[str, Any]:
+    digest = hashlib.sha256(data).hexdigest()
+    report = stamping.read(data)
+    answer: dict[str, Any] = {"content_sha256": digest, "credentials": report.to_json()}
+    if not report.manifest:
+        found = lookup_by_hash(digest)
+        answer["lookup"] = found
+        verdict = "recorded" if found["matches"] else "unrecorded"
+        return {**answer, "verdict": verdict, "words": WORDS[verdict]}
+
+    timbre = report.timbre or {}
+    if not report.valid:
+        verdict = "altered"
+    elif not report.trusted:
+        verdict = "untrusted"
+    else:
+        work = (
+            Work.objects.select_related("license__voice__performer", "license__brand")
+            .filter(work_id=str(timbre.get("work_id", ""))[:40])
+            .first()
+        )
+        ok, why = check_receipt(timbre, keys_from_jwks(jwks()))
+        answer["receipt"] = {"valid": ok, "detail": why}
+        if work is None or work.license.license_id != timbre.get("license_id"):
+            verdict = "unknown"
+        elif not ok:
+            verdict = "bad_receipt"
+        else:
+            lic = work.license
+            verdict = "voided" if work.voided_at else _license_status(lic)
+            answer["license"] = {
+                "license_id": lic.license_id,
+                "status": str(lic.status_at()),
+                "licensee": lic.brand.name,
+                "voice": lic.voice.display_name,
+                "performer": lic.voice.performer.stage_name,
+            }
+            answer["work"] = {
+                "work_id": work.work_id,
+                "recorded_at": work.recorded_at,
+                "log_index": work.log_index,
+                "voided": work.voided_at is not None,
+            }
+    return {**answer, "verdict": verdict, "words": WORDS[verdict]}

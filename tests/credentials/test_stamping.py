@@ -1,0 +1,259 @@
+"""Stamping works' audio with C2PA content credentials and reading them back: through the
+API, the /verify/ page, and the offline verifier."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from credentials import identity, stamping
+from licensing import services as licensing
+from royalties.models import WorkStamp
+from tests.credentials.conftest import record
+from verifier import audio
+
+pytestmark = pytest.mark.django_db
+
+
+def stamp(client: Client, key: str, work_id: str, data: bytes, mime: str = "audio/wav") -> Any:
+    return client.post(
+        f"/api/v1/works/{work_id}/stamp",
+        data=data,
+        content_type=mime,
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def root() -> str:
+    return identity.current().root_pem
+
+
+def flip_audio_byte(stamped: bytes) -> bytes:
+    """Flip one bit inside the WAV's `data` chunk (not the manifest's chunk)."""
+    b = bytearray(stamped)
+    pos = 12
+    while pos < len(b):
+        chunk, size = bytes(b[pos : pos + 4]), struct.unpack("<I", b[pos + 4 : pos + 8])[0]
+        if chunk == b"data":
+            b[pos + 8 + size // 2] ^= 0x01
+            return bytes(b)
+        pos += 8 + size + (size & 1)
+    raise AssertionError("no data chunk")
+
+
+@pytest.mark.parametrize("kind", ["wav", "mp3"])
+def test_a_stamped_file_reads_back_valid_trusted_and_names_its_license_and_work(
+    client: Client, license_: Any, bob_key: str, kind: str, request: Any
+) -> None:
+    data = request.getfixturevalue(kind)
+    mime = audio.MIME_TYPES[kind]
+    work = record(license_, data)
+    response = stamp(client, bob_key, work.work_id, data, mime)
+    assert response.status_code == 200, response.content[:500]
+    assert response["Content-Type"] == mime
+    assert response["Content-Disposition"] == f'attachment; filename="{work.work_id}.{kind}"'
+    stamped = response.content
+    assert stamped != data and audio.sniff(stamped[:16]) == mime
+
+    report = audio.read(stamped, root())
+    assert report.manifest and report.valid and report.trusted, report
+    assert report.state == "Trusted" and report.failures == []
+    assert report.ai_generated
+    timbre = report.timbre
+    assert timbre is not None
+    assert timbre["license_id"] == license_.license_id
+    assert timbre["work_id"] == work.work_id
+    assert timbre["content_sha256"] == hashlib.sha256(data).hexdigest()
+    assert timbre["receipt"] == work.receipt and timbre["log_index"] == str(work.log_index)
+    assert timbre["voice"]["name"] == license_.voice.display_name
+    assert timbre["performer"]["name"] == license_.voice.performer.stage_name
+
+    # Both lookups lead to the work: the stamped file's own hash, and the recorded one.
+    assert WorkStamp.objects.get().stamped_sha256 == hashlib.sha256(stamped).hexdigest()
+    for digest in (hashlib.sha256(stamped).hexdigest(), work.content_sha256):
+        found = client.get(f"/api/v1/works/by-hash/{digest}").json()
+        assert [m["work_id"] for m in found["matches"]] == [work.work_id]
+
+    verdict = client.post("/api/v1/verify/audio", data=stamped, content_type=mime).json()
+    assert verdict["verdict"] == "licensed" and verdict["receipt"]["valid"] is True
+    assert verdict["license"]["license_id"] == license_.license_id
+    assert verdict["work"]["work_id"] == work.work_id
+
+
+def test_tampered_audio_reads_as_invalid(
+    client: Client, license_: Any, bob_key: str, wav: bytes
+) -> None:
+    work = record(license_, wav)
+    stamped = stamp(client, bob_key, work.work_id, wav).content
+    report = audio.read(flip_audio_byte(stamped), root())
+    assert report.manifest and not report.valid and report.state == "Invalid"
+    assert "assertion.dataHash.mismatch" in report.failures
+    verdict = client.post(
+        "/api/v1/verify/audio", data=flip_audio_byte(stamped), content_type="audio/wav"
+    ).json()
+    assert verdict["verdict"] == "altered"
+
+
+def test_a_file_stamped_by_another_chain_is_untrusted(
+    client: Client, license_: Any, wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = record(license_, wav)
+    impostor = identity.generate(org="Timbre Registry").identity  # same name, other keys
+    monkeypatch.setattr(identity, "current", lambda: impostor)
+    forged = stamping._sign(stamping._manifest(work, "audio/wav"), "audio/wav", wav)
+    monkeypatch.undo()
+    report = audio.read(forged, root())
+    assert report.valid and not report.trusted and report.state == "Valid"
+    assert "signingCredential.untrusted" in report.failures
+    verdict = client.post("/api/v1/verify/audio", data=forged, content_type="audio/wav").json()
+    assert verdict["verdict"] == "untrusted"
+
+
+def test_audio_that_is_not_the_recorded_work_is_refused_and_nothing_is_kept(
+    client: Client, license_: Any, bob_key: str, wav: bytes
+) -> None:
+    work = record(license_, wav)
+    other = wav[:-2] + b"\x01\x00"
+    response = stamp(client, bob_key, work.work_id, other)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    detail = response.json()["detail"]
+    assert hashlib.sha256(other).hexdigest() in detail and work.content_sha256 in detail
+    assert not WorkStamp.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "mime", "status", "words"),
+    [
+        (b"", "audio/wav", 400, "Send the audio"),
+        (b"this is plain text, not audio at all", "audio/wav", 400, "not a WAV, MP3"),
+        (b"RIFF\x00\x00\x00\x00WAVEjunk", "audio/wav", 400, "SHA-256"),
+    ],
+)
+def test_bad_files_get_a_clear_4xx(
+    client: Client,
+    license_: Any,
+    bob_key: str,
+    wav: bytes,
+    body: bytes,
+    mime: str,
+    status: int,
+    words: str,
+) -> None:
+    work = record(license_, wav)
+    response = stamp(client, bob_key, work.work_id, body, mime)
+    assert response.status_code == status and words in response.json()["detail"]
+    assert not WorkStamp.objects.exists()
+
+
+def test_a_file_over_the_limit_is_a_413(
+    client: Client, license_: Any, bob_key: str, wav: bytes, settings: Any
+) -> None:
+    work = record(license_, wav)
+    settings.TIMBRE_MAX_STAMP_BYTES = 1024
+    response = stamp(client, bob_key, work.work_id, wav)
+    assert response.status_code == 413
+    response = client.post("/api/v1/verify/audio", data=wav, content_type="audio/wav")
+    assert response.status_code == 413
+
+
+def test_only_the_works_brand_stamps_it(
+    client: Client, license_: Any, bob_key: str, wav: bytes, brand_hank: Any, auditor_ada: Any
+) -> None:
+    from registry import services as registry_services
+
+    work = record(license_, wav)
+    hank_brand = brand_hank.brand_memberships.get().brand
+    hank_key = registry_services.api_key_create(actor=brand_hank, owner=hank_brand, name="k")[1]
+    assert stamp(client, hank_key, work.work_id, wav).status_code == 404
+    auditor = auditor_ada.auditor
+    ada_key = registry_services.api_key_create(actor=auditor_ada, owner=auditor, name="k")[1]
+    assert stamp(client, ada_key, work.work_id, wav).status_code == 403
+    assert client.post(
+        f"/api/v1/works/{work.work_id}/stamp", data=wav, content_type="audio/wav"
+    ).status_code in (401, 403)
+    assert stamp(client, bob_key, "wrk_nope", wav).status_code == 404
+    assert not WorkStamp.objects.exists()
+
+
+def test_a_voided_work_is_not_stamped(
+    client: Client, license_: Any, bob_key: str, wav: bytes
+) -> None:
+    from royalties.services import work_void
+
+    work = record(license_, wav)
+    work_void(brand=license_.brand, work_id=work.work_id)
+    response = stamp(client, bob_key, work.work_id, wav)
+    assert response.status_code == 400 and "voided" in response.json()["detail"]
+
+
+def test_a_revoked_license_says_so_when_its_stamped_file_is_read(
+    client: Client, license_: Any, bob_key: str, wav: bytes, operator: Any
+) -> None:
+    work = record(license_, wav)
+    stamped = stamp(client, bob_key, work.work_id, wav).content
+    licensing.license_revoke(actor=operator, license=license_, reason="operator")
+    verdict = client.post("/api/v1/verify/audio", data=stamped, content_type="audio/wav").json()
+    assert verdict["verdict"] == "revoked" and verdict["license"]["status"] == "revoked"
+    assert verdict["credentials"]["trusted"] is True
+
+
+def test_files_without_credentials_fall_back_to_the_hash(
+    client: Client, license_: Any, wav: bytes, mp3: bytes
+) -> None:
+    work = record(license_, wav)
+    recorded = client.post("/api/v1/verify/audio", data=wav, content_type="audio/wav").json()
+    assert recorded["verdict"] == "recorded" and recorded["credentials"]["manifest"] is False
+    assert [m["work_id"] for m in recorded["lookup"]["matches"]] == [work.work_id]
+    unknown = client.post("/api/v1/verify/audio", data=mp3, content_type="audio/mpeg").json()
+    assert unknown["verdict"] == "unrecorded" and unknown["lookup"]["matches"] == []
+    garbage = client.post("/api/v1/verify/audio", data=b"nope", content_type="audio/wav")
+    assert garbage.status_code == 200 and garbage.json()["credentials"]["error"]
+
+
+def test_the_root_is_published(client: Client) -> None:
+    response = client.get("/.well-known/c2pa-root.pem")
+    assert response.status_code == 200 and response.content.decode() == root()
+    assert response.content.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_the_identity_meets_c2pas_certificate_profile() -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    chain = x509.load_pem_x509_certificates(identity.current().chain_pem.encode())
+    signer, intermediate = chain
+    root_cert = x509.load_pem_x509_certificate(root().encode())
+    assert not signer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert signer.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+    usages = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.EMAIL_PROTECTION in list(usages)
+    signer.verify_directly_issued_by(intermediate)
+    intermediate.verify_directly_issued_by(root_cert)
+
+
+def test_a_client_asking_for_audio_still_gets_a_readable_refusal(
+    client: Client, license_: Any, bob_key: str, wav: bytes
+) -> None:
+    work = record(license_, wav)
+    response = client.post(
+        f"/api/v1/works/{work.work_id}/stamp",
+        data=b"not audio",
+        content_type="audio/wav",
+        HTTP_ACCEPT="audio/wav",
+        HTTP_AUTHORIZATION=f"Bearer {bob_key}",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    response = client.post(
+        f"/api/v1/works/{work.work_id}/stamp",
+        data=wav,
+        content_type="audio/wav",
+        HTTP_ACCEPT="audio/wav",
+        HTTP_AUTHORIZATION=f"Bearer {bob_key}",
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
