@@ -36,8 +36,24 @@ from verifier.audio import MIME_TYPES
 AUDIO_TYPES = sorted(set(MIME_TYPES.values()))
 
 
+# A stamped file is bigger than the audio it was made from (the manifest and its
+# signature, some 14 KB): files are read with this much room over the stamping limit, so
+# that whatever the registry stamped it can also read back.
+HEADROOM = 1024 * 1024
+
+
 def _limit() -> int:
-    return int(settings.TIMBRE_MAX_STAMP_BYTES)
+    return int(settings.TIMBRE_MAX_STAMP_BYTES) + HEADROOM
+
+
+def _refuse_declared_too_large(parser_context: Any) -> None:
+    request = (parser_context or {}).get("request")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+    except ValueError:
+        declared = 0
+    if declared > _limit():
+        raise PayloadTooLarge(f"Audio files are at most {_limit()} bytes.")
 
 
 class AudioParser(parsers.BaseParser):
@@ -46,10 +62,7 @@ class AudioParser(parsers.BaseParser):
     media_type = "audio/*"
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        request = (parser_context or {}).get("request")
-        declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        if declared > _limit():
-            raise PayloadTooLarge(f"Audio files are at most {_limit()} bytes.")
+        _refuse_declared_too_large(parser_context)
         data = stream.read(_limit() + 1) if stream is not None else b""
         if len(data) > _limit():
             raise PayloadTooLarge(f"Audio files are at most {_limit()} bytes.")
@@ -64,6 +77,8 @@ class AudioUploadParser(parsers.MultiPartParser):
     """A form upload with the file in the `audio` field (as /verify/ sends it)."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        # Before Django spools the upload to disk.
+        _refuse_declared_too_large(parser_context)
         parsed = super().parse(stream, media_type, parser_context)
         upload = parsed.files.get("audio")
         if upload is None:
@@ -128,6 +143,10 @@ class StampWork(APIView):
     def post(self, request: Request, work_id: str) -> HttpResponse:
         brand, user = _brand(request)
         data = _audio(request)
+        if len(data) > settings.TIMBRE_MAX_STAMP_BYTES:
+            raise PayloadTooLarge(
+                f"Audio files are stamped up to {settings.TIMBRE_MAX_STAMP_BYTES} bytes."
+            )
         try:
             stamped, mime = stamping.stamp(actor=user, brand=brand, work_id=work_id[:40], data=data)
         except DjangoPermissionDenied as exc:

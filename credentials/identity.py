@@ -13,6 +13,8 @@ and an authority key identifier; the intermediate must be in the chain.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -124,6 +126,28 @@ def _key_pem(key: Ed25519PrivateKey) -> bytes:
     )
 
 
+def renew(*, chain_pem: str, root_pem: str, intermediate_key_pem: bytes) -> Identity:
+    """A new signer key and certificate under the same intermediate (and so the same
+    root): stamps made before stay trusted, as long as their certificate is valid."""
+    intermediate_key = serialization.load_pem_private_key(intermediate_key_pem, password=None)
+    if not isinstance(intermediate_key, Ed25519PrivateKey):
+        raise IdentityUnavailable("the intermediate CA key is not an Ed25519 key")
+    intermediate = x509.load_pem_x509_certificates(chain_pem.encode("ascii"))[-1]
+    if intermediate.public_key() != intermediate_key.public_key():
+        raise IdentityUnavailable("this intermediate CA key did not issue the current chain")
+    org = intermediate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    signer_key = Ed25519PrivateKey.generate()
+    signer = _certificate(
+        subject=_name(str(org), f"{org} Content Credentials"),
+        key=signer_key,
+        issuer=intermediate.subject,
+        issuer_key=intermediate_key,
+        days=3 * 365,
+        ca_path_length=None,
+    )
+    return Identity(key=signer_key, chain_pem=_pem(signer) + _pem(intermediate), root_pem=root_pem)
+
+
 def generate(org: str = "Timbre Registry") -> NewIdentity:
     root_key, inter_key, signer_key = (Ed25519PrivateKey.generate() for _ in range(3))
     root_name = _name(org, f"{org} C2PA Root CA")
@@ -161,15 +185,32 @@ def generate(org: str = "Timbre Registry") -> NewIdentity:
     )
 
 
-def write(new: NewIdentity, *, key_file: Path, chain_file: Path, root_file: Path) -> None:
-    """Write the signer key (0600), the chain and the root certificate."""
-    for path in (key_file, chain_file, root_file):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    key_file.touch(mode=0o600, exist_ok=True)
-    key_file.chmod(0o600)
-    key_file.write_bytes(_key_pem(new.identity.key))
-    chain_file.write_text(new.identity.chain_pem)
-    root_file.write_text(new.identity.root_pem)
+def write_secret(path: Path, data: bytes) -> None:
+    """Write a private key readable by its owner only, replacing the file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+
+
+def _write_public(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def write(identity: Identity, *, key_file: Path, chain_file: Path, root_file: Path) -> None:
+    """Write the signer key (0600), the chain and the root certificate, each atomically;
+    the key last, so that a reader never pairs a new key with an old chain."""
+    _write_public(root_file, identity.root_pem)
+    _write_public(chain_file, identity.chain_pem)
+    write_secret(key_file, _key_pem(identity.key))
 
 
 def _paths() -> tuple[Path, Path, Path]:
@@ -205,6 +246,16 @@ def current() -> Identity:
                     "the C2PA identity files do not exist; create them with "
                     "`manage.py c2pa_identity create`"
                 )
-            write(generate(), key_file=key_file, chain_file=chain_file, root_file=root_file)
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            # Several development processes may start at once: one generates.
+            with (key_file.parent / ".c2pa.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not all(p.exists() for p in (key_file, chain_file, root_file)):
+                    write(
+                        generate().identity,
+                        key_file=key_file,
+                        chain_file=chain_file,
+                        root_file=root_file,
+                    )
     mtime = max(p.stat().st_mtime for p in (key_file, chain_file, root_file))
     return _load(str(key_file), str(chain_file), str(root_file), mtime)

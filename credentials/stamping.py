@@ -84,7 +84,7 @@ def _sign(manifest: dict[str, Any], mime: str, data: bytes) -> bytes:
         lambda payload: key.sign(payload),
         c2pa.C2paSigningAlg.ED25519,
         signer_identity.chain_pem,
-        None,  # no timestamp authority: the receipt and the log date the work
+        settings.TIMBRE_C2PA_TSA_URL,
     )
     try:
         builder = c2pa.Builder(manifest, context=c2pa.Context.from_dict(_SIGN_SETTINGS))
@@ -117,7 +117,7 @@ def stamp(*, actor: User | None, brand: Brand, work_id: str, data: bytes) -> tup
             {"audio": [f"The file is larger than {settings.TIMBRE_MAX_STAMP_BYTES} bytes."]},
             code="too_large",
         )
-    mime = audio.sniff(data[:16])
+    mime = audio.sniff(data[:65536])
     if mime is None:
         raise ValidationError(
             {"audio": ["This is not a WAV, MP3, FLAC or M4A file."]}, code="unsupported"

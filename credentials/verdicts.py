@@ -23,6 +23,11 @@ WORDS = {
     "unknown": "Unknown: the credentials name a license or work this registry does not have.",
     "voided": "Voided: the brand withdrew this work's record after recording it.",
     "bad_receipt": "Forged: the credentials carry a receipt that does not hold.",
+    "damaged": "Damaged: the file or its credentials cannot be read; nothing they say holds.",
+    "credential_problem": (
+        "Intact, but the certificate that signed the credentials is not valid today "
+        "(expired or revoked): ask the registry about the work by its hash."
+    ),
     "recorded": "No credentials, but this exact audio was recorded as a work.",
     "unrecorded": "No credentials, and this registry has no record of this audio.",
 }
@@ -37,10 +42,17 @@ def audio_verdict(data: bytes) -> dict[str, Any]:
     digest = hashlib.sha256(data).hexdigest()
     report = stamping.read(data)
     answer: dict[str, Any] = {"content_sha256": digest, "credentials": report.to_json()}
-    if not report.manifest:
+    if not report.readable or not report.manifest or (not report.valid and not report.tampered):
+        # Nothing to believe in the file itself: its bytes' hash is all there is (the
+        # recorded audio's, or a stamped copy's).
         found = lookup_by_hash(digest)
         answer["lookup"] = found
-        verdict = "recorded" if found["matches"] else "unrecorded"
+        if not report.readable:
+            verdict = "damaged"
+        elif report.manifest:
+            verdict = "credential_problem"
+        else:
+            verdict = "recorded" if found["matches"] else "unrecorded"
         return {**answer, "verdict": verdict, "words": WORDS[verdict]}
 
     timbre = report.timbre or {}

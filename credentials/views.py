@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from credentials.api import HEADROOM
 from credentials.verdicts import audio_verdict
 from licensing.forms import VerifyForm
 from licensing.views import license_verdict
@@ -45,8 +46,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
                     kinds=AUDIO_KINDS,
                     sniff=_sniff_any_audio,
                 )
-                if sniff(audio.read(16)) in _CREDENTIAL_FORMATS and (
-                    audio.size <= settings.TIMBRE_MAX_STAMP_BYTES
+                if sniff(audio.read(65536)) in _CREDENTIAL_FORMATS and (
+                    audio.size <= settings.TIMBRE_MAX_STAMP_BYTES + HEADROOM
                 ):
                     audio.seek(0)
                     credentials = audio_verdict(audio.read())

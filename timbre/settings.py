@@ -52,6 +52,10 @@ TIMBRE_C2PA_CHAIN_FILE = Path(
     env_str("TIMBRE_C2PA_CHAIN_FILE") or VAR_DIR / "keys" / "c2pa-chain.pem"
 )
 TIMBRE_C2PA_ROOT_FILE = Path(env_str("TIMBRE_C2PA_ROOT_FILE") or VAR_DIR / "keys" / "c2pa-root.pem")
+# An RFC 3161 timestamp authority for content credentials (e.g. a public TSA). Without
+# one, a stamp is checked against its signing certificate's validity today, so it stops
+# being trusted when that certificate expires (renew it with `c2pa_identity renew`).
+TIMBRE_C2PA_TSA_URL = env_str("TIMBRE_C2PA_TSA_URL") or None
 # The largest audio file stamped or read for credentials, in bytes.
 TIMBRE_MAX_STAMP_BYTES = env_int("TIMBRE_MAX_STAMP_BYTES", 100 * 1024 * 1024, minimum=1024)
 if not DEBUG and not TESTING:

@@ -27,11 +27,29 @@ TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trai
 MIME_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "m4a": "audio/mp4"}
 
 
-def sniff(head: bytes) -> str | None:
-    """The audio MIME type that the file's first bytes announce, or None."""
+def _after_id3(data: bytes) -> bytes:
+    """The bytes after a leading ID3v2 tag (stamped FLAC files start with one)."""
+    if data[:3] != b"ID3" or len(data) < 10:
+        return data
+    size = 0
+    for byte in data[6:10]:  # syncsafe: 7 bits per byte
+        size = (size << 7) | (byte & 0x7F)
+    footer = 10 if data[5] & 0x10 else 0
+    return data[10 + size + footer :]
+
+
+def sniff(data: bytes) -> str | None:
+    """The audio MIME type that the file's first bytes announce, or None. Give the whole
+    file, or at least its first few kilobytes: a leading ID3 tag is looked past."""
+    if data[:3] == b"ID3":
+        inner = _after_id3(data)
+        if inner[:4] == b"fLaC":
+            return MIME_TYPES["flac"]
+        return MIME_TYPES["mp3"]
+    head = data[:16]
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return MIME_TYPES["wav"]
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return MIME_TYPES["mp3"]
     if head[:4] == b"fLaC":
         return MIME_TYPES["flac"]
@@ -40,12 +58,19 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# Failure codes that mean the audio or the manifest changed after signing (as opposed to
+# a problem with the signing certificate, e.g. its expiry).
+_TAMPERING = ("assertion.", "claimSignature.mismatch", "claim.", "manifest.")
+
+
 @dataclass
 class AudioReport:
     """What a file's content credentials say, and how far they can be trusted."""
 
     mime: str | None
     manifest: bool = False
+    # False when the file could not be parsed at all (damaged, or not what it claims).
+    readable: bool = True
     # "Trusted": intact and signed by a certificate chaining to the trust anchor;
     # "Valid": intact, but signed by someone else; "Invalid": altered or broken.
     state: str | None = None
@@ -63,10 +88,22 @@ class AudioReport:
     def trusted(self) -> bool:
         return self.state == "Trusted"
 
+    @property
+    def tampered(self) -> bool:
+        """Invalid because something changed after signing (not a certificate problem)."""
+        if self.valid or not self.manifest:
+            return False
+        return (
+            not self.readable
+            or any(f.startswith(_TAMPERING) or f.endswith(".mismatch") for f in self.failures)
+            or not self.failures
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.mime,
             "manifest": self.manifest,
+            "readable": self.readable,
             "validation_state": self.state,
             "valid": self.valid,
             "trusted": self.trusted,
@@ -103,23 +140,26 @@ def read(data: bytes, root_pem: str) -> AudioReport:
     """Read and judge the content credentials of one audio file."""
     import c2pa
 
-    mime = sniff(data[:16])
+    mime = sniff(data[:65536])
     report = AudioReport(mime=mime)
     if mime is None:
         report.error = "not a WAV, MP3, FLAC or M4A file"
         return report
     try:
         reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, _context(root_pem))
-    except c2pa.C2paError as exc:
+        if reader is None:
+            return report  # no manifest at all
+        with reader:
+            report.manifest = True
+            report.state = reader.get_validation_state()
+            results = reader.get_validation_results() or {}
+            active = reader.get_active_manifest() or {}
+    except (c2pa.C2paError, KeyError, ValueError) as exc:
+        # The file or its manifest store is damaged: nothing it claims can be believed.
+        report.readable = False
+        report.state = "Invalid"
         report.error = f"the file could not be read: {exc}"[:300]
         return report
-    if reader is None:
-        return report  # no manifest at all
-    with reader:
-        report.manifest = True
-        report.state = reader.get_validation_state()
-        results = reader.get_validation_results() or {}
-        active = reader.get_active_manifest() or {}
     failed = (results.get("activeManifest") or {}).get("failure") or []
     report.failures = sorted({str(f.get("code")) for f in failed})
     info = active.get("signature_info") or {}

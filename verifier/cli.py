@@ -651,27 +651,39 @@ def _run_audio(args: argparse.Namespace) -> int:
         import c2pa  # noqa: F401 - only to say clearly that it is missing
     except ImportError as exc:
         raise CommandError("reading audio credentials needs c2pa-python installed") from exc
+    from cryptography import x509
+
+    raw_root = _read_bytes(args.root)
     try:
-        root = _read_bytes(args.root).decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{args.root} is not a PEM file") from exc
+        x509.load_pem_x509_certificates(raw_root)
+        root = raw_root.decode("ascii")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{args.root} holds no PEM certificate") from exc
     report = audio.read(_read_bytes(args.file, _MAX_AUDIO_BYTES), root)
     out: dict[str, Any] = report.to_json()
     receipt: tuple[bool, str] | None = None
-    if args.jwks and report.timbre is not None:
-        receipt = audio.check_receipt(report.timbre, keys_from_jwks(_read_json(args.jwks)))
+    if args.jwks:
+        keys = keys_from_jwks(_read_json(args.jwks))
+        receipt = (
+            audio.check_receipt(report.timbre, keys)
+            if report.timbre is not None
+            else (False, "the credentials carry no Timbre assertion, so no receipt")
+        )
         out["receipt"] = {"valid": receipt[0], "detail": receipt[1]}
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print("\n".join(_audio_lines(out)))
+    if not report.readable:
+        raise VerificationError("audio.unreadable", report.error)
     if report.error:
         raise CommandError(report.error)
     if not report.manifest:
         raise VerificationError("audio.no_manifest", "the file carries no content credentials")
     if not report.valid:
+        code = "audio.invalid" if report.tampered else "audio.bad_certificate"
         raise VerificationError(
-            "audio.invalid", f"the credentials do not hold: {', '.join(report.failures)}"
+            code, f"the credentials do not hold: {', '.join(report.failures) or report.state}"
         )
     if not report.trusted:
         raise VerificationError(
@@ -739,7 +751,7 @@ def _run_stamp(args: argparse.Namespace) -> int:
         args.url,
         f"/api/v1/works/{work}/stamp",
         data,
-        content_type=sniff(data[:16]) or "application/octet-stream",
+        content_type=sniff(data[:65536]) or "application/octet-stream",
         headers={"Authorization": f"Bearer {key}"},
         timeout=args.timeout,
         max_bytes=_MAX_AUDIO_BYTES,
@@ -749,8 +761,11 @@ def _run_stamp(args: argparse.Namespace) -> int:
         try:
             detail = str(json.loads(detail).get("detail") or detail)
         except (ValueError, AttributeError):
-            pass
-        raise VerificationError("stamp.refused", f"HTTP {status}: {detail}")
+            detail = detail[:200]
+        if status in (400, 413, 422):
+            # The registry refused this audio (not the one recorded, too large, not audio).
+            raise VerificationError("stamp.refused", f"HTTP {status}: {detail}")
+        raise CommandError(f"the registry answered HTTP {status} ({content_type}): {detail}")
     try:
         Path(args.output).write_bytes(body)
     except OSError as exc:

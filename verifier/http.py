@@ -125,6 +125,11 @@ class HttpClient:
         return body
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx is returned to the caller as an HTTPError
+
+
 def post_bytes(
     base_url: str,
     path: str,
@@ -145,15 +150,22 @@ def post_bytes(
         method="POST",
         headers={**headers, "Content-Type": content_type, "User-Agent": _USER_AGENT},
     )
+    # Never follow a redirect: the request carries a credential, which must not be
+    # replayed to wherever a redirect points.
+    opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with opener.open(request, timeout=timeout) as response:
             return (
                 response.status,
                 response.headers.get_content_type(),
                 client._read_capped(response, url),
             )
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get_content_type(), exc.read(64 * 1024)
+        try:
+            detail = exc.read(64 * 1024)
+        except (http.client.HTTPException, OSError):
+            detail = b""
+        return exc.code, exc.headers.get_content_type(), detail
     except urllib.error.URLError as exc:
         raise FetchError(f"cannot reach {url}: {_reason(exc.reason)}") from exc
     except TimeoutError as exc:

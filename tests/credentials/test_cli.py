@@ -114,8 +114,9 @@ def test_stamp_reports_a_refusal(
     assert "stamp.refused: HTTP 400" in err and work.content_sha256 in err
     assert not (tmp_path / "out.wav").exists() and not WorkStamp.objects.exists()
     (tmp_path / "key").write_text("tmb_not_a_key")
-    assert main([*args, "--work", work.work_id, str(tmp_path / "other.wav"), "x.wav"]) == 1
-    assert "HTTP 401" in capsys.readouterr().err
+    # A bad key is not a verdict on the audio: the stamp could not be asked for (exit 2).
+    assert main([*args, "--work", work.work_id, str(tmp_path / "other.wav"), "x.wav"]) == 2
+    assert "error: the registry answered HTTP 401" in capsys.readouterr().err
 
 
 def test_the_identity_command_writes_files_and_never_overwrites_by_accident(
@@ -134,3 +135,77 @@ def test_the_identity_command_writes_files_and_never_overwrites_by_accident(
         call_command("c2pa_identity", "create", "--out-dir", str(out))
     call_command("c2pa_identity", "show", "--out-dir", str(out))
     assert "C2PA Root CA" in capsys.readouterr().out
+
+
+def test_stamp_never_follows_a_redirect_with_the_key(
+    tmp_path: Path, wav: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/elsewhere")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "in.wav").write_bytes(wav)
+    (tmp_path / "key").write_text("tmb_secret")
+    url = f"http://127.0.0.1:{server.server_port}"
+    args = ["stamp", "--url", url, "--key-file", str(tmp_path / "key"), "--work", "wrk_x"]
+    try:
+        assert main([*args, str(tmp_path / "in.wav"), str(tmp_path / "out.wav")]) == 2
+    finally:
+        server.shutdown()
+    assert seen == ["Bearer tmb_secret"]  # once, to the registry; never to the redirect
+    assert "HTTP 302" in capsys.readouterr().err
+
+
+def test_audio_refuses_a_root_that_is_not_a_certificate(
+    tmp_path: Path, wav: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "root.pem").write_text("not a certificate")
+    (tmp_path / "a.wav").write_bytes(wav)
+    assert main(["audio", "--root", str(tmp_path / "root.pem"), str(tmp_path / "a.wav")]) == 2
+    assert "holds no PEM certificate" in capsys.readouterr().err
+
+
+def test_renewing_keeps_the_root_and_old_stamps_stay_trusted(
+    tmp_path: Path, license_: Any, wav: bytes, settings: Any
+) -> None:
+    from credentials import stamping
+    from verifier import audio
+
+    out, ca = tmp_path / "keys", tmp_path / "offline"
+    (ca).mkdir()
+    (ca / "c2pa-root-ca.key.pem").write_text("an old key")
+    (ca / "c2pa-root-ca.key.pem").chmod(0o644)
+    with pytest.raises(CommandError, match="--force"):
+        call_command("c2pa_identity", "create", "--out-dir", str(out), "--ca-dir", str(ca))
+    assert (ca / "c2pa-root-ca.key.pem").read_text() == "an old key"  # untouched
+    call_command("c2pa_identity", "create", "--out-dir", str(out), "--ca-dir", str(ca), "--force")
+    for key in ca.iterdir():
+        assert key.stat().st_mode & 0o777 == 0o600, key
+    settings.TIMBRE_C2PA_KEY_FILE = out / "c2pa-signer.pem"
+    settings.TIMBRE_C2PA_CHAIN_FILE = out / "c2pa-chain.pem"
+    settings.TIMBRE_C2PA_ROOT_FILE = out / "c2pa-root.pem"
+    work = record(license_, wav)
+    before, _ = stamping.stamp(actor=None, brand=license_.brand, work_id=work.work_id, data=wav)
+    root = (out / "c2pa-root.pem").read_text()
+    old_key = (out / "c2pa-signer.pem").read_bytes()
+
+    call_command("c2pa_identity", "renew", "--out-dir", str(out), "--ca-dir", str(ca))
+    assert (out / "c2pa-root.pem").read_text() == root
+    assert (out / "c2pa-signer.pem").read_bytes() != old_key
+    after, _ = stamping.stamp(actor=None, brand=license_.brand, work_id=work.work_id, data=wav)
+    assert audio.read(before, root).trusted and audio.read(after, root).trusted
+    with pytest.raises(CommandError, match="--ca-dir"):
+        call_command("c2pa_identity", "renew", "--out-dir", str(out))

@@ -154,11 +154,34 @@ def test_a_file_over_the_limit_is_a_413(
     client: Client, license_: Any, bob_key: str, wav: bytes, settings: Any
 ) -> None:
     work = record(license_, wav)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from credentials.api import HEADROOM
+
     settings.TIMBRE_MAX_STAMP_BYTES = 1024
     response = stamp(client, bob_key, work.work_id, wav)
     assert response.status_code == 413
+    # Reading allows room for the manifest a stamp adds, and no more.
     response = client.post("/api/v1/verify/audio", data=wav, content_type="audio/wav")
+    assert response.status_code == 200
+    huge = wav + bytes(1024 + HEADROOM)
+    response = client.post("/api/v1/verify/audio", data=huge, content_type="audio/wav")
     assert response.status_code == 413
+    response = client.post(
+        "/api/v1/verify/audio", {"audio": SimpleUploadedFile("a.wav", huge, "audio/wav")}
+    )
+    assert response.status_code == 413
+
+
+def test_what_the_registry_stamps_it_can_read_back_at_the_size_limit(
+    client: Client, license_: Any, bob_key: str, wav: bytes, settings: Any
+) -> None:
+    work = record(license_, wav)
+    settings.TIMBRE_MAX_STAMP_BYTES = len(wav)
+    stamped = stamp(client, bob_key, work.work_id, wav).content
+    assert len(stamped) > len(wav)
+    verdict = client.post("/api/v1/verify/audio", data=stamped, content_type="audio/wav")
+    assert verdict.json()["verdict"] == "licensed"
 
 
 def test_only_the_works_brand_stamps_it(
@@ -257,3 +280,91 @@ def test_a_client_asking_for_audio_still_gets_a_readable_refusal(
         HTTP_AUTHORIZATION=f"Bearer {bob_key}",
     )
     assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
+
+
+def _riff_chunk(data: bytes, name: bytes) -> tuple[int, int]:
+    pos = 12
+    while pos < len(data):
+        chunk, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        if chunk == name:
+            return pos + 8, size
+        pos += 8 + size + (size & 1)
+    raise AssertionError(f"no {name!r} chunk")
+
+
+def test_a_damaged_manifest_is_never_a_server_error_nor_trusted_with_other_claims(
+    client: Client, license_: Any, bob_key: str, wav: bytes
+) -> None:
+    work = record(license_, wav)
+    stamped = stamp(client, bob_key, work.work_id, wav).content
+    start, size = _riff_chunk(stamped, b"C2PA")
+    unreadable = None
+    for offset in range(start, start + size, 11):
+        damaged = bytearray(stamped)
+        damaged[offset] ^= 0xFF
+        report = audio.read(bytes(damaged), root())
+        if report.trusted:
+            # Only the signature's padding can change without breaking the seal; what the
+            # credentials claim is then exactly what was signed.
+            assert report.timbre is not None and report.timbre["work_id"] == work.work_id
+        if not report.readable and unreadable is None:
+            unreadable = bytes(damaged)
+    assert unreadable is not None, "no flip made the manifest store unreadable"
+    response = client.post("/api/v1/verify/audio", data=unreadable, content_type="audio/wav")
+    assert response.status_code == 200 and response.json()["verdict"] == "damaged"
+    page = client.post("/verify/", {"audio": _upload("d.wav", unreadable)})
+    assert page.status_code == 200 and "Damaged" in page.content.decode()
+
+
+def _upload(name: str, data: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, "audio/wav")
+
+
+def test_an_expired_signing_certificate_is_not_called_tampering(
+    client: Client, license_: Any, wav: bytes
+) -> None:
+    import io
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    import c2pa
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    work = record(license_, wav)
+    # A chain of our making whose signer certificate lasts two seconds.
+    fresh = identity.generate()
+    inter_key = serialization.load_pem_private_key(fresh.intermediate_key_pem, password=None)
+    signer_cert, inter_cert = x509.load_pem_x509_certificates(fresh.identity.chain_pem.encode())
+    key = Ed25519PrivateKey.generate()
+    ends = datetime.now(UTC) + timedelta(seconds=2)
+    short = (
+        x509.CertificateBuilder()
+        .subject_name(signer_cert.subject)
+        .issuer_name(inter_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.now(UTC) - timedelta(minutes=5))
+        .not_valid_after(ends)
+    )
+    for extension in signer_cert.extensions:
+        if not isinstance(extension.value, x509.SubjectKeyIdentifier):
+            short = short.add_extension(extension.value, critical=extension.critical)
+    short = short.sign(inter_key, None)
+    chain = "".join(
+        c.public_bytes(serialization.Encoding.PEM).decode() for c in (short, inter_cert)
+    )
+    signer = c2pa.Signer.from_callback(key.sign, c2pa.C2paSigningAlg.ED25519, chain, None)
+    builder = c2pa.Builder(stamping._manifest(work, "audio/wav"))
+    out = io.BytesIO()
+    builder.sign(signer, "audio/wav", io.BytesIO(wav), out)
+    signer.close()
+    assert audio.read(out.getvalue(), fresh.identity.root_pem).trusted
+    time.sleep(max((ends - datetime.now(UTC)).total_seconds(), 0) + 1.1)
+
+    report = audio.read(out.getvalue(), fresh.identity.root_pem)
+    assert report.manifest and not report.valid
+    assert "signingCredential.expired" in report.failures and not report.tampered

@@ -31,7 +31,7 @@ def c2pa_files(folder: Path) -> dict[str, str]:
         "TIMBRE_C2PA_ROOT_FILE": folder / "c2pa-root.pem",
     }
     identity.write(
-        identity.generate(),
+        identity.generate().identity,
         key_file=paths["TIMBRE_C2PA_KEY_FILE"],
         chain_file=paths["TIMBRE_C2PA_CHAIN_FILE"],
         root_file=paths["TIMBRE_C2PA_ROOT_FILE"],
