@@ -16,7 +16,14 @@ from django.test import Client
 from licensing.models import License, LicenseRequest
 from licensing.verification import verify_licenses
 from payments import services
-from payments.models import CashMovement, ConnectedAccount, FeePayment, Payout, StripeEvent
+from payments.models import (
+    CashMovement,
+    ConnectedAccount,
+    FeePayment,
+    Invoice,
+    Payout,
+    StripeEvent,
+)
 from royalties.models import JournalEntry, Payee
 from royalties.services import WorkInput, works_record
 from royalties.statements import period_close
@@ -653,3 +660,29 @@ def test_stripe_secrets_never_reach_logs_or_pages(
     assert License.objects.exists()
     for secret in ("sk_test_timbre", WEBHOOK_SECRET):
         assert secret not in caplog.text and secret not in page
+
+
+def test_the_operators_month_end_invoices_and_starts_the_payout_run(
+    client: Client,
+    fake_stripe: Any,
+    brand_bob: Any,
+    performer_alice: Any,
+    request_due: LicenseRequest,
+    next_month: Any,
+    operator: Any,
+) -> None:
+    lic = paid(client, fake_stripe, brand_bob, request_due)
+    record(lic, 80)
+    month = this_month()
+    _connected(client, fake_stripe, performer_alice.user)
+    next_month()
+    client.force_login(operator)
+    response = client.post(
+        "/operations/payments/", {"action": "month-end", "month": f"{month:%Y-%m}"}, follow=True
+    )
+    assert "the payout run has started" in response.content.decode()
+    invoice = Invoice.objects.get()
+    assert invoice.stripe_invoice_id and invoice.amount == 6_000
+    assert Payout.objects.get().status == "paid"
+    page = client.get("/operations/payments/").content.decode()
+    assert invoice.number in page and "Stripe invoice" in page
