@@ -16,9 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import parsers, permissions, serializers
 from rest_framework.exceptions import (
-    NotAuthenticated,
     NotFound,
-    PermissionDenied,
     ValidationError,
 )
 from rest_framework.request import Request
@@ -28,8 +26,7 @@ from rest_framework.views import APIView
 
 from credentials import identity, stamping
 from credentials.verdicts import WORDS, audio_verdict
-from registry.authentication import ApiPrincipal
-from registry.models import Brand, User
+from registry.authentication import acting_brand
 from timbre.problems import PayloadTooLarge
 from verifier.audio import MIME_TYPES
 
@@ -99,20 +96,6 @@ def _audio(request: Request) -> bytes:
     return data
 
 
-def _brand(request: Request) -> tuple[Brand, User | None]:
-    user = request.user
-    if isinstance(user, ApiPrincipal):
-        if user.brand is None:
-            raise PermissionDenied("Only a brand's API key stamps its works.")
-        return user.brand, user.api_key.created_by
-    if not isinstance(user, User):
-        raise NotAuthenticated()
-    brands = list(Brand.objects.filter(memberships__user=user)[:2])
-    if len(brands) != 1:
-        raise PermissionDenied("Stamp works with your brand's API key.")
-    return brands[0], user
-
-
 @extend_schema(tags=["works"])
 class StampWork(APIView):
     parser_classes = _PARSERS
@@ -141,7 +124,7 @@ class StampWork(APIView):
         },
     )
     def post(self, request: Request, work_id: str) -> HttpResponse:
-        brand, user = _brand(request)
+        brand, user = acting_brand(request, what="stamp works")
         data = _audio(request)
         if len(data) > settings.TIMBRE_MAX_STAMP_BYTES:
             raise PayloadTooLarge(

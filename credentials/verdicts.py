@@ -38,8 +38,9 @@ def _license_status(lic: License) -> str:
     return "licensed" if status == "active" else status
 
 
-def audio_verdict(data: bytes) -> dict[str, Any]:
-    digest = hashlib.sha256(data).hexdigest()
+def audio_verdict(data: bytes, digest: str | None = None) -> dict[str, Any]:
+    """The verdict on a file; `digest` is its SHA-256 when the caller has it already."""
+    digest = digest or hashlib.sha256(data).hexdigest()
     report = stamping.read(data)
     answer: dict[str, Any] = {"content_sha256": digest, "credentials": report.to_json()}
     if not report.readable or not report.manifest or (not report.valid and not report.tampered):

@@ -50,7 +50,7 @@ def verify_page(request: HttpRequest) -> HttpResponse:
                     audio.size <= settings.TIMBRE_MAX_STAMP_BYTES + HEADROOM
                 ):
                     audio.seek(0)
-                    credentials = audio_verdict(audio.read())
+                    credentials = audio_verdict(audio.read(), digest)
                     clip = credentials.get("lookup")
                 else:
                     clip = selectors.lookup_by_hash(digest)

@@ -10,6 +10,7 @@ nothing behind it is reported too, on either backend.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,15 +36,17 @@ _OWN_BANK = {
 _WINDOW = timedelta(days=35)
 
 
-def _ledger_cash(
-    start: datetime, end: datetime
-) -> tuple[dict[tuple[str, str], int], set[str], list[dict[str, Any]]]:
-    """Cash moved per (backend, source) by entries dated in the window around the month,
-    the sources dated in the month itself, and cash legs with no movement behind them."""
-    by_source: dict[tuple[str, str], int] = defaultdict(int)
-    in_month: set[str] = set()
-    unexplained = []
-    legs = (
+@dataclass
+class _LedgerCash:
+    by_source: dict[tuple[str, str], int]  # (backend, source): cash, window around the month
+    sources_in_month: set[str]  # the sources of entries dated in the month itself
+    in_month: dict[str, int]  # backend: cash moved by entries dated in the month
+    unexplained: list[dict[str, Any]]  # cash legs in the month with no movement behind them
+
+
+def _ledger_cash(start: datetime, end: datetime) -> _LedgerCash:
+    found = _LedgerCash(defaultdict(int), set(), defaultdict(int), [])
+    legs = list(
         Posting.objects.filter(
             account__kind=Account.Kind.CASH,
             entry__created_at__gte=start - _WINDOW,
@@ -61,7 +64,7 @@ def _ledger_cash(
         movement = movements.get(leg["entry_id"])
         if movement is None:
             if inside:
-                unexplained.append(
+                found.unexplained.append(
                     {
                         "source": leg["entry__idempotency_key"],
                         "problem": "cash moved in the ledger with no payment behind it",
@@ -71,17 +74,19 @@ def _ledger_cash(
                     }
                 )
             continue
-        by_source[(movement.backend, movement.source)] += int(leg["total"])
+        found.by_source[(movement.backend, movement.source)] += int(leg["total"])
         if inside:
-            in_month.add(movement.source)
-    return by_source, in_month, unexplained
+            found.sources_in_month.add(movement.source)
+            found.in_month[movement.backend] += int(leg["total"])
+    return found
 
 
 def reconcile(*, month: date) -> Reconciliation:
     month = month_start(month)
     start, end = bounds(month)
     via = backend()
-    ours, ours_in_month, mismatches = _ledger_cash(start, end)
+    ledger = _ledger_cash(start, end)
+    ours, ours_in_month, mismatches = ledger.by_source, ledger.sources_in_month, ledger.unexplained
     matched = timing = 0
     totals: dict[str, Any] = {}
     if via == Backend.STRIPE:
@@ -125,9 +130,8 @@ def reconcile(*, month: date) -> Reconciliation:
         totals.update(stripe_net=stripe_net, to_own_bank=own_bank, booked_in_another_month=timing)
     else:
         matched = len(ours_in_month)
-    in_month = {key: amt for key, amt in ours.items() if key[1] in ours_in_month}
-    totals["ledger_cash"] = sum(in_month.values())
-    totals["manual"] = sum(amt for (b, _), amt in in_month.items() if b == Backend.MANUAL)
+    totals["ledger_cash"] = sum(ledger.in_month.values())
+    totals["manual"] = ledger.in_month.get(Backend.MANUAL, 0)
     return Reconciliation.objects.create(
         month=month, backend=via, matched=matched, mismatches=mismatches, totals=totals
     )

@@ -227,14 +227,20 @@ def _fee_paid(
     return lic
 
 
+def _operator_reference(operator: User, reference: str, does: str, whose: str) -> str:
+    """What every manual settlement needs: an operator, and the money's reference."""
+    if not operator.is_staff:
+        raise PermissionDenied(f"Only an operator {does}.")
+    reference = reference.strip()
+    if not reference:
+        raise ValidationError({"reference": [f"Give {whose} reference."]})
+    return reference
+
+
 @transaction.atomic
 def fee_settle_manually(*, operator: User, request: LicenseRequest, reference: str) -> License:
     """An operator records the brand's bank payment of the fee invoice: issue and book."""
-    if not operator.is_staff:
-        raise PermissionDenied("Only an operator settles invoices.")
-    reference = reference.strip()
-    if not reference:
-        raise ValidationError({"reference": ["Give the payment's reference."]})
+    reference = _operator_reference(operator, reference, "settles invoices", "the payment's")
     req = LicenseRequest.objects.select_for_update().get(pk=request.pk)
     existing = License.objects.filter(request=req).first()
     if existing is not None:
@@ -482,7 +488,8 @@ def _hold(paid: FeePayment | Invoice, reason: str, ref: str) -> None:
         licensing.license_hold(license=lic, reason=reason, ref=ref)
 
 
-def _release(paid: FeePayment | Invoice, reason: str, ref: str) -> None:
+def _release(reason: str, ref: str) -> None:
+    """Lift every open hold of this cause (one license, or all of a brand's)."""
     for hold in LicenseHold.objects.filter(
         reason=reason, ref=ref, released_at__isnull=True
     ).select_related("license"):
@@ -572,7 +579,7 @@ def dispute_closed(dispute: dict[str, Any], event: dict[str, Any]) -> None:
     paid = _paid_by_charge(dispute["charge"])
     status = dispute.get("status")
     if status == "warning_closed":
-        _release(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
+        _release(LicenseHold.Reason.DISPUTED, dispute["id"])
         return
     taken = JournalEntry.objects.filter(idempotency_key=f"dispute:{dispute['id']}").first()
     if taken is None:
@@ -622,7 +629,7 @@ def dispute_closed(dispute: dict[str, Any], event: dict[str, Any]) -> None:
         if paid.license is not None:
             paid.status = FeePayment.Status.REFUNDED if paid.refunded else FeePayment.Status.PAID
         paid.save(update_fields=["status", "disputed"])
-    _release(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
+    _release(LicenseHold.Reason.DISPUTED, dispute["id"])
 
 
 # --- usage invoices -------------------------------------------------------------------
@@ -778,21 +785,12 @@ def _invoice_settled(invoice: Invoice, *, source: str, at: datetime, reference: 
     invoice.reference = reference[:200]
     invoice.charge_id = source if source.startswith(("ch_", "py_")) else ""
     invoice.save(update_fields=["status", "paid_at", "reference", "charge_id"])
-    for hold in LicenseHold.objects.filter(
-        reason=LicenseHold.Reason.INVOICE_OVERDUE, ref=invoice.number, released_at__isnull=True
-    ).select_related("license"):
-        licensing.license_release(
-            license=hold.license, reason=LicenseHold.Reason.INVOICE_OVERDUE, ref=invoice.number
-        )
+    _release(LicenseHold.Reason.INVOICE_OVERDUE, invoice.number)
 
 
 @transaction.atomic
 def invoice_settle_manually(*, operator: User, invoice: Invoice, reference: str) -> Invoice:
-    if not operator.is_staff:
-        raise PermissionDenied("Only an operator settles invoices.")
-    reference = reference.strip()
-    if not reference:
-        raise ValidationError({"reference": ["Give the payment's reference."]})
+    reference = _operator_reference(operator, reference, "settles invoices", "the payment's")
     invoice = Invoice.objects.select_for_update().select_related("brand").get(pk=invoice.pk)
     if invoice.status != Invoice.Status.OPEN:
         raise ValidationError({"status": [f"This invoice is {invoice.status}."]})
@@ -1007,11 +1005,7 @@ def payout_send(*, payout_id: int) -> Payout | None:
 @transaction.atomic
 def payout_record_manually(*, operator: User, payout: Payout, reference: str) -> Payout:
     """An operator paid a payee by bank transfer: record it with the bank's reference."""
-    if not operator.is_staff:
-        raise PermissionDenied("Only an operator records payouts.")
-    reference = reference.strip()
-    if not reference:
-        raise ValidationError({"reference": ["Give the bank transfer's reference."]})
+    reference = _operator_reference(operator, reference, "records payouts", "the bank transfer's")
     payout = Payout.objects.select_for_update().select_related("payee").get(pk=payout.pk)
     if payout.status != Payout.Status.PENDING or payout.backend != Backend.MANUAL:
         raise ValidationError({"status": [f"This payout is {payout.status}."]})

@@ -73,5 +73,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="timbre"'
 
 
-def principal_brand(user: Any) -> Brand | None:
-    return user.brand if isinstance(user, ApiPrincipal) else None
+def acting_brand(request: Request, *, what: str) -> tuple[Brand, Any]:
+    """The brand a request acts for, and the person behind it: a brand's API key (acting
+    for the user who created it), or a signed-in member of exactly one brand."""
+    user = request.user
+    if isinstance(user, ApiPrincipal):
+        if user.brand is None:
+            raise exceptions.PermissionDenied(f"Only a brand's API key may {what}.")
+        return user.brand, user.api_key.created_by
+    if not getattr(user, "is_authenticated", False):
+        raise exceptions.NotAuthenticated()
+    brands = list(Brand.objects.filter(memberships__user=user)[:2])
+    if len(brands) != 1:
+        raise exceptions.PermissionDenied(f"Use your brand's API key to {what}.")
+    return brands[0], user

@@ -8,14 +8,14 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from registry.authentication import ApiPrincipal
+from registry.authentication import acting_brand
 from registry.models import Brand, User
 from royalties import services
 from royalties.models import Work
@@ -118,19 +118,8 @@ def parse_work(
     return services.WorkInput(license_id=lid, **values), {}
 
 
-def _brand(request: Request, brand_id: Any = None) -> tuple[Brand, User]:
-    user = request.user
-    if isinstance(user, ApiPrincipal):
-        if user.brand is None:
-            raise PermissionDenied("Only a brand's API key records works.")
-        return user.brand, user.api_key.created_by
-    if not isinstance(user, User):
-        raise NotAuthenticated()
-    brands = Brand.objects.filter(memberships__user=user)
-    brand = brands.filter(pk=brand_id).first() if brand_id else brands.first()
-    if brand is None or (brand_id is None and brands.count() > 1):
-        raise PermissionDenied("Record works with your brand's API key.")
-    return brand, user
+def _brand(request: Request) -> tuple[Brand, User]:
+    return acting_brand(request, what="record works")
 
 
 def _record(request: Request, items: list[Any], *, license_id: str | None) -> Response:

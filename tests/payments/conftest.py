@@ -95,6 +95,29 @@ def this_month() -> date:
     return timezone.now().date().replace(day=1)
 
 
+def record(lic: Any, count: int, start: int = 0) -> list[Any]:
+    """Record `count` 30-second TV spots under `lic` (the brand's pipeline)."""
+    from django.db import transaction
+
+    from royalties.services import WorkInput, works_record
+
+    items = [
+        WorkInput(
+            license_id=lic.license_id,
+            client_ref=f"spot-{lic.pk}-{n}",
+            content_sha256=f"{n:064x}",
+            duration_ms=30_000,
+            language="en-US",
+            territory="US",
+            use="advertising",
+            medium="tv",
+        )
+        for n in range(start, start + count)
+    ]
+    with transaction.atomic():
+        return works_record(brand=lic.brand, items=items)
+
+
 __all__ = ["datetime"]
 
 

@@ -12,7 +12,6 @@ from unittest import mock
 
 import pytest
 import stripe
-from django.db import transaction
 from django.test import Client, TestCase
 
 from licensing.models import License, LicenseRequest
@@ -21,7 +20,7 @@ from payments.models import FeePayment, Invoice, Payout, StripeEvent
 from payments.reconcile import reconcile
 from registry.models import VoiceModel
 from royalties.models import Payee, VoiceSplit
-from royalties.services import WorkInput, work_void, works_record
+from royalties.services import work_void
 from royalties.statements import next_month as month_after
 from royalties.statements import period_close
 from tests.payments.conftest import (
@@ -30,9 +29,10 @@ from tests.payments.conftest import (
     balance,
     balances_are_sound,
     deliver,
+    record,
     this_month,
 )
-from tests.payments.stripe_fake import sign
+from tests.payments.stripe_fake import sign, stripe_fee
 from tests.payments.test_stripe import _closed_month_with_usage, _connected, paid, pay
 
 pytestmark = pytest.mark.django_db
@@ -57,14 +57,8 @@ def test_money_that_issues_nothing_is_the_brands_credit_until_refunded(
     deliver(client, fake_stripe.refund(payment.charge_id))
     assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert balance("brand_receivable", brand=brand) == 0
-    assert balance("cash") == -gateway_fee(60_000)
+    assert balance("cash") == -stripe_fee(60_000)
     balances_are_sound()
-
-
-def gateway_fee(amount: int) -> int:
-    from tests.payments.stripe_fake import stripe_fee
-
-    return stripe_fee(amount)
 
 
 def test_an_operator_can_still_settle_after_an_unapplied_card_payment(
@@ -299,25 +293,8 @@ def test_a_credit_is_carried_into_the_next_invoice(
     m2 = month_after(m1)
     m3 = month_after(m2)
 
-    def record(start: int, count: int) -> list[Any]:
-        items = [
-            WorkInput(
-                license_id=lic.license_id,
-                client_ref=f"w{n}",
-                content_sha256=f"{n:064x}",
-                duration_ms=30_000,
-                language="en-US",
-                territory="US",
-                use="advertising",
-                medium="tv",
-            )
-            for n in range(start, start + count)
-        ]
-        with transaction.atomic():
-            return works_record(brand=lic.brand, items=items)
-
     with mock.patch("django.utils.timezone.now", return_value=_at(m1, 0, 0) - timedelta(hours=1)):
-        recorded = record(0, 51)  # 10200: 10000 from the advance, 200 owed
+        recorded = record(lic, 51)  # 10200: 10000 from the advance, 200 owed
     with mock.patch("django.utils.timezone.now", return_value=_at(m1)):
         period_close(month=m0)
         [first] = services.invoices_issue(month=m0)
@@ -327,7 +304,7 @@ def test_a_credit_is_carried_into_the_next_invoice(
     with mock.patch("django.utils.timezone.now", return_value=_at(m2, 1)):
         period_close(month=m1)
         assert services.invoices_issue(month=m1) == []  # only a credit: nothing to invoice
-        record(100, 2)  # 400 more in m2
+        record(lic, 2, start=100)  # 400 more in m2
     with mock.patch("django.utils.timezone.now", return_value=_at(m3, 1)):
         period_close(month=m2)
         [second] = services.invoices_issue(month=m2)

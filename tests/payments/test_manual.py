@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.db import transaction
 from django.test import Client
 
 from licensing.models import License, LicenseRequest
@@ -19,29 +18,10 @@ from payments import services
 from payments.models import CashMovement, FeePayment, Invoice, Payout
 from royalties import ledger
 from royalties.models import Account, Payee, Statement
-from royalties.services import WorkInput, works_record
 from royalties.statements import period_close, statement_for
-from tests.payments.conftest import awaiting, balance, balances_are_sound, this_month
+from tests.payments.conftest import awaiting, balance, balances_are_sound, record, this_month
 
 pytestmark = pytest.mark.django_db
-
-
-def record(lic: License, count: int, start: int = 0) -> list[Any]:
-    items = [
-        WorkInput(
-            license_id=lic.license_id,
-            client_ref=f"spot-{lic.pk}-{n}",
-            content_sha256=f"{n:064x}",
-            duration_ms=30_000,
-            language="en-US",
-            territory="US",
-            use="advertising",
-            medium="tv",
-        )
-        for n in range(start, start + count)
-    ]
-    with transaction.atomic():
-        return works_record(brand=lic.brand, items=items)
 
 
 def test_settling_the_fee_issues_the_license_and_books_fee_and_advance(

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.test import Client
 
 from licensing.models import License, LicenseRequest
@@ -25,9 +24,8 @@ from payments.models import (
     StripeEvent,
 )
 from royalties.models import JournalEntry, Payee
-from royalties.services import WorkInput, works_record
 from royalties.statements import period_close
-from tests.payments.conftest import balance, balances_are_sound, deliver, this_month
+from tests.payments.conftest import balance, balances_are_sound, deliver, record, this_month
 from tests.payments.stripe_fake import DISPUTE_FEE, stripe_fee
 
 pytestmark = pytest.mark.django_db
@@ -48,24 +46,6 @@ def paid(client: Client, fake: Any, brand_user: Any, req: LicenseRequest) -> Lic
     payment = pay(client, brand_user, req)
     assert deliver(client, fake.complete_checkout(payment.checkout_session_id)).status_code == 200
     return License.objects.get(request=req)
-
-
-def record(lic: License, count: int, start: int = 0) -> list[Any]:
-    items = [
-        WorkInput(
-            license_id=lic.license_id,
-            client_ref=f"spot-{n}",
-            content_sha256=f"{n:064x}",
-            duration_ms=30_000,
-            language="en-US",
-            territory="US",
-            use="advertising",
-            medium="tv",
-        )
-        for n in range(start, start + count)
-    ]
-    with transaction.atomic():
-        return works_record(brand=lic.brand, items=items)
 
 
 # --- license fee: Checkout and webhooks -------------------------------------------------
@@ -511,7 +491,6 @@ def test_a_failed_transfer_books_nothing_and_is_paid_next_run(
     assert run.failed == 1 and failed.status == "failed" and "No funds" in failed.error
     payee = failed.payee
     assert balance("payee_payable", payee=payee) == -(45_000 + 14_400)
-    client.force_login(Payee.objects.get().user)
     # The next run (same month, rerun by the operator, or next month's) pays it.
     services.payout_run(month=month)
     paid_now = Payout.objects.get(status="paid")
