@@ -238,8 +238,9 @@ def record_month(world: World, lic: Any, month: dt.date, works: int, first: int)
 def statement_ratio(payee: Any, month: dt.date, rounds: int) -> tuple[float, float, Any, int]:
     """(compute seconds, plain SUM seconds, the statement, postings summed), medians of
     interleaved rounds."""
+    from core.months import bounds
     from royalties.models import Account
-    from royalties.statements import bounds, compute
+    from royalties.statements import compute
 
     start, end = bounds(month)
     account_id = Account.objects.get(kind="payee_payable", currency="USD", payee=payee).pk
@@ -312,8 +313,8 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from core.months import month_start, next_month
     from royalties.models import Payee
-    from royalties.statements import month_start, next_month
 
     world = World()
     api_license = world.license("API ingest")

@@ -24,10 +24,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.problems import PayloadTooLarge
 from credentials import identity, stamping
 from credentials.verdicts import WORDS, audio_verdict
 from registry.authentication import acting_brand
-from timbre.problems import PayloadTooLarge
 from verifier.audio import MIME_TYPES
 
 AUDIO_TYPES = sorted(set(MIME_TYPES.values()))

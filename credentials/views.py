@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core.forms import apply_service_errors
 from credentials.api import HEADROOM
+from credentials.forms import VerifyForm
 from credentials.verdicts import audio_verdict
-from licensing.forms import VerifyForm
-from licensing.views import license_verdict
+from licensing.verification import license_verdict
 from registry import validation
-from registry.forms import apply_service_errors
 from royalties import selectors
 from verifier.audio import sniff
 

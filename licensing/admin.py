@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from licensing.models import (
     License,
     LicenseRequest,
@@ -13,7 +14,6 @@ from licensing.models import (
     RequestTransition,
     SigningKey,
 )
-from timbre.admin import ReadOnlyAdmin
 
 
 class VersionInline(admin.TabularInline):

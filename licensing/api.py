@@ -20,6 +20,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.pagination import CursorPagination
+from core.parsing import parse_index
+from core.problems import problem_response
+from core.throttling import public_rate_limit
 from licensing import keys, services
 from licensing.models import License, LicenseRequest, Offer
 from licensing.serializers import (
@@ -39,10 +43,6 @@ from licensing.verification import MAX_BATCH, verify_licenses
 from registry.authentication import ApiPrincipal
 from registry.models import Brand, User, VoiceModel
 from registry.policies import managed_performers
-from timbre.pagination import CursorPagination
-from timbre.parsing import parse_index
-from timbre.problems import problem_response
-from timbre.throttling import public_rate_limit
 
 
 class Public(APIView):

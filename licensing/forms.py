@@ -4,8 +4,8 @@ import datetime as dt
 
 from django import forms
 
+from core.forms import split_list
 from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES
-from registry.forms import split_list
 from registry.models import USE_CHOICES
 
 
@@ -78,25 +78,3 @@ class RevokeForm(forms.Form):
         ]
     )
     note = forms.CharField(max_length=500, required=False)
-
-
-class VerifyForm(forms.Form):
-    jws = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}), required=False, label="License (JWS)"
-    )
-    file = forms.FileField(required=False, label="…or upload a .jws file")
-    audio = forms.FileField(
-        required=False,
-        label="…or upload an audio clip to ask: is this licensed?",
-        help_text=(
-            "WAV, MP3, Ogg, FLAC or M4A: we read its content credentials, and look up its hash"
-        ),
-    )
-
-    def token(self) -> str:
-        upload = self.cleaned_data.get("file")
-        if upload:
-            if upload.size > 256 * 1024:
-                raise forms.ValidationError("The file is too large to be a license.")
-            return upload.read().decode("ascii", errors="replace").strip()
-        return (self.cleaned_data.get("jws") or "").strip()

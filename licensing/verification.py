@@ -38,18 +38,9 @@ from verifier.jws import (
     public_key_from_jwk,
     verify_jws_signature,
 )
+from verifier.reasons import WORDS, reason_for_jws_error
 
 MAX_BATCH = 1000
-
-# jws error code -> public reason
-_REASONS = {
-    "jws.bad_alg": "alg_not_allowed",
-    "jws.bad_signature": "bad_signature",
-    "jws.unknown_kid": "unknown_key",
-    "jws.missing_kid": "unknown_key",
-    "jws.wrong_typ": "wrong_type",
-    "jws.too_large": "too_large",
-}
 
 
 @dataclass
@@ -234,7 +225,7 @@ def _verify_token(
     try:
         decoded = decode_jws(token)
     except JWSError as exc:
-        verdict.fail(_REASONS.get(exc.code, "malformed"), exc.message)
+        verdict.fail(reason_for_jws_error(exc.code), exc.message)
         return False
     kid = decoded.header.get("kid")
     verdict.kid = kid if isinstance(kid, str) else None
@@ -252,7 +243,7 @@ def _verify_token(
         verify_jws_signature(decoded, public_key)
         document = parse_json_strict(decoded.payload_bytes)
     except JWSError as exc:
-        verdict.fail(_REASONS.get(exc.code, "malformed"), exc.message)
+        verdict.fail(reason_for_jws_error(exc.code), exc.message)
         return False
     except VerificationError as exc:  # strict JSON: duplicate keys, bad numbers...
         verdict.fail("malformed", f"payload is not strict JSON: {exc.message}")
@@ -409,3 +400,13 @@ _STATUS_DETAIL = {
         "refunded or overdue"
     ),
 }
+
+
+def license_verdict(token: str) -> dict[str, Any]:
+    """One license verified, with the verdict in plain words for the /verify/ page."""
+    verdict = verify_licenses([token])[0]
+    return {
+        "verdict": verdict,
+        "words": WORDS.get(verdict.reason or "", verdict.detail),
+        "document": verdict.document,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,10 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.forms import apply_service_errors
 from licensing import forms, services
 from licensing.models import License, LicenseRequest, Offer
-from licensing.verification import verify_licenses
-from registry.forms import apply_service_errors
 from registry.models import Brand, VoiceModel
 from registry.policies import can_manage_voice, managed_performers
 
@@ -207,31 +205,3 @@ def offer_new(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Offer published.")
             return redirect("studio-requests")
     return render(request, "licensing/offer_form.html", {"form": form, "voice": voice})
-
-
-REASON_WORDS = {
-    "bad_signature": "The signature does not match: it was altered, or never signed by us.",
-    "unknown_key": "It was signed with a key this registry does not know.",
-    "key_compromised": "Its signing key was compromised before this license was logged.",
-    "revoked": "It was genuinely issued, but it has been revoked.",
-    "expired": "It was genuinely issued, but its term has ended.",
-    "suspended": (
-        "It was genuinely issued, but it is suspended: the voice is not live, or the "
-        "payment for it is disputed, refunded or overdue."
-    ),
-    "malformed": "This is not a well-formed license.",
-    "alg_not_allowed": "It uses a signature algorithm we never use (only EdDSA is valid).",
-    "wrong_type": "This is a signed document, but not a license.",
-    "unknown_license": "It is signed with our key but this registry never issued it.",
-    "too_large": "This is far too large to be a license.",
-}
-
-
-def license_verdict(token: str) -> dict[str, Any]:
-    """One license verified, with the verdict in plain words for the /verify/ page."""
-    verdict = verify_licenses([token])[0]
-    return {
-        "verdict": verdict,
-        "words": REASON_WORDS.get(verdict.reason or "", verdict.detail),
-        "document": verdict.document,
-    }

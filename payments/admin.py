@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from payments.models import (
     CashMovement,
     ConnectedAccount,
@@ -12,7 +13,6 @@ from payments.models import (
     Reconciliation,
     StripeEvent,
 )
-from timbre.admin import ReadOnlyAdmin
 
 
 @admin.register(FeePayment)

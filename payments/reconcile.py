@@ -16,11 +16,11 @@ from typing import Any
 
 from django.db.models import Sum
 
+from core.months import bounds, month_start
 from payments import gateway
 from payments.models import Backend, CashMovement, Reconciliation
 from payments.services import backend
 from royalties.models import Account, Posting
-from royalties.statements import bounds, month_start
 
 # Movements between Stripe's balance and the platform's own bank account are not money
 # in or out of the registry's books.

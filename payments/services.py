@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.months import bounds, month_start
 from licensing import services as licensing
 from licensing.models import License, LicenseHold, LicenseRequest
 from payments import gateway
@@ -37,7 +38,7 @@ from registry.models import Brand, User
 from royalties import ledger, rules
 from royalties.models import Account, JournalEntry, Payee, Period, Posting
 from royalties.services import payee_splits, platform_fee_bps, usage_locked
-from royalties.statements import PAYOUT_PREFIX, bounds, month_start
+from royalties.statements import PAYOUT_PREFIX
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from core.months import month_start
 from payments import events, services
-from royalties.statements import month_start, period_close
+from royalties.statements import period_close
 
 
 @shared_task

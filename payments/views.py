@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.parsing import parse_index, parse_month
+from core.problems import problem_response
 from licensing.models import LicenseRequest
 from licensing.services import amount_due
 from payments import events, forms, gateway, services, tasks
@@ -31,8 +33,6 @@ from payments.reconcile import reconcile
 from registry.models import Brand
 from royalties.models import Payee
 from royalties.statements import period_close
-from timbre.parsing import parse_index, parse_month
-from timbre.problems import problem_response
 
 logger = logging.getLogger(__name__)
 

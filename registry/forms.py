@@ -12,19 +12,6 @@ from registry.models import USE_CHOICES, Authority, Performer, User
 from registry.services import CONSENT_STATEMENT_VERSION, ROLES
 
 
-def split_list(value: str) -> list[str]:
-    return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError beside the fields it names."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 class SignUpForm(forms.Form):
     ROLE_CHOICES = [
         ("performer", "I am a performer: I register my own voice"),

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.forms import apply_service_errors, split_list
 from registry import forms, selectors, services
 from registry.models import USE_CHOICES, ApiKey, Auditor, Brand, VoiceModel
 from registry.policies import can_manage_voice, consent_capacity, managed_performers
@@ -66,7 +67,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 )
             )
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Timbre.")
@@ -121,8 +122,8 @@ def voice_new(request: HttpRequest) -> HttpResponse:
                 data=services.VoiceInput(
                     display_name=d["display_name"],
                     description=d["description"],
-                    languages=forms.split_list(d["languages"]),
-                    styles=forms.split_list(d["styles"]),
+                    languages=split_list(d["languages"]),
+                    styles=split_list(d["styles"]),
                     uses=d["uses"],
                     provider=d["provider"],
                     provider_ref=d["provider_ref"],
@@ -133,7 +134,7 @@ def voice_new(request: HttpRequest) -> HttpResponse:
                 ),
             )
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, "Voice registered as a draft. Give consent to activate it.")
             return redirect("voice-manage", slug=voice.slug)
@@ -185,8 +186,8 @@ def voice_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = dict(form.cleaned_data)
         sample = d.pop("sample_audio")
-        d["languages"] = forms.split_list(d["languages"])
-        d["styles"] = forms.split_list(d["styles"])
+        d["languages"] = split_list(d["languages"])
+        d["styles"] = split_list(d["styles"])
         try:
             services.voice_update(
                 actor=request.user,
@@ -196,7 +197,7 @@ def voice_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 sample_name=getattr(sample, "name", "sample"),
             )
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, "Voice updated.")
             return redirect("voice-manage", slug=voice.slug)
@@ -298,7 +299,7 @@ def performer_new(request: HttpRequest) -> HttpResponse:
                 evidence_description=d["evidence_description"],
             )
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request, "Recorded. You can act for this performer once we verify your evidence."
@@ -324,7 +325,7 @@ def _keys_page(
                 nonce=form.cleaned_data["nonce"],
             )
         except ValidationError as exc:
-            forms.apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             form = forms.ApiKeyForm()
     keys = owner.api_keys.select_related("created_by")

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from royalties.models import (
     Account,
     JournalEntry,
@@ -17,7 +18,6 @@ from royalties.models import (
     Work,
     WorkAttempt,
 )
-from timbre.admin import ReadOnlyAdmin
 
 
 @admin.register(Payee)

@@ -15,12 +15,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.idempotency import request_digest, with_idempotency
+from core.pagination import CursorPagination
 from registry.authentication import acting_brand
 from registry.models import Brand, User
 from royalties import services
 from royalties.models import Work
 from royalties.selectors import lookup_by_hash
-from timbre.pagination import CursorPagination
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {
@@ -156,10 +157,10 @@ def _record(request: Request, items: list[Any], *, license_id: str | None) -> Re
         return (201 if recorded else 422), body
 
     with transaction.atomic():
-        status_code, body = services.with_idempotency(
-            brand=brand,
+        status_code, body = with_idempotency(
+            owner=f"brand:{brand.pk}",
             key=key,
-            body_sha256=services.request_digest(request.path.encode() + b"\n" + request.body),
+            body_sha256=request_digest(request.path.encode(), request.body),
             run=run,
         )
     response = Response(body, status=status_code)

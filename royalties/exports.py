@@ -10,8 +10,9 @@ from typing import Any
 from django.db.models import Q
 from fpdf import FPDF
 
+from core.months import bounds
 from royalties.models import Work
-from royalties.statements import StatementData, bounds
+from royalties.statements import StatementData
 
 
 class _Echo:

@@ -217,24 +217,6 @@ class WorkAttempt(models.Model):
         return f"{self.reason} for {self.license_ref}"
 
 
-class IdempotencyRecord(models.Model):
-    """The first response to a (brand, Idempotency-Key): a retry gets it back unchanged."""
-
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE)
-    key = models.CharField(max_length=200)
-    request_sha256 = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    # Text, not JSON: a retry must get the same bytes, and jsonb would reorder the keys.
-    response = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["brand", "key"], name="idempotency_once")]
-
-    def __str__(self) -> str:
-        return f"{self.brand_id}:{self.key}"
-
-
 class Period(models.Model):
     """A calendar month (UTC). Once closed, its statements are frozen."""
 

@@ -7,8 +7,6 @@ the log gets one batch append, each license one journal entry, rows are bulk-ins
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,6 @@ from registry.models import Brand, VoiceModel
 from royalties import ledger, rules
 from royalties.models import (
     Account,
-    IdempotencyRecord,
     JournalEntry,
     LicenseUsage,
     Payee,
@@ -498,44 +495,6 @@ def _post_batch(
         lines=lines,
         at=at,
     )
-
-
-def request_digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-class IdempotencyConflict(ValidationError):
-    pass
-
-
-def with_idempotency(*, brand: Brand, key: str, body_sha256: str, run: Any) -> tuple[int, Any]:
-    """Run `run()` once per (brand, key); a retry returns the first answer and writes nothing.
-
-    The key's row is inserted first, in the same transaction as the work: a concurrent
-    retry waits on the unique index, then finds the committed answer.
-    """
-    if not key or len(key) > 200:
-        raise ValidationError(
-            {"Idempotency-Key": ["Send an Idempotency-Key header (at most 200 characters)."]}
-        )
-    existing = IdempotencyRecord.objects.filter(brand=brand, key=key).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    brand=brand, key=key, request_sha256=body_sha256, status_code=0, response=""
-                )
-                status_code, response = run()
-                record.status_code, record.response = status_code, json.dumps(response)
-                record.save(update_fields=["status_code", "response"])
-                return status_code, response
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.get(brand=brand, key=key)
-    if existing.request_sha256 != body_sha256:
-        raise IdempotencyConflict(
-            {"Idempotency-Key": ["This key was used for a different request; use a new key."]}
-        )
-    return existing.status_code, json.loads(existing.response)
 
 
 @transaction.atomic

@@ -8,35 +8,18 @@ seconds, gross royalties, what the advance covered, and the platform's fee.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.months import bounds, month_start, next_month
 from royalties import ledger, rules
 from royalties.models import Account, JournalEntry, LicenseUsage, Payee, Period, Statement
 
 PAYOUT_PREFIX = "payout:"
 _SECOND = timedelta(seconds=1)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-
-
-def previous_month(month: date) -> date:
-    return month_start(month - timedelta(days=1))
-
-
-def bounds(month: date) -> tuple[datetime, datetime]:
-    start = datetime(month.year, month.month, 1, tzinfo=UTC)
-    end_month = next_month(month)
-    return start, datetime(end_month.year, end_month.month, 1, tzinfo=UTC)
 
 
 @dataclass

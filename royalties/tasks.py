@@ -5,7 +5,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from royalties.statements import month_start, period_close
+from core.months import month_start
+from royalties.statements import period_close
 
 
 @shared_task

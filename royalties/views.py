@@ -11,14 +11,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.months import month_start
+from core.parsing import parse_month
 from licensing.models import License
 from registry.models import Brand, VoiceModel
 from registry.policies import managed_performers
 from royalties import exports, selectors
 from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
-from royalties.statements import currencies_of, month_start, statement_for
-from timbre.parsing import parse_month
+from royalties.statements import currencies_of, statement_for
 
 
 def _month(raw: str) -> date:

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from timbre.problems import PROBLEM_TYPES, problem_response
+from core.problems import PROBLEM_TYPES, problem_response
 
 
 def problem_types(request: HttpRequest, slug: str | None = None) -> HttpResponse:

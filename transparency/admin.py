@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from timbre.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from transparency.models import Checkpoint, LogEntry
 
 

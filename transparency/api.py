@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from timbre.parsing import parse_index
+from core.parsing import parse_index
 from transparency import keys, selectors, services
 from transparency.models import Checkpoint
 

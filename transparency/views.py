@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from timbre.parsing import parse_index
+from core.parsing import parse_index
 from transparency import keys, selectors
 
 

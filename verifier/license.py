@@ -52,6 +52,7 @@ from verifier.jws import (
 from verifier.merkle import leaf_hash
 from verifier.monitor import LogClient, TrustedLog
 from verifier.proofs import InclusionProof, encode_hash
+from verifier.reasons import reason_for_jws_error
 
 __all__ = [
     "CHECK_ORDER",
@@ -81,15 +82,6 @@ Outcome = Literal["ok", "failed", "not_checked"]
 # unprovable license is worth naming before the fact that it has also expired.
 CHECK_ORDER = ("signature", "document", "log", "key", "revocation", "term")
 
-# jws error code -> reason, as the registry's POST /api/v1/verify words them.
-_JWS_REASONS = {
-    "jws.bad_alg": "alg_not_allowed",
-    "jws.bad_signature": "bad_signature",
-    "jws.unknown_kid": "unknown_key",
-    "jws.missing_kid": "unknown_key",
-    "jws.wrong_typ": "wrong_type",
-    "jws.too_large": "too_large",
-}
 
 _KEY_STATUSES = ("active", "retired", "compromised")
 # What the registry's status endpoint may say (License.status_at).
@@ -651,9 +643,7 @@ def verify_license(
     try:
         verified = verify_jws(token, keys, expected_typ=TYP_LICENSE)
     except JWSError as exc:
-        checks["signature"] = _failed(
-            _JWS_REASONS.get(exc.code, "malformed"), exc.message, code=exc.code
-        )
+        checks["signature"] = _failed(reason_for_jws_error(exc.code), exc.message, code=exc.code)
         return report
     kid = str(verified.header["kid"])
     checks["signature"] = _ok(

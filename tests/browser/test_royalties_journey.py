@@ -12,9 +12,10 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
+from core.months import month_start
 from registry import services as registry_services
 from royalties.models import Payee, Statement
-from royalties.statements import month_start, period_close
+from royalties.statements import period_close
 from tests import factories as f
 from tests.browser.test_licensing_journey import person
 from tests.royalties.conftest import issue

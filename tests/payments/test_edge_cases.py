@@ -14,6 +14,7 @@ import pytest
 import stripe
 from django.test import Client, TestCase
 
+from core.months import next_month as month_after
 from licensing.models import License, LicenseRequest
 from payments import events, gateway, services, tasks
 from payments.models import FeePayment, Invoice, Payout, StripeEvent
@@ -21,7 +22,6 @@ from payments.reconcile import reconcile
 from registry.models import VoiceModel
 from royalties.models import Payee, VoiceSplit
 from royalties.services import work_void
-from royalties.statements import next_month as month_after
 from royalties.statements import period_close
 from tests.payments.conftest import (
     WEBHOOK_SECRET,

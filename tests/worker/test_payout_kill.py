@@ -19,12 +19,13 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.months import month_start
 from payments import gateway
 from payments.models import ConnectedAccount, Payout
 from payments.tasks import payout_run
 from royalties import ledger
 from royalties.models import Account, Payee, Posting
-from royalties.statements import month_start, period_close
+from royalties.statements import period_close
 from tests.payments.conftest import WEBHOOK_SECRET
 from tests.payments.stripe_fake import FakeStripe
 from tests.worker.conftest import wait_for

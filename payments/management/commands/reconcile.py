@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.parsing import parse_month
 from payments.reconcile import reconcile
-from timbre.parsing import parse_month
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from registry.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 from registry.models import ApiKey, Brand, ConsentRecord, Performer, User, VoiceModel
+from timbre.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 
 pytestmark = pytest.mark.django_db
 
