@@ -18,6 +18,12 @@ WORDS = {
     "revoked": "Revoked: made under a license that has since been revoked.",
     "suspended": "Suspended: its license is suspended (voice not live, or payment in question).",
     "expired": "Expired: its license's term has ended.",
+    "key_compromised": (
+        "Not valid: the key that signed its license was compromised before the license was logged."
+    ),
+    "key_retired_before_logging": (
+        "Not valid: the key that signed its license was retired before the license was logged."
+    ),
     "altered": "Altered: the file changed after it was stamped; its credentials no longer hold.",
     "untrusted": "Not ours: the credentials are intact but signed by someone else.",
     "unknown": "Unknown: the credentials name a license or work this registry does not have.",
@@ -63,7 +69,9 @@ def audio_verdict(data: bytes, digest: str | None = None) -> dict[str, Any]:
         verdict = "untrusted"
     else:
         work = (
-            Work.objects.select_related("license__voice__performer", "license__brand")
+            Work.objects.select_related(
+                "license__voice__performer", "license__brand", "license__signing_key"
+            )
             .filter(work_id=str(timbre.get("work_id", ""))[:40])
             .first()
         )

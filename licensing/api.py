@@ -261,7 +261,9 @@ class LicenseDetail(APIView):
 class LicenseStatus(Public):
     @extend_schema(summary="A license's status now (public)", responses=LicenseStatusOut)
     def get(self, request: Request, license_id: str) -> Response:
-        lic = get_object_or_404(License.objects.select_related("voice"), license_id=license_id)
+        lic = get_object_or_404(
+            License.objects.select_related("voice", "signing_key"), license_id=license_id
+        )
         return Response(LicenseStatusOut(lic).data)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from registry.models import Brand, VoiceModel
+from verifier.keys import KeyStatus, judge_key_status
 
 EXCLUDED_CONTENT_CHOICES = [
     ("political", "Political"),
@@ -216,6 +218,9 @@ class SigningKey(models.Model):
     def __str__(self) -> str:
         return f"{self.kid[:12]}… ({self.status})"
 
+    def key_status(self) -> KeyStatus:
+        return KeyStatus(self.kid, self.status, self.status_log_index, self.compromised_from_index)
+
 
 class License(models.Model):
     class Status(models.TextChoices):
@@ -223,6 +228,8 @@ class License(models.Model):
         EXPIRED = "expired", "Expired"
         REVOKED = "revoked", "Revoked"
         SUSPENDED = "suspended", "Suspended"
+        KEY_COMPROMISED = "key_compromised", "Signing key compromised"
+        KEY_RETIRED = "key_retired_before_logging", "Signing key retired before logging"
 
     license_id = models.CharField(max_length=40, unique=True)
     request = models.OneToOneField(LicenseRequest, on_delete=models.PROTECT, related_name="license")
@@ -261,16 +268,45 @@ class License(models.Model):
     def __str__(self) -> str:
         return self.license_id
 
-    def status_at(self, today: object = None) -> str:
-        """Revoked, suspended (on hold, or the voice is not live), expired, or active."""
-        day = today or timezone.now().date()
-        if self.revoked:
-            return self.Status.REVOKED
-        if self.on_hold or self.voice.status != VoiceModel.Status.ACTIVE:
-            return self.Status.SUSPENDED
-        if day > self.valid_until:  # type: ignore[operator]
-            return self.Status.EXPIRED
-        return self.Status.ACTIVE
+    def status_at(self, today: date | None = None) -> str:
+        """This license's status on ``today`` (default: today): see :func:`license_status`."""
+        return license_status(
+            revoked=self.revoked,
+            on_hold=self.on_hold,
+            voice_status=self.voice.status,
+            valid_until=self.valid_until,  # type: ignore[arg-type]  # a DateField's value
+            key=self.signing_key.key_status(),
+            log_index=self.log_index,
+            today=today or timezone.now().date(),
+        )
+
+
+def license_status(
+    *,
+    revoked: bool,
+    on_hold: bool,
+    voice_status: str,
+    valid_until: date,
+    key: KeyStatus,
+    log_index: int,
+    today: date,
+) -> str:
+    """The one answer to "what is this license's status now?", from its facts.
+
+    In order: a key that no longer vouches for it (compromised from before it was
+    logged), revoked, suspended (on hold for money, or the voice not live), expired,
+    active. Every page, API, verdict and check of a work asks this.
+    """
+    refused = judge_key_status(key, log_index).reason
+    if refused is not None:
+        return refused
+    if revoked:
+        return License.Status.REVOKED
+    if on_hold or voice_status != VoiceModel.Status.ACTIVE:
+        return License.Status.SUSPENDED
+    if today > valid_until:
+        return License.Status.EXPIRED
+    return License.Status.ACTIVE
 
 
 class LicenseHold(models.Model):

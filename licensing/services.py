@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,7 +39,8 @@ from licensing.models import (
 from registry import validation
 from registry.models import USE_CODES, Brand, User, VoiceModel
 from registry.policies import can_manage_voice
-from transparency.services import event, log_append_one, rfc3339
+from transparency.services import event, log_append_one
+from verifier.documents import license_document
 from verifier.jws import TYP_LICENSE, sign_jws
 
 logger = logging.getLogger(__name__)
@@ -481,53 +482,35 @@ def requests_expire(*, now: datetime | None = None) -> int:
 # --- issuance ------------------------------------------------------------------------
 
 
-def _end_of_day(day: date) -> str:
-    return rfc3339(datetime.combine(day, time(23, 59, 59), tzinfo=UTC))
-
-
-def _start_of_day(day: date) -> str:
-    return rfc3339(datetime.combine(day, time(0, 0, 0), tzinfo=UTC))
-
-
 def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime) -> dict[str, Any]:
     version = req.offer_version
     voice = req.voice
     performer = voice.performer
-    return {
-        "schema": "timbre.license/1",
-        "license_id": license_id,
-        "issuer": settings.TIMBRE_ORIGIN,
-        "issued_at": rfc3339(issued_at),
-        "voice": {
-            "id": str(voice.pk),
-            "name": voice.display_name,
-            "model_sha256": voice.model_sha256,
-        },
-        "performer": {"id": str(performer.pk), "name": performer.stage_name},
-        "licensee": {"id": str(req.brand.pk), "name": req.brand.name},
-        "terms": {
-            "uses": req.uses,
-            "excluded_content": version.excluded_content,
-            "excluded_brands": version.excluded_brands,
-            "territories": req.territories,
-            "languages": req.languages,
-            "media": req.media,
-            "valid_from": _start_of_day(req.valid_from),
-            "valid_until": _end_of_day(req.valid_until),
-            "max_works": None if version.max_works is None else str(version.max_works),
-            "max_seconds": None if version.max_seconds is None else str(version.max_seconds),
-            "exclusive": req.exclusive,
-            "disclosure": f"AI-generated voice of {performer.stage_name}, licensed ({license_id})",
-        },
-        "royalty": {
-            "currency": version.currency,
-            "upfront_fee": str(version.upfront_fee),
-            "per_work": str(version.per_work),
-            "per_second": format(version.per_second.normalize(), "f"),
-            "revenue_share_bps": str(version.revenue_share_bps),
-            "minimum_guarantee": str(version.minimum_guarantee),
-        },
-    }
+    return license_document(
+        license_id=license_id,
+        issuer=settings.TIMBRE_ORIGIN,
+        issued_at=issued_at,
+        voice=(str(voice.pk), voice.display_name, voice.model_sha256),
+        performer=(str(performer.pk), performer.stage_name),
+        licensee=(str(req.brand.pk), req.brand.name),
+        uses=req.uses,
+        excluded_content=version.excluded_content,
+        excluded_brands=version.excluded_brands,
+        territories=req.territories,
+        languages=req.languages,
+        media=req.media,
+        valid_from=req.valid_from,
+        valid_until=req.valid_until,
+        max_works=version.max_works,
+        max_seconds=version.max_seconds,
+        exclusive=req.exclusive,
+        currency=version.currency,
+        upfront_fee=version.upfront_fee,
+        per_work=version.per_work,
+        per_second=version.per_second,
+        revenue_share_bps=version.revenue_share_bps,
+        minimum_guarantee=version.minimum_guarantee,
+    )
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from licensing import forms, services
 from licensing.models import License, LicenseRequest, Offer
 from registry.models import Brand, VoiceModel
 from registry.policies import can_manage_voice, managed_performers
+from verifier.reasons import WORDS
 
 
 def offers(request: HttpRequest) -> HttpResponse:
@@ -83,14 +84,15 @@ def brand_licensing(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "brand": brand,
             "requests": brand.license_requests.select_related("offer_version__offer__voice"),
-            "licenses": brand.licenses.select_related("voice"),
+            "licenses": brand.licenses.select_related("voice", "signing_key"),
         },
     )
 
 
 def _visible_license(request: HttpRequest, license_id: str) -> License:
     lic = get_object_or_404(
-        License.objects.select_related("voice__performer", "brand"), license_id=license_id
+        License.objects.select_related("voice__performer", "brand", "signing_key"),
+        license_id=license_id,
     )
     user = request.user
     if not (
@@ -108,11 +110,14 @@ def _visible_license(request: HttpRequest, license_id: str) -> License:
 def license_page(request: HttpRequest, license_id: str) -> HttpResponse:
     lic = _visible_license(request, license_id)
     is_brand = lic.brand.memberships.filter(user=request.user).exists()
+    status = lic.status_at()
     return render(
         request,
         "licensing/license.html",
         {
             "license": lic,
+            "status": status,
+            "status_words": "" if status == License.Status.ACTIVE else WORDS.get(status, ""),
             "document": json.dumps(lic.document, indent=2, sort_keys=True),
             "is_brand": is_brand,
             "is_performer_side": can_manage_voice(request.user, lic.voice),
@@ -155,7 +160,7 @@ def studio_requests(request: HttpRequest) -> HttpResponse:
             "pending": requests.filter(status=LicenseRequest.Status.SUBMITTED),
             "others": requests.exclude(status=LicenseRequest.Status.SUBMITTED)[:100],
             "licenses": License.objects.filter(voice__performer__in=performers).select_related(
-                "brand", "voice"
+                "brand", "voice", "signing_key"
             ),
             "offers": Offer.objects.filter(voice__performer__in=performers).select_related("voice"),
             "voices": VoiceModel.objects.filter(

@@ -115,7 +115,7 @@ def lookup_by_hash(digest: str) -> dict[str, Any]:
     stamped = WorkStamp.objects.filter(stamped_sha256=digest).values("work_id")
     works = list(
         Work.objects.filter(Q(content_sha256=digest) | Q(pk__in=stamped))
-        .select_related("license__voice__performer", "license__brand")
+        .select_related("license__voice__performer", "license__brand", "license__signing_key")
         .order_by("recorded_at")[:20]
     )
     checkpoint = latest_checkpoint()

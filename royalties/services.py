@@ -19,10 +19,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from licensing import terms as license_terms
 from licensing.ids import new_id
 from licensing.keys import active_signer
-from licensing.models import License, SigningKey
+from licensing.models import License
+from licensing.permission import WorkFacts, WorkPermission
 from registry.models import Brand, VoiceModel
 from royalties import ledger, rules
 from royalties.models import (
@@ -35,6 +35,7 @@ from royalties.models import (
     WorkAttempt,
 )
 from transparency.services import event, log_append, rfc3339
+from verifier.documents import receipt_document
 from verifier.jws import TYP_RECEIPT, Signer
 
 MAX_BULK = 10_000
@@ -100,45 +101,6 @@ def _rates(lic: License) -> rules.Rates:
         per_second=Decimal(royalty["per_second"]),
         revenue_share_bps=int(royalty["revenue_share_bps"]),
     )
-
-
-def _check(lic: License, item: WorkInput, today: Any) -> tuple[str, str] | None:
-    """Why this work falls outside its license, or None when it is inside."""
-    key: SigningKey = lic.signing_key
-    if (
-        key.status == SigningKey.Status.COMPROMISED
-        and key.compromised_from_index is not None
-        and lic.log_index >= key.compromised_from_index
-    ):
-        return "key_compromised", "the license was signed with a compromised key"
-    status = lic.status_at(today)
-    if status == License.Status.REVOKED:
-        return "license_revoked", "the license was revoked"
-    if status == License.Status.SUSPENDED:
-        return "license_suspended", "the voice is suspended; no work may be recorded"
-    if status == License.Status.EXPIRED:
-        return "license_expired", f"the license ended on {lic.valid_until}"
-    if today < lic.valid_from:
-        return "license_not_yet_valid", f"the license starts on {lic.valid_from}"
-    document_terms = lic.document["terms"]
-    if item.use not in lic.uses:
-        return "use_not_licensed", f"{item.use!r} is not among {', '.join(lic.uses)}"
-    if license_terms.territories_cover(lic.territories, [item.territory.upper()]):
-        return (
-            "territory_not_licensed",
-            f"{item.territory!r} is not among {', '.join(lic.territories)}",
-        )
-    if not license_terms.language_covered(document_terms["languages"], item.language):
-        return (
-            "language_not_licensed",
-            f"{item.language!r} is not among {', '.join(document_terms['languages'])}",
-        )
-    if item.medium not in document_terms["media"]:
-        return (
-            "medium_not_licensed",
-            f"{item.medium!r} is not among {', '.join(document_terms['media'])}",
-        )
-    return None
 
 
 def payee_splits(voice: VoiceModel) -> tuple[list[Payee], list[int]]:
@@ -233,8 +195,7 @@ def works_record(
     # Lock every usage row this request touches, in one fixed order (license id).
     usages = {license_id: usage_locked(licenses[license_id]) for license_id in sorted(licenses)}
     seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
-    # A bulk request repeats a few licenses and terms many times: check and price each once.
-    checked: dict[tuple[str, str, str, str, str], tuple[str, str] | None] = {}
+    permission = WorkPermission(today)
     rates = {license_id: _rates(lic) for license_id, lic in licenses.items()}
     accepted: list[_Accepted] = []
     for i, item in enumerate(items):
@@ -242,13 +203,15 @@ def works_record(
         if lic is None:
             reject(i, None, "license_not_found", "no license of yours has this id")
             continue
-        terms_key = (item.license_id, item.use, item.territory, item.language, item.medium)
-        if terms_key in checked:
-            problem = checked[terms_key]
-        else:
-            problem = checked[terms_key] = _check(lic, item, today)
-        if problem:
-            reject(i, lic, *problem)
+        usage = usages[item.license_id]
+        refusal = permission.refusal(
+            lic,
+            WorkFacts(item.use, item.territory, item.language, item.medium, item.duration_ms),
+            works_used=usage.works,
+            milliseconds_used=usage.milliseconds,
+        )
+        if refusal is not None:
+            reject(i, lic, refusal.reason, refusal.detail)
             continue
         if item.client_ref in seen_refs:
             reject(
@@ -256,19 +219,6 @@ def works_record(
                 lic,
                 "duplicate_work",
                 f"a work with your id {item.client_ref!r} is already recorded",
-            )
-            continue
-        usage = usages[item.license_id]
-        version = lic.offer_version
-        if version.max_works is not None and usage.works + 1 > version.max_works:
-            reject(i, lic, "works_cap_exceeded", f"the license allows {version.max_works} works")
-            continue
-        if (
-            version.max_seconds is not None
-            and usage.milliseconds + item.duration_ms > version.max_seconds * 1000
-        ):
-            reject(
-                i, lic, "seconds_cap_exceeded", f"the license allows {version.max_seconds} seconds"
             )
             continue
         price = rules.price_work(
@@ -307,15 +257,14 @@ def works_record(
     for a, entry in zip(accepted, entries, strict=True):
         a.outcome.log_index = entry.index
         a.outcome.receipt = signer.sign(
-            {
-                "schema": "timbre.receipt/1",
-                "work_id": a.work_id,
-                "license_id": a.lic.license_id,
-                "content_sha256": a.item.content_sha256,
-                "duration_ms": str(a.item.duration_ms),
-                "recorded_at": recorded_at,
-                "log_index": str(entry.index),
-            }
+            receipt_document(
+                work_id=a.work_id,
+                license_id=a.lic.license_id,
+                content_sha256=a.item.content_sha256,
+                duration_ms=a.item.duration_ms,
+                recorded_at=recorded_at,
+                log_index=entry.index,
+            )
         )
         by_license[a.lic.license_id].append(a)
 

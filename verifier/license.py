@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from verifier.checkpoint import Checkpoint, open_checkpoint
+from verifier.documents import LICENSE_SCHEMA
 from verifier.errors import JSONError, JWSError, VerificationError
 from verifier.http import FetchError, HttpClient
 from verifier.jcs import parse_json_strict
@@ -49,6 +50,7 @@ from verifier.jws import (
     public_key_from_jwk,
     verify_jws,
 )
+from verifier.keys import KEY_STATUSES, KeyStatus, judge_key_status
 from verifier.merkle import leaf_hash
 from verifier.monitor import LogClient, TrustedLog
 from verifier.proofs import InclusionProof, encode_hash
@@ -72,7 +74,6 @@ __all__ = [
     "verify_license",
 ]
 
-LICENSE_SCHEMA = "timbre.license/1"
 LICENSE_ISSUED = "license.issued"
 STATUS_PATH = "api/v1/licenses/{license_id}/status"
 
@@ -83,9 +84,9 @@ Outcome = Literal["ok", "failed", "not_checked"]
 CHECK_ORDER = ("signature", "document", "log", "key", "revocation", "term")
 
 
-_KEY_STATUSES = ("active", "retired", "compromised")
 # What the registry's status endpoint may say (License.status_at).
-_REGISTRY_STATUSES = ("active", "expired", "revoked", "suspended")
+_KEY_REFUSALS = ("key_compromised", "key_retired_before_logging")
+_REGISTRY_STATUSES = ("active", "expired", "revoked", "suspended", *_KEY_REFUSALS)
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
@@ -197,22 +198,6 @@ def failed_report(check: str, reason: str, detail: str) -> LicenseReport:
 # --- keys -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KeyStatus:
-    kid: str
-    status: str
-    status_log_index: int
-    compromised_from_index: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid,
-            "status": self.status,
-            "status_log_index": self.status_log_index,
-            "compromised_from_index": self.compromised_from_index,
-        }
-
-
 def _count(value: object) -> int | None:
     # The registry sends these as JSON integers; decimal strings are what it sends
     # for counters elsewhere, so a reader should not care which.
@@ -239,11 +224,11 @@ def _key_status(jwks: Mapping[str, Any], kid: str) -> KeyStatus:
         raise JWSError("jws.bad_jwks", f"the JWKS lists key {kid} {len(matches)} times")
     jwk = matches[0]
     status = jwk.get("status")
-    if status not in _KEY_STATUSES:
+    if status not in KEY_STATUSES:
         raise JWSError(
             "jws.bad_jwks",
             f"key {kid} has status {status!r}; a Timbre JWKS gives each key one of "
-            f"{', '.join(_KEY_STATUSES)}",
+            f"{', '.join(KEY_STATUSES)}",
         )
     status_log_index = _count(jwk.get("status_log_index"))
     if status_log_index is None:
@@ -259,44 +244,18 @@ _INDEX_HELP = "pass --proof FILE with --entry FILE, or --log-url URL"
 
 
 def judge_key(key: KeyStatus, log_index: int | None) -> Check:
-    """The DESIGN.md rule: what a retired or compromised key still vouches for."""
+    """The key's check: what a retired or compromised key still vouches for."""
     facts = {**key.to_json(), "log_index": log_index}
-    if key.status == "active":
-        return _ok(f"key {key.kid} is active", **facts)
-    if log_index is None:
-        return _failed(
-            "log_index_unknown",
-            f"key {key.kid} is {key.status} since log index {key.status_log_index}; whether "
-            "this license was logged before that depends on its log index, which is not in "
-            f"the JWS: {_INDEX_HELP}",
-            **facts,
-        )
-    if key.status == "compromised":
-        # The registry always names where the compromise starts; a JWKS that does
-        # not cannot vouch for anything signed with that key.
-        start = key.compromised_from_index if key.compromised_from_index is not None else 0
-        if log_index >= start:
-            return _failed(
-                "key_compromised",
-                f"key {key.kid} is compromised from log index {start}, and this license was "
-                f"logged at index {log_index}",
-                **facts,
-            )
-        return _ok(
-            f"key {key.kid} is compromised from log index {start}, but this license was "
-            f"logged before, at index {log_index}",
-            **facts,
-        )
-    if log_index >= key.status_log_index:
-        return _failed(
-            "key_retired_before_logging",
-            f"key {key.kid} was retired at log index {key.status_log_index}, before this "
-            f"license was logged at index {log_index}",
-            **facts,
-        )
-    return _ok(
-        f"key {key.kid} is retired since log index {key.status_log_index}; this license was "
-        f"logged before, at index {log_index}",
+    if key.status == "active" or log_index is not None:
+        verdict = judge_key_status(key, log_index if log_index is not None else 0)
+        if verdict.reason is None:
+            return _ok(verdict.detail, **facts)
+        return _failed(verdict.reason, verdict.detail, **facts)
+    return _failed(
+        "log_index_unknown",
+        f"key {key.kid} is {key.status} since log index {key.status_log_index}; whether "
+        "this license was logged before that depends on its log index, which is not in "
+        f"the JWS: {_INDEX_HELP}",
         **facts,
     )
 
@@ -602,6 +561,14 @@ def _judge_revocation(status: RegistryStatus | None) -> Check:
         why = f" ({status.revocation_reason})" if status.revocation_reason else ""
         return _failed(
             "revoked", f"the registry revoked this license at {status.revoked_at}{why}", **facts
+        )
+    if status.status in _KEY_REFUSALS:
+        # The key check judges this from the JWKS too; the registry saying so is reason
+        # enough not to pass the license, whatever a stale JWKS says.
+        return _failed(
+            status.status,
+            f"the registry reports {status.status!r}: its signing key no longer vouches for it",
+            **facts,
         )
     if status.status == "suspended":
         return _failed(

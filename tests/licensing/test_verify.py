@@ -273,18 +273,19 @@ def test_big_batches_are_checked_in_parallel_with_the_same_verdicts(
     client: Client, issued: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from licensing import verification
+    from verifier import batch
 
     client.get("/api/v1/log/checkpoint")
     header, payload, signature = parts(issued.jws)
     tampered = f"{header}.{payload}.{signature[:-4]}AAAA"
     tokens = [issued.jws, tampered, "garbage", issued.jws] * 5
     serial = [v.as_json() for v in verification.verify_licenses(tokens)]
-    monkeypatch.setattr(verification, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(verification.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(batch, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
     parallel = [v.as_json() for v in verification.verify_licenses(tokens)]
     assert parallel == serial
     assert [v["valid"] for v in parallel[:4]] == [True, False, False, True]
-    assert verification._pool is not None, "the batch went through the pool"
+    assert batch._pool is not None, "the batch went through the pool"
 
 
 def test_the_plain_verify_view_keeps_the_documented_contract(client: Client) -> None:
