@@ -36,9 +36,13 @@ test-postgres: $(VENV)/.dev
 test-browser: $(VENV)/.dev
 	$(PY) -m pytest --browser tests/browser
 
+## lint: ruff, the floors (import-linter contracts in pyproject.toml) and mypy
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(DEV) $(VENV)/bin/mypy timbre core verifier registry licensing royalties payments credentials transparency
+	$(PY) scripts/check-type-ignores
 
 check-migrations: $(VENV)/.dev
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run

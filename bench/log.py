@@ -6,29 +6,25 @@ Prints, all measured in this one process (these machines are noisy, so compare r
   - batch append rate: entries/s in batches of 1,000 (goal >= 20,000/s on 2 cores), and
     its ratio to a baseline that COPYs the same rows with no hashing, locking or tree work;
   - inclusion-proof time at 1,000,000 entries against 1,000 entries (goal <= 2).
-Runs in a scratch database (test_<name>) that it creates and drops.
+Runs in a scratch database of its own (test_<name>_bench_log) that it creates and drops.
+With --quick, a log of 5,000 entries and 3 timed batches: a few seconds, to check it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timbre.settings")
-os.environ.setdefault("TIMBRE_TESTING", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import parse_args, scratch_database, setup
 
-import django
-
-django.setup()
+setup("log")
 
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
 BATCH = 1000
 
@@ -102,15 +98,14 @@ def main() -> None:
     )
     parser.add_argument("--entries", type=int, default=1_000_000, help="size of the big log")
     parser.add_argument("--batches", type=int, default=30, help="batches of 1,000 to time")
-    args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("bench/log.py measures PostgreSQL: set DATABASE_URL=postgres://...")
+    parser.add_argument("--samples", type=int, default=300, help="inclusion proofs timed")
+    args = parse_args(parser, quick={"entries": 5_000, "batches": 3, "samples": 50})
+    if args.entries < BATCH:
+        parser.error(f"--entries must be at least {BATCH:,}")
 
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with scratch_database("log"):
         grow_to(BATCH)
-        small = proof_time(BATCH, 300)
+        small = proof_time(BATCH, args.samples)
         rate = append_rate(args.batches)
         base = baseline_rate(args.batches)
         print(f"batch append: {rate:,.0f} entries/s (batches of {BATCH:,}; goal >= 20,000/s)")
@@ -121,14 +116,12 @@ def main() -> None:
         begun = time.perf_counter()
         grow_to(args.entries)
         print(f"  grew the log to {args.entries:,} entries in {time.perf_counter() - begun:,.1f} s")
-        big = proof_time(args.entries, 300)
+        big = proof_time(args.entries, args.samples)
         print(
             f"inclusion proof: {small * 1e3:.3f} ms at {BATCH:,} entries, "
             f"{big * 1e3:.3f} ms at {args.entries:,} entries"
         )
         print(f"  ratio at {args.entries:,} / at {BATCH:,} = {big / small:.2f} (goal <= 2)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

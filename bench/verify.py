@@ -12,8 +12,12 @@ Prints, all measured in this one process (these machines are noisy, so compare r
     gunicorn (DEBUG off, bench/settings.py) under the same load from this script. Two
     calibration points too: a bare view plus one Ed25519 verify, and the verify view
     with each token's verdict remembered (the API layer alone, bench/urls.py).
-Runs in a scratch database of its own (test_<name>_verify_<pid>) that it creates and drops,
+The server runs as in production, so it is given what production must have: signing keys
+and a C2PA identity as files (made in the scratch folder, the identity by `manage.py
+c2pa_identity create`, as an operator makes it).
+Runs in a scratch database of its own (test_<name>_bench_verify) that it creates and drops,
 and bounds its own time: whatever happens, gunicorn is stopped and the database dropped.
+With --quick (50 licenses, one short HTTP run per path) it takes seconds, to check it runs.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import io
 import json
 import multiprocessing
 import os
 import secrets
-import shutil
 import signal
 import socket
 import statistics
@@ -38,14 +42,13 @@ from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, setup
+from common import ROOT, parse_args, scratch_database, setup
 
 SCRATCH = setup("verify")
 
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
-BATCH = 1000
 TIME_LIMIT = 240  # seconds, for the whole run
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 
@@ -181,6 +184,10 @@ def scratch_database_url() -> str:
 
 def start_server(port: int, database_url: str, workers: int) -> subprocess.Popen[bytes]:
     """gunicorn as in production: DEBUG off, real secrets and key files, our scratch DB."""
+    # Production settings refuse to start without the C2PA identity's files. Make them the
+    # operator's way, at the paths common.setup() put in the environment the server inherits
+    # (the license and log keys are there already: issuing made them).
+    call_command("c2pa_identity", "create", stdout=io.StringIO())
     env = {k: v for k, v in os.environ.items() if k not in {"TIMBRE_TESTING", "DEBUG"}}
     env.update(
         DJANGO_SETTINGS_MODULE="bench.settings",
@@ -213,19 +220,23 @@ def start_server(port: int, database_url: str, workers: int) -> subprocess.Popen
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so stopping it stops its workers
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {(SCRATCH / 'gunicorn.log').read_text()}")
-        try:
-            status, _ = request_once(port, "/bench/bare", b"{}")
-            if status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError("gunicorn did not answer within 30 s")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {(SCRATCH / 'gunicorn.log').read_text()}")
+            try:
+                status, _ = request_once(port, "/bench/bare", b"{}")
+                if status == 200:
+                    return server
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer within 30 s")
+    except BaseException:
+        # Whatever stops the wait (no answer, the time limit, a signal) stops the server.
+        stop_server(server)
+        raise
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -296,10 +307,6 @@ def _out_of_time(signum: int, frame: Any) -> None:
     raise TimeoutError(f"bench/verify.py took longer than {TIME_LIMIT} s; stopping")
 
 
-def _stopped(signum: int, frame: Any) -> None:
-    raise SystemExit(f"bench/verify.py stopped by signal {signum}; cleaning up")
-
-
 def _default_signals() -> None:
     """In the load processes: the pool stops them with SIGTERM, which must just end them."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -310,48 +317,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=7, help="timed batches of 1,000")
+    parser.add_argument("--licenses", type=int, default=1000, help="licenses per batch call")
+    parser.add_argument("--rounds", type=int, default=7, help="timed batch calls")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--seconds", type=float, default=3.0, help="per client, per run")
     parser.add_argument("--http-rounds", type=int, default=3, help="interleaved HTTP runs")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        shutil.rmtree(SCRATCH, ignore_errors=True)
-        sys.exit("bench/verify.py measures PostgreSQL: set DATABASE_URL=postgres://...")
+    args = parse_args(
+        parser,
+        quick={
+            "licenses": 50,
+            "rounds": 2,
+            "clients": 2,
+            "seconds": 0.5,
+            "http_rounds": 1,
+            "workers": 1,
+        },
+    )
 
     signal.signal(signal.SIGALRM, _out_of_time)
-    # Stopped from outside, still stop gunicorn and drop the database (see finally).
-    signal.signal(signal.SIGTERM, _stopped)
-    signal.signal(signal.SIGHUP, _stopped)
     signal.alarm(TIME_LIMIT)
-    server: subprocess.Popen[bytes] | None = None
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    # A name of our own: another benchmark may be using test_<name> at this moment.
-    test_name = f"test_{old_name}_verify_{os.getpid()}"
-    connection.settings_dict["TEST"]["NAME"] = test_name
     try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        begun = time.perf_counter()
-        tokens = issue_licenses(BATCH)
-        print(f"issued {BATCH:,} licenses and a checkpoint in {time.perf_counter() - begun:.1f} s")
+        with scratch_database("verify"):
+            run(args)
+    finally:
+        signal.alarm(0)
 
-        cold, service, bare = batch_ratio(tokens, args.rounds)
-        print(
-            f"batch verify_licenses: {service:,.0f} licenses/s "
-            f"({BATCH:,} per call; {1e6 / service:.0f} us each; median of {args.rounds})"
-        )
-        print(
-            f"  bare Ed25519 verify loop: {bare:,.0f} verifies/s ({1e6 / bare:.0f} us each); "
-            f"service / bare = {service / bare:.2f} (goal >= 0.8)"
-        )
-        print(
-            f"  first call, proof store empty: {cold:,.0f} licenses/s; / bare = {cold / bare:.2f}"
-        )
 
-        port = free_port()
-        server = start_server(port, scratch_database_url(), args.workers)
+def run(args: argparse.Namespace) -> None:
+    begun = time.perf_counter()
+    tokens = issue_licenses(args.licenses)
+    n = len(tokens)
+    print(f"issued {n:,} licenses and a checkpoint in {time.perf_counter() - begun:.1f} s")
+
+    cold, service, bare = batch_ratio(tokens, args.rounds)
+    print(
+        f"batch verify_licenses: {service:,.0f} licenses/s "
+        f"({n:,} per call; {1e6 / service:.0f} us each; median of {args.rounds})"
+    )
+    print(
+        f"  bare Ed25519 verify loop: {bare:,.0f} verifies/s ({1e6 / bare:.0f} us each); "
+        f"service / bare = {service / bare:.2f} (goal >= 0.8)"
+    )
+    print(f"  first call, proof store empty: {cold:,.0f} licenses/s; / bare = {cold / bare:.2f}")
+
+    port = free_port()
+    server = start_server(port, scratch_database_url(), args.workers)
+    # Stopped before scratch_database() drops the database its workers are connected to.
+    try:
         _BODIES[:] = [json.dumps({"jws": token}).encode() for token in tokens]
         # The load processes fork from here: none of them may share this connection.
         connection.close()
@@ -386,12 +399,7 @@ def main() -> None:
             f"{rates['remembered'] / rates['bare']:.2f}"
         )
     finally:
-        signal.alarm(0)
-        if server is not None:
-            stop_server(server)
-        if connection.settings_dict["NAME"] == test_name:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        shutil.rmtree(SCRATCH, ignore_errors=True)
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="core_idempotency_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.owner}:{self.key}"

@@ -595,7 +595,7 @@ def license_settle_manually(
 ) -> License:
     """An operator records that the brand paid the upfront fee's invoice.
 
-    This issues the license only; ``payments.services.fee_settle_manually`` is what
+    This issues the license only; ``payments.fees.fee_settle_manually`` is what
     operators use, and it also books the money in the ledger."""
     if not operator.is_staff:
         raise PermissionDenied("Only an operator settles invoices.")
@@ -733,3 +733,22 @@ def license_release(*, license: License, reason: str, ref: str) -> License:
         lic.on_hold = still_held
         lic.save(update_fields=["on_hold"])
     return lic
+
+
+def brand_licenses_hold(*, brand_id: int, reason: str, ref: str) -> int:
+    """Suspend every license of a brand not revoked (its usage invoice is overdue or its
+    payment disputed); returns how many were not already held for this cause."""
+    held = 0
+    for lic in License.objects.filter(brand_id=brand_id, revoked=False):
+        if not lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).exists():
+            license_hold(license=lic, reason=reason, ref=ref)
+            held += 1
+    return held
+
+
+def holds_release(*, reason: str, ref: str) -> None:
+    """Lift every open hold of this cause (one license's, or all of a brand's)."""
+    for hold in LicenseHold.objects.filter(
+        reason=reason, ref=ref, released_at__isnull=True
+    ).select_related("license"):
+        license_release(license=hold.license, reason=reason, ref=ref)

@@ -48,8 +48,8 @@ class ConnectedAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(CashMovement)
 class CashMovementAdmin(ReadOnlyAdmin):
-    list_display = ["entry", "kind", "backend", "source", "at"]
-    list_filter = ["kind", "backend"]
+    list_display = ["entry", "backend", "source", "at"]
+    list_filter = ["entry__kind", "backend"]
     search_fields = ["source"]
 
 

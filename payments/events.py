@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from payments import gateway, services
+from payments import connect, fees, gateway, invoices, payouts, reversals
+from payments.books import NotYet
 from payments.models import StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,21 @@ GIVE_UP_AFTER = timedelta(days=7)
 
 class BadEvent(ValueError):
     pass
+
+
+# The events a Stripe webhook endpoint sends here, and what each does.
+HANDLERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "checkout.session.completed": fees.checkout_completed,
+    "checkout.session.async_payment_succeeded": fees.checkout_completed,
+    "checkout.session.expired": fees.checkout_expired,
+    "checkout.session.async_payment_failed": fees.checkout_expired,
+    "charge.refunded": reversals.charge_refunded,
+    "charge.dispute.created": reversals.dispute_created,
+    "charge.dispute.closed": reversals.dispute_closed,
+    "invoice.paid": invoices.invoice_paid,
+    "transfer.reversed": payouts.transfer_reversed,
+    "account.updated": connect.account_updated,
+}
 
 
 def _checked(event: Any) -> dict[str, Any]:
@@ -88,13 +105,13 @@ def process(pk: int) -> bool:
         if event.processed_at is not None:
             return True
         data: dict[str, Any] = json.loads(event.payload)
-        handler = services.HANDLERS.get(event.type)
+        handler = HANDLERS.get(event.type)
         now = timezone.now()
         try:
             with transaction.atomic():
                 if handler is not None:
                     handler(data["data"]["object"], data)
-        except services.NotYet as exc:
+        except NotYet as exc:
             # Waits for the event it depends on: tried again after each event processed.
             event.attempts += 1
             event.error = str(exc)[:500]

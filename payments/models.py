@@ -224,19 +224,7 @@ class CashMovement(models.Model):
     charge, refund, dispute, transfer; a bank reference for manual settlement).
     Reconciliation matches these against the payment provider's balance."""
 
-    class Kind(models.TextChoices):
-        FEE = "fee", "License fee collected"
-        FEE_REVERSED = "fee_reversed", "License fee refunded or disputed"
-        FEE_RESTORED = "fee_restored", "Dispute won"
-        INVOICE = "invoice", "Usage invoice paid"
-        INVOICE_REVERSED = "invoice_reversed", "Usage invoice refunded or disputed"
-        INVOICE_RESTORED = "invoice_restored", "Usage invoice dispute won"
-        PROCESSING = "processing", "Processing fee"
-        PAYOUT = "payout", "Payout"
-        PAYOUT_REVERSED = "payout_reversed", "Payout reversed"
-
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="movement")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
     backend = models.CharField(max_length=10, choices=Backend.choices)
     source = models.CharField(
         max_length=255, db_index=True, help_text="The Stripe object (ch_, re_, dp_, tr_, trr_)."
@@ -244,7 +232,7 @@ class CashMovement(models.Model):
     at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.source}"
+        return f"{self.entry.kind} {self.source}"
 
 
 class StripeEvent(models.Model):

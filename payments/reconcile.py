@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Sum
-
 from core.months import bounds, month_start
 from payments import gateway
+from payments.books import backend
 from payments.models import Backend, CashMovement, Reconciliation
-from payments.services import backend
-from royalties.models import Account, Posting
+from royalties.selectors import cash_legs
 
 # Movements between Stripe's balance and the platform's own bank account are not money
 # in or out of the registry's books.
@@ -46,15 +44,7 @@ class _LedgerCash:
 
 def _ledger_cash(start: datetime, end: datetime) -> _LedgerCash:
     found = _LedgerCash(defaultdict(int), set(), defaultdict(int), [])
-    legs = list(
-        Posting.objects.filter(
-            account__kind=Account.Kind.CASH,
-            entry__created_at__gte=start - _WINDOW,
-            entry__created_at__lt=end + _WINDOW,
-        )
-        .values("entry_id", "entry__idempotency_key", "entry__created_at", "account__currency")
-        .annotate(total=Sum("amount"))
-    )
+    legs = cash_legs(start - _WINDOW, end + _WINDOW)
     movements = {
         m.entry_id: m
         for m in CashMovement.objects.filter(entry_id__in=[leg["entry_id"] for leg in legs])

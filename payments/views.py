@@ -20,7 +20,8 @@ from core.parsing import parse_index, parse_month
 from core.problems import problem_response
 from licensing.models import LicenseRequest
 from licensing.services import amount_due
-from payments import events, forms, gateway, services, tasks
+from payments import connect, events, fees, forms, gateway, invoices, monthly, payouts, tasks
+from payments.books import backend
 from payments.models import (
     ConnectedAccount,
     FeePayment,
@@ -32,7 +33,6 @@ from payments.models import (
 from payments.reconcile import reconcile
 from registry.models import Brand
 from royalties.models import Payee
-from royalties.statements import period_close
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ MAX_WEBHOOK_BYTES = 512 * 1024
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's deliveries: verified, stored once, processed by a task after commit."""
-    if services.backend() != "stripe" or not settings.STRIPE_WEBHOOK_SECRET:
+    if backend() != "stripe" or not settings.STRIPE_WEBHOOK_SECRET:
         return problem_response("not-found", 404, "Stripe is not configured on this registry.")
     if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_WEBHOOK_BYTES:
         return problem_response("payload-too-large", 413, "Webhook bodies are at most 512 KiB.")
@@ -83,7 +83,7 @@ def brand_billing(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "brand": brand,
             "awaiting": awaiting,
-            "stripe": services.backend() == "stripe",
+            "stripe": backend() == "stripe",
             "payments": FeePayment.objects.filter(request__brand=brand)
             .exclude(status=FeePayment.Status.OPEN)
             .exclude(status=FeePayment.Status.EXPIRED)
@@ -100,7 +100,7 @@ def fee_pay(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     req = get_object_or_404(LicenseRequest, pk=pk, brand=brand)
     back = request.build_absolute_uri(reverse("brand-billing", args=[brand.slug]))
     try:
-        payment = services.fee_checkout_start(
+        payment = fees.fee_checkout_start(
             actor=request.user,  # type: ignore[arg-type]
             request=req,
             success_url=back + f"?paid={req.pk}",
@@ -131,7 +131,7 @@ def payouts_page(request: HttpRequest) -> HttpResponse:
         {
             "payees": [(p, connected.get(p.pk)) for p in payees],
             "payouts": Payout.objects.filter(payee__in=payees).select_related("payee"),
-            "stripe": services.backend() == "stripe",
+            "stripe": backend() == "stripe",
             "threshold": settings.TIMBRE_PAYOUT_THRESHOLD,
         },
     )
@@ -152,7 +152,7 @@ def _connect_redirect(request: HttpRequest, payee: Payee) -> HttpResponse:
     here = request.build_absolute_uri(reverse("connect-refresh", args=[payee.pk]))
     back = request.build_absolute_uri(reverse("connect-return", args=[payee.pk]))
     try:
-        url = services.connect_start(
+        url = connect.connect_start(
             actor=request.user,  # type: ignore[arg-type]
             payee=payee,
             refresh_url=here,
@@ -180,7 +180,7 @@ def connect_return(request: HttpRequest, payee_id: int) -> HttpResponse:
     connected = ConnectedAccount.objects.filter(payee=payee).first()
     if connected is not None:
         try:
-            services.connect_refresh(connected)
+            connect.connect_refresh(connected)
         except gateway.StripeError:
             logger.warning("could not read account %s", connected.stripe_account_id)
         if connected.transfers_active:
@@ -216,7 +216,7 @@ def _settle(request: HttpRequest, action: str) -> None:
         req = get_object_or_404(
             LicenseRequest, pk=pk, status=LicenseRequest.Status.AWAITING_PAYMENT
         )
-        lic = services.fee_settle_manually(
+        lic = fees.fee_settle_manually(
             operator=operator,  # type: ignore[arg-type]
             request=req,
             reference=reference,
@@ -224,7 +224,7 @@ def _settle(request: HttpRequest, action: str) -> None:
         messages.success(request, f"Settled: license {lic.license_id} issued.")
     elif action == "settle-invoice":
         invoice = get_object_or_404(Invoice, pk=pk)
-        services.invoice_settle_manually(
+        invoices.invoice_settle_manually(
             operator=operator,  # type: ignore[arg-type]
             invoice=invoice,
             reference=reference,
@@ -232,7 +232,7 @@ def _settle(request: HttpRequest, action: str) -> None:
         messages.success(request, f"Invoice {invoice.number} settled.")
     else:
         payout = get_object_or_404(Payout, pk=pk)
-        services.payout_record_manually(
+        payouts.payout_record_manually(
             operator=operator,  # type: ignore[arg-type]
             payout=payout,
             reference=reference,
@@ -241,21 +241,19 @@ def _settle(request: HttpRequest, action: str) -> None:
 
 
 def _month_end(request: HttpRequest, month: Any) -> None:
-    period_close(month=month)
-    invoices = services.invoices_issue(month=month)
-    if services.backend() == "stripe":
-        # Transfers take a while for many payees: the worker runs them.
-        tasks.payout_run.delay(month.isoformat())
+    done = monthly.month_end(
+        month=month, pay_later=lambda month: tasks.payout_run.delay(month.isoformat())
+    )
+    if done.run is None:
         messages.success(
             request,
-            f"{month:%Y-%m} closed: {len(invoices)} invoices; the payout run has started.",
+            f"{month:%Y-%m} closed: {len(done.invoices)} invoices; the payout run has started.",
         )
         return
-    run = services.payout_run(month=month)
     messages.success(
         request,
-        f"{month:%Y-%m} closed: {len(invoices)} invoices, "
-        f"{run.payouts.filter(status='pending').count()} payouts to record by hand.",
+        f"{month:%Y-%m} closed: {len(done.invoices)} invoices, "
+        f"{done.run.payouts.filter(status='pending').count()} payouts to record by hand.",
     )
 
 
@@ -293,7 +291,7 @@ def operations(request: HttpRequest) -> HttpResponse:
         request,
         "payments/operations.html",
         {
-            "stripe": services.backend() == "stripe",
+            "stripe": backend() == "stripe",
             "awaiting": [
                 {"request": r, "due": amount_due(r)}
                 for r in LicenseRequest.objects.filter(

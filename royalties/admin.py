@@ -44,8 +44,9 @@ class PostingInline(admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ["idempotency_key", "currency", "memo", "created_at"]
-    search_fields = ["idempotency_key", "memo"]
+    list_display = ["kind", "source", "currency", "memo", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["source", "idempotency_key", "memo"]
     inlines = [PostingInline]
 
 

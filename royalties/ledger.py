@@ -1,10 +1,17 @@
-"""The double-entry ledger: accounts, balanced append-only entries, balances by SQL."""
+"""The double-entry ledger: accounts, balanced append-only entries, balances by SQL, and
+the one way an amount is split between the platform and the payees.
+
+Every entry has a kind and a source (what it is about, by our ids); its idempotency key
+is made of the two here and nowhere else, so a second attempt to book the same thing
+finds the first.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -12,10 +19,17 @@ from django.utils import timezone
 
 from licensing.models import License
 from registry.models import Brand
+from royalties import rules
 from royalties.models import Account, JournalEntry, Payee, Period, Posting
+
+Kind = JournalEntry.Kind
 
 
 class UnbalancedEntry(ValueError):
+    pass
+
+
+class ClosedPeriod(ValueError):
     pass
 
 
@@ -29,6 +43,29 @@ class Line:
     gross: int = 0
     recouped: int = 0
     fee: int = 0
+
+    def negated(self) -> Line:
+        """The line that takes this one back out, statement dimensions included."""
+        return replace(
+            self,
+            amount=-self.amount,
+            works=-self.works,
+            milliseconds=-self.milliseconds,
+            gross=-self.gross,
+            recouped=-self.recouped,
+            fee=-self.fee,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.amount
+            or self.works
+            or self.milliseconds
+            or self.gross
+            or self.recouped
+            or self.fee
+        )
 
 
 def account(
@@ -57,18 +94,79 @@ def account(
     return found
 
 
+class Accounts:
+    """Accounts looked up once per use case, however many lines need them."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str, str, int], Account] = {}
+
+    def get(
+        self,
+        kind: str,
+        currency: str,
+        *,
+        brand: Brand | None = None,
+        payee: Payee | None = None,
+        license: License | None = None,
+    ) -> Account:
+        owner = brand or payee or license
+        key = (kind, currency, type(owner).__name__, owner.pk if owner else 0)
+        if key not in self._found:
+            self._found[key] = account(kind, currency, brand=brand, payee=payee, license=license)
+        return self._found[key]
+
+
+# The prefix of each kind's idempotency keys. Keys written before entries had kinds used
+# these prefixes, and a retried payment event must find what it booked then, so they
+# stay; kinds that share a prefix have sources that never collide (Stripe's ids).
+_KEY_PREFIX = {
+    Kind.WORKS: "works",
+    Kind.WORK_VOID: "void",
+    Kind.ADVANCE: "advance",
+    Kind.ADVANCE_REAPPLIED: "advance-reapplied",
+    Kind.TRUE_UP: "trueup",
+    Kind.FEE: "fee",
+    Kind.FEE_UNAPPLIED: "unapplied",
+    Kind.FEE_REFUND: "refund",
+    Kind.INVOICE_REFUND: "refund",
+    Kind.FEE_CHARGEBACK: "dispute",
+    Kind.INVOICE_CHARGEBACK: "dispute",
+    Kind.FEE_RESTORED: "dispute-won",
+    Kind.INVOICE_RESTORED: "dispute-won",
+    Kind.INVOICE_PAYMENT: "invoice-paid",
+    Kind.PROCESSING_FEE: "processing",
+    Kind.PAYOUT: "payout",
+    Kind.PAYOUT_REVERSAL: "payout",
+}
+
+
+def entry_key(kind: str, source: str) -> str:
+    """The idempotency key of the entry of ``kind`` about ``source``."""
+    return f"{_KEY_PREFIX[Kind(kind)]}:{source}"
+
+
+def find(kind: str, source: str) -> JournalEntry | None:
+    """The entry of ``kind`` about ``source``, if it was booked."""
+    return JournalEntry.objects.filter(idempotency_key=entry_key(kind, source)).first()
+
+
 def post(
     *,
-    key: str,
+    kind: str,
+    source: str,
     currency: str,
     memo: str,
     lines: Sequence[Line],
     reverses: JournalEntry | None = None,
     at: datetime | None = None,
+    split: SplitBasis | None = None,
 ) -> JournalEntry:
-    """Write a balanced entry once: a second call with the same key returns the first."""
-    if sum(line.amount for line in lines) != 0:
-        raise UnbalancedEntry(f"{key}: postings sum to {sum(line.amount for line in lines)}, not 0")
+    """Write a balanced entry once: a second call for the same kind and source returns
+    the first entry."""
+    key = entry_key(kind, source)
+    total = sum(line.amount for line in lines)
+    if total != 0:
+        raise UnbalancedEntry(f"{key}: postings sum to {total}, not 0")
     if any(line.account.currency != currency for line in lines):
         raise UnbalancedEntry(f"{key}: an entry has one currency ({currency})")
     existing = JournalEntry.objects.filter(idempotency_key=key).first()
@@ -79,10 +177,13 @@ def post(
     try:
         with transaction.atomic():
             entry = JournalEntry.objects.create(
+                kind=kind,
+                source=source,
                 idempotency_key=key,
                 currency=currency,
                 memo=memo[:300],
                 reverses=reverses,
+                split=None if split is None else split.to_json(),
                 created_at=at or timezone.now(),
             )
             Posting.objects.bulk_create(
@@ -98,16 +199,12 @@ def post(
                     fee=line.fee,
                 )
                 for line in lines
-                if line.amount or line.works or line.gross
+                if not line.empty
             )
     except IntegrityError:
         # The same key committed meanwhile by a concurrent caller: theirs stands.
         return JournalEntry.objects.get(idempotency_key=key)
     return entry
-
-
-class ClosedPeriod(ValueError):
-    pass
 
 
 def _refuse_closed_month(at: datetime) -> None:
@@ -119,3 +216,75 @@ def _refuse_closed_month(at: datetime) -> None:
 def balance(acct: Account) -> int:
     """Debits minus credits, by SQL aggregate."""
     return acct.postings.aggregate(total=Sum("amount"))["total"] or 0
+
+
+# --- splits -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SplitBasis:
+    """How money earned under a voice is split: the platform's fee, then the payees'
+    shares (payee, basis points summing to 10,000). Stored with the entry it split."""
+
+    fee_bps: int
+    payees: tuple[tuple[Payee, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fee_bps": self.fee_bps, "payees": [[p.pk, bps] for p, bps in self.payees]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SplitBasis:
+        payees = {p.pk: p for p in Payee.objects.filter(pk__in=[pk for pk, _ in data["payees"]])}
+        return cls(
+            fee_bps=int(data["fee_bps"]),
+            payees=tuple((payees[int(pk)], int(bps)) for pk, bps in data["payees"]),
+        )
+
+
+def split_lines(
+    amounts: Sequence[int],
+    *,
+    basis: SplitBasis,
+    currency: str,
+    lic: License | None,
+    accounts: Accounts,
+    works: int = 0,
+    milliseconds: int = 0,
+    recouped: int = 0,
+) -> list[Line]:
+    """The credit side of earning ``amounts``: the platform's fee and each payee's share.
+
+    Each amount is split on its own and the shares are added up, so that taking any one
+    of them back (a void) is the exact negation of its part, and a set of amounts splits
+    the same whichever entries they were booked in. The payees' lines carry the
+    statement's dimensions (works, time, gross, recouped, fee) for the license.
+    """
+    weights = [bps for _, bps in basis.payees]
+    fee = 0
+    shares = [0] * len(weights)
+    seen: dict[int, rules.Distribution] = {}
+    for amount in amounts:
+        split = seen.get(amount)
+        if split is None:
+            split = seen[amount] = rules.distribute(
+                amount, fee_bps=basis.fee_bps, split_bps=weights
+            )
+        fee += split.fee
+        for i, share in enumerate(split.payees):
+            shares[i] += share
+    gross = sum(amounts)
+    lines = [Line(accounts.get(Account.Kind.PLATFORM_REVENUE, currency), -fee, lic)]
+    lines += [
+        Line(
+            accounts.get(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
+            -share,
+            lic,
+            works,
+            milliseconds,
+            gross=gross,
+            recouped=recouped,
+            fee=fee,
+        )
+        for (payee, _), share in zip(basis.payees, shares, strict=True)
+    ]
+    return lines

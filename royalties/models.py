@@ -8,6 +8,8 @@ correction is a reversing entry; every entry has a unique idempotency key.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -90,16 +92,55 @@ class Account(models.Model):
 
 
 class JournalEntry(models.Model):
+    """A balanced, append-only entry: what moved (its kind), about what (its source: a
+    license, a work, a payment, a payout), and once only (its idempotency key, made of
+    the two by :func:`royalties.ledger.entry_key`)."""
+
+    class Kind(models.TextChoices):
+        WORKS = "works", "Works recorded"
+        WORK_VOID = "work_void", "Work voided"
+        ADVANCE = "advance", "Minimum guarantee prepaid"
+        ADVANCE_REAPPLIED = "advance_reapplied", "Advance applied to later works after a void"
+        TRUE_UP = "true_up", "Minimum guarantee true-up"
+        FEE = "fee", "Upfront fee"
+        FEE_UNAPPLIED = "fee_unapplied", "Payment not applied: the brand's credit"
+        FEE_REFUND = "fee_refund", "Fee refunded"
+        FEE_CHARGEBACK = "fee_chargeback", "Fee disputed"
+        FEE_RESTORED = "fee_restored", "Fee dispute won"
+        INVOICE_PAYMENT = "invoice_payment", "Usage invoice paid"
+        INVOICE_REFUND = "invoice_refund", "Usage invoice refunded"
+        INVOICE_CHARGEBACK = "invoice_chargeback", "Usage invoice disputed"
+        INVOICE_RESTORED = "invoice_restored", "Usage invoice dispute won"
+        PROCESSING_FEE = "processing_fee", "Payment processing fee"
+        PAYOUT = "payout", "Payout"
+        PAYOUT_REVERSAL = "payout_reversal", "Payout reversed"
+
+    # Payouts and their reversals: what a statement shows as paid out, not earned.
+    PAYOUT_KINDS: ClassVar[tuple[str, ...]] = (Kind.PAYOUT, Kind.PAYOUT_REVERSAL)
+    # Payments of usage invoices (and their reversals): they settle invoices, not usage.
+    INVOICE_SETTLEMENT_KINDS: ClassVar[tuple[str, ...]] = (
+        Kind.INVOICE_PAYMENT,
+        Kind.INVOICE_REFUND,
+        Kind.INVOICE_CHARGEBACK,
+        Kind.INVOICE_RESTORED,
+    )
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source = models.CharField(max_length=180, help_text="What the entry is about, by our ids.")
     idempotency_key = models.CharField(max_length=200, unique=True)
     currency = models.CharField(max_length=3)
     memo = models.CharField(max_length=300)
     reverses = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
     )
+    # For entries that split money among payees (works, fees, true-ups): the platform's
+    # fee and the payees' shares it was split by, so a reversal splits exactly the same.
+    split = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name_plural = "journal entries"
+        indexes = [models.Index(fields=["kind", "source"])]
 
     def __str__(self) -> str:
         return f"{self.idempotency_key}: {self.memo}"

@@ -4,8 +4,9 @@ No Django, no floats. Amounts are integer minor units of one currency.
 
 The one rounding rule, applied in `to_minor_units` and nowhere else: an exact amount of
 minor units is rounded half up (x.5 goes to x+1) to a whole minor unit. A work's price is
-summed exactly from its parts and rounded once; a fee is rounded once; a split rounds
-nothing (it allocates whole units by largest remainder).
+summed exactly from its parts and rounded once. Splitting rounds nothing: a price is
+allocated in whole units between the platform's fee and the payees in one pass, by
+largest remainder, and a tie goes to the payees.
 """
 
 from __future__ import annotations
@@ -70,13 +71,6 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     return floors
 
 
-def platform_fee(amount: int, fee_bps: int) -> int:
-    """The platform's fee on a royalty, rounded by the one rule."""
-    if not 0 <= fee_bps <= BPS:
-        raise ValueError("fee is 0..10000 bps")
-    return to_minor_units(Decimal(amount) * Decimal(fee_bps) / Decimal(BPS))
-
-
 @dataclass(frozen=True)
 class Recoupment:
     """How one royalty meets the unrecouped advance (the minimum guarantee)."""
@@ -110,11 +104,17 @@ class Distribution:
 
 
 def distribute(royalty: int, *, fee_bps: int, split_bps: Sequence[int]) -> Distribution:
-    """The platform's fee first, then the rest split among payees (weights in bps, sum 10000)."""
+    """A royalty allocated between the platform's fee (``fee_bps`` of it) and the payees
+    (the rest, weighted in bps summing to 10000), in one largest-remainder pass: every
+    part is its exact share give or take one unit, the parts add up to the royalty, and
+    where the platform and a payee tie for a unit, the payee gets it."""
     if sum(split_bps) != BPS:
         raise ValueError("payee splits must sum to 10000 bps (100%)")
-    fee = platform_fee(royalty, fee_bps)
-    return Distribution(fee=fee, payees=allocate(royalty - fee, split_bps))
+    if not 0 <= fee_bps <= BPS:
+        raise ValueError("fee is 0..10000 bps")
+    # Payees first: allocate() gives ties to the earlier part.
+    parts = allocate(royalty, [bps * (BPS - fee_bps) for bps in split_bps] + [fee_bps * BPS])
+    return Distribution(fee=parts[-1], payees=parts[:-1])
 
 
 def true_up(advance_left: int) -> int:

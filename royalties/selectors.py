@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
+from core.months import bounds, month_start
 from licensing.models import License
 from registry.policies import managed_performers
-from royalties.models import Account, Payee, Posting, Work, WorkStamp
+from royalties import ledger
+from royalties.models import Account, JournalEntry, Payee, Period, Posting, Work, WorkStamp
 from transparency.selectors import inclusion_proofs, latest_checkpoint
 
 
@@ -27,7 +31,7 @@ def payees_of(user: Any) -> QuerySet[Payee]:
 def earnings_by_month(payees: QuerySet[Payee]) -> list[dict[str, Any]]:
     rows = (
         Posting.objects.filter(account__kind=Account.Kind.PAYEE_PAYABLE, account__payee__in=payees)
-        .exclude(entry__idempotency_key__startswith="payout:")
+        .exclude(entry__kind__in=JournalEntry.PAYOUT_KINDS)
         .annotate(month=TruncMonth("entry__created_at"))
         .values("month", "account__currency")
         .annotate(total=Sum("amount"), works=Sum("works"))
@@ -47,7 +51,7 @@ def earnings_by_month(payees: QuerySet[Payee]) -> list[dict[str, Any]]:
 def earnings_by_voice(payees: QuerySet[Payee]) -> list[dict[str, Any]]:
     rows = (
         Posting.objects.filter(account__kind=Account.Kind.PAYEE_PAYABLE, account__payee__in=payees)
-        .exclude(entry__idempotency_key__startswith="payout:")
+        .exclude(entry__kind__in=JournalEntry.PAYOUT_KINDS)
         .values("license__voice__display_name", "account__currency")
         .annotate(total=Sum("amount"), works=Sum("works"))
         .order_by("license__voice__display_name")
@@ -159,3 +163,134 @@ def lookup_by_hash(digest: str) -> dict[str, Any]:
         )
     licensed = any(not m["voided"] and m["license_status"] == "active" for m in matches)
     return {"content_sha256": digest, "licensed": licensed, "matches": matches}
+
+
+# --- what payments reads of the ledger ---------------------------------------------------
+
+
+def month_closed(month: date) -> bool:
+    return Period.objects.filter(month=month_start(month), closed_at__isnull=False).exists()
+
+
+def booked_legs(kind: str, source: str) -> list[Posting]:
+    """The non-cash legs of the entry of ``kind`` about ``source``, as booked."""
+    return list(
+        Posting.objects.filter(entry__idempotency_key=ledger.entry_key(kind, source))
+        .exclude(account__kind=Account.Kind.CASH)
+        .select_related("account")
+        .order_by("pk")
+    )
+
+
+def entry_postings(entry: JournalEntry) -> list[Posting]:
+    return list(entry.postings.select_related("account", "license"))
+
+
+# What a brand owes, by license, from postings on its receivable account: usage (works,
+# voids), and anything else booked to it (guarantee the brand used after a refund,
+# credits), but not the settlements of invoices (which settle invoices, not usage).
+_OWES_SQL = """
+SELECT a.brand_id, a.currency, p.license_id, SUM(p.amount),
+       SUM(CASE WHEN e.created_at >= %(start)s THEN p.amount ELSE 0 END)
+FROM royalties_posting p
+JOIN royalties_account a ON a.id = p.account_id
+JOIN royalties_journalentry e ON e.id = p.entry_id
+WHERE a.kind = %(kind)s AND e.created_at < %(end)s
+  AND e.kind NOT IN (%(paid)s, %(refunded)s, %(charged_back)s, %(restored)s)
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3
+"""
+
+
+@dataclass
+class BrandOwes:
+    total: int = 0  # everything owed up to the month's end
+    lines: list[tuple[int, int]] = field(default_factory=list)  # (license pk, this month)
+
+
+def brands_owe(month: date) -> dict[tuple[int, str], BrandOwes]:
+    """Per brand and currency: what it owes for usage up to the end of ``month``, and
+    the month's part of it per license."""
+    start, end = bounds(month)
+    adapt = connection.ops.adapt_datetimefield_value
+    kinds = JournalEntry.Kind
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OWES_SQL,
+            {
+                "kind": Account.Kind.BRAND_RECEIVABLE.value,
+                "start": adapt(start),
+                "end": adapt(end),
+                "paid": kinds.INVOICE_PAYMENT.value,
+                "refunded": kinds.INVOICE_REFUND.value,
+                "charged_back": kinds.INVOICE_CHARGEBACK.value,
+                "restored": kinds.INVOICE_RESTORED.value,
+            },
+        )
+        rows = cursor.fetchall()
+    owes: dict[tuple[int, str], BrandOwes] = {}
+    for brand_id, currency, license_pk, amount, this_month in rows:
+        found = owes.setdefault((brand_id, currency), BrandOwes())
+        found.total += int(amount)
+        if license_pk is not None and int(this_month):
+            found.lines.append((license_pk, int(this_month)))
+    return owes
+
+
+def works_in_month(license_pk: int, month: date) -> int:
+    """Works recorded under a license in ``month`` and not voided."""
+    start, end = bounds(month)
+    return Work.objects.filter(
+        license_id=license_pk, recorded_at__gte=start, recorded_at__lt=end, voided_at__isnull=True
+    ).count()
+
+
+_EARNED_SQL = """
+SELECT a.payee_id, a.currency, -SUM(p.amount)
+FROM royalties_posting p
+JOIN royalties_account a ON a.id = p.account_id
+JOIN royalties_journalentry e ON e.id = p.entry_id
+WHERE a.kind = %(kind)s
+  AND (e.created_at < %(end)s OR e.kind IN (%(payout)s, %(payout_reversal)s))
+GROUP BY 1, 2
+"""
+
+_BALANCE_SQL = """
+SELECT a.payee_id, a.currency, -SUM(p.amount)
+FROM royalties_posting p
+JOIN royalties_account a ON a.id = p.account_id
+WHERE a.kind = %(kind)s
+GROUP BY 1, 2
+"""
+
+
+def payees_owed(month: date) -> dict[tuple[int, str], int]:
+    """Per payee and currency: earned up to the month's end, less every payout booked
+    (whenever it was made), and never more than the payee is owed now (money clawed back
+    since, by a refund or a chargeback, is not owed)."""
+    _, end = bounds(month)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {
+        "kind": Account.Kind.PAYEE_PAYABLE.value,
+        "end": adapt(end),
+        "payout": JournalEntry.Kind.PAYOUT.value,
+        "payout_reversal": JournalEntry.Kind.PAYOUT_REVERSAL.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_EARNED_SQL, params)
+        earned = {(payee, currency): int(amount) for payee, currency, amount in cursor.fetchall()}
+        cursor.execute(_BALANCE_SQL, {"kind": Account.Kind.PAYEE_PAYABLE.value})
+        now_owed = {(payee, currency): int(amount) for payee, currency, amount in cursor.fetchall()}
+    return {k: min(v, now_owed.get(k, v)) for k, v in earned.items()}
+
+
+def cash_legs(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Cash moved by each entry dated in [start, end): its entry, key, time, currency and
+    net amount."""
+    return list(
+        Posting.objects.filter(
+            account__kind=Account.Kind.CASH, entry__created_at__gte=start, entry__created_at__lt=end
+        )
+        .values("entry_id", "entry__idempotency_key", "entry__created_at", "account__currency")
+        .annotate(total=Sum("amount"))
+    )

@@ -14,26 +14,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from licensing.ids import new_id
 from licensing.keys import active_signer
 from licensing.models import License
 from licensing.permission import WorkFacts, WorkPermission
-from registry.models import Brand, VoiceModel
-from royalties import ledger, rules
+from registry.models import Brand
+from royalties import advance, ledger, rules
 from royalties.models import (
     Account,
     JournalEntry,
-    LicenseUsage,
-    Payee,
-    VoiceSplit,
     Work,
     WorkAttempt,
 )
+from royalties.splits import split_basis
 from transparency.services import event, log_append, rfc3339
 from verifier.documents import receipt_document
 from verifier.jws import TYP_RECEIPT, Signer
@@ -103,53 +100,6 @@ def _rates(lic: License) -> rules.Rates:
     )
 
 
-def payee_splits(voice: VoiceModel) -> tuple[list[Payee], list[int]]:
-    rows = list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
-    if rows:
-        return [r.payee for r in rows], [r.bps for r in rows]
-    performer = voice.performer
-    payee = Payee.objects.filter(performer=performer).order_by("pk").first()
-    if payee is None:
-        payee = Payee.objects.create(
-            kind=Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE,
-            name=performer.stage_name
-            if performer.is_living
-            else f"Estate of {performer.stage_name}",
-            performer=performer,
-            user=performer.user,
-        )
-    return [payee], [rules.BPS]
-
-
-def usage_locked(lic: License) -> LicenseUsage:
-    """The license's usage row, locked. Made (with the advance booked) on first use."""
-    usage = LicenseUsage.objects.select_for_update().filter(license=lic).first()
-    if usage is not None:
-        return usage
-    advance = int(lic.document["royalty"]["minimum_guarantee"])
-    currency = lic.document["royalty"]["currency"]
-    try:
-        with transaction.atomic():
-            LicenseUsage.objects.create(license=lic, advance_left=advance)
-    except IntegrityError:
-        # made by a concurrent request; lock theirs below
-        pass
-    else:
-        if advance:
-            ledger.post(
-                key=f"advance:{lic.license_id}",
-                currency=currency,
-                memo=f"minimum guarantee prepaid for {lic.license_id}",
-                lines=[
-                    ledger.Line(ledger.account(Account.Kind.CASH, currency), advance, lic),
-                    ledger.Line(
-                        ledger.account(Account.Kind.ADVANCE, currency, license=lic), -advance, lic
-                    ),
-                ],
-            )
-    return LicenseUsage.objects.select_for_update().get(license=lic)
-
-
 def works_record(
     *, brand: Brand, items: Sequence[WorkInput], now: datetime | None = None
 ) -> list[Outcome]:
@@ -193,7 +143,9 @@ def works_record(
         .order_by("license_id")
     }
     # Lock every usage row this request touches, in one fixed order (license id).
-    usages = {license_id: usage_locked(licenses[license_id]) for license_id in sorted(licenses)}
+    usages = {
+        license_id: advance.usage_locked(licenses[license_id]) for license_id in sorted(licenses)
+    }
     seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
     permission = WorkPermission(today)
     rates = {license_id: _rates(lic) for license_id, lic in licenses.items()}
@@ -226,12 +178,11 @@ def works_record(
             duration_ms=item.duration_ms,
             declared_revenue=item.declared_revenue,
         )
-        recouped = rules.recoup(price, usage.advance_left)
+        from_advance = advance.draw(usage, price)
         usage.works += 1
         usage.milliseconds += item.duration_ms
-        usage.advance_left = recouped.advance_left
         seen_refs.add(item.client_ref)
-        accepted.append(_Accepted(item, outcomes[i], lic, price, recouped.from_advance))
+        accepted.append(_Accepted(item, outcomes[i], lic, price, from_advance))
 
     if attempts:
         WorkAttempt.objects.bulk_create(attempts)
@@ -269,8 +220,11 @@ def works_record(
         by_license[a.lic.license_id].append(a)
 
     batch = new_id("bat")
-    cache = _PerRequest()
-    journal = {lid: _post_batch(batch, group, now, cache) for lid, group in by_license.items()}
+    accounts = ledger.Accounts()
+    bases: dict[int, ledger.SplitBasis] = {}
+    journal = {
+        lid: _post_batch(batch, group, now, accounts, bases) for lid, group in by_license.items()
+    }
     rows = []
     for a in accepted:
         currency = a.lic.document["royalty"]["currency"]
@@ -369,93 +323,66 @@ def _insert_works(rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def platform_fee_bps() -> int:
-    return int(getattr(settings, "TIMBRE_PLATFORM_FEE_BPS", 1000))
-
-
-class _PerRequest:
-    """Accounts and splits looked up once per request, however many licenses it spans."""
-
-    def __init__(self) -> None:
-        self._accounts: dict[tuple[str, str, str, int], Account] = {}
-        self._splits: dict[int, tuple[list[Payee], list[int]]] = {}
-
-    def account(
-        self,
-        kind: str,
-        currency: str,
-        *,
-        brand: Brand | None = None,
-        payee: Payee | None = None,
-        license: License | None = None,
-    ) -> Account:
-        owner = brand or payee or license
-        key = (kind, currency, type(owner).__name__, owner.pk if owner else 0)
-        if key not in self._accounts:
-            self._accounts[key] = ledger.account(
-                kind, currency, brand=brand, payee=payee, license=license
-            )
-        return self._accounts[key]
-
-    def splits(self, voice: VoiceModel) -> tuple[list[Payee], list[int]]:
-        if voice.pk not in self._splits:
-            self._splits[voice.pk] = payee_splits(voice)
-        return self._splits[voice.pk]
-
-
 def _post_batch(
-    batch: str, group: list[_Accepted], at: datetime, cache: _PerRequest
+    batch: str,
+    group: list[_Accepted],
+    at: datetime,
+    accounts: ledger.Accounts,
+    bases: dict[int, ledger.SplitBasis],
 ) -> JournalEntry:
-    """One entry per license per request: the brand (or the advance) pays, payees earn."""
+    """One entry per license per request: the advance, then the brand, pays; the
+    platform and the payees earn each work's price, split work by work."""
     lic = group[0].lic
     currency = lic.document["royalty"]["currency"]
-    royalty = sum(a.price for a in group)
+    if lic.voice_id not in bases:
+        bases[lic.voice_id] = split_basis(lic.voice)
+    basis = bases[lic.voice_id]
+    prices = [a.price for a in group]
     from_advance = sum(a.from_advance for a in group)
-    works = len(group)
-    ms = sum(a.item.duration_ms for a in group)
-    payees, split = cache.splits(lic.voice)
-    shares = rules.distribute(royalty, fee_bps=platform_fee_bps(), split_bps=split)
     lines = [
-        ledger.Line(cache.account(Account.Kind.ADVANCE, currency, license=lic), from_advance, lic),
+        ledger.Line(accounts.get(Account.Kind.ADVANCE, currency, license=lic), from_advance, lic),
         ledger.Line(
-            cache.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
-            royalty - from_advance,
+            accounts.get(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
+            sum(prices) - from_advance,
             lic,
         ),
-        ledger.Line(cache.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),
-    ]
-    lines += [
-        ledger.Line(
-            cache.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
-            -amount,
-            lic,
-            works,
-            ms,
-            gross=royalty,
+        *ledger.split_lines(
+            prices,
+            basis=basis,
+            currency=currency,
+            lic=lic,
+            accounts=accounts,
+            works=len(group),
+            milliseconds=sum(a.item.duration_ms for a in group),
             recouped=from_advance,
-            fee=shares.fee,
-        )
-        for payee, amount in zip(payees, shares.payees, strict=True)
+        ),
     ]
     return ledger.post(
-        key=f"works:{batch}:{lic.license_id}",
+        kind=ledger.Kind.WORKS,
+        source=f"{batch}:{lic.license_id}",
         currency=currency,
-        memo=f"{works} works under {lic.license_id}",
+        memo=f"{len(group)} works under {lic.license_id}",
         lines=lines,
         at=at,
+        split=basis,
     )
 
 
 @transaction.atomic
 def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
-    """Void a work within 24 hours: a reversing entry; its cap slot and advance come back."""
+    """Void a work within 24 hours: the exact negation of what recording it booked; its
+    cap slot comes back, and its part of the advance goes to the works after it."""
     work = (
-        Work.objects.select_related("license", "entry").filter(work_id=work_id, brand=brand).first()
+        Work.objects.select_related("license__voice", "entry")
+        .filter(work_id=work_id, brand=brand)
+        .first()
     )
     if work is None:
         raise PermissionDenied("No work of yours has this id.")
-    usage = LicenseUsage.objects.select_for_update().get(license=work.license)
-    work = Work.objects.select_for_update().get(pk=work.pk)
+    usage = advance.usage_locked(work.license)
+    work = (
+        Work.objects.select_for_update().select_related("license__voice", "entry").get(pk=work.pk)
+    )
     if work.voided_at is not None:
         raise ValidationError({"work": ["This work is already void."]})
     now = timezone.now()
@@ -463,45 +390,44 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
         raise ValidationError({"work": ["Works can be voided within 24 hours of recording only."]})
     lic = work.license
     currency = work.currency
-    payees, split = payee_splits(lic.voice)
-    shares = rules.distribute(work.price, fee_bps=platform_fee_bps(), split_bps=split)
-    lines = [
+    accounts = ledger.Accounts()
+    # Split as it was booked (splits and the fee may have changed since).
+    booked = work.entry.split
+    basis = ledger.SplitBasis.from_json(booked) if booked else split_basis(lic.voice)
+    booking = [
         ledger.Line(
-            ledger.account(Account.Kind.ADVANCE, currency, license=lic), -work.from_advance, lic
+            accounts.get(Account.Kind.ADVANCE, currency, license=lic), work.from_advance, lic
         ),
         ledger.Line(
-            ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=brand),
-            -(work.price - work.from_advance),
+            accounts.get(Account.Kind.BRAND_RECEIVABLE, currency, brand=brand),
+            work.price - work.from_advance,
             lic,
         ),
-        ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), shares.fee, lic),
-    ]
-    lines += [
-        ledger.Line(
-            ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
-            amount,
-            lic,
-            -1,
-            -work.duration_ms,
-            gross=-work.price,
-            recouped=-work.from_advance,
-            fee=-shares.fee,
-        )
-        for payee, amount in zip(payees, shares.payees, strict=True)
+        *ledger.split_lines(
+            [work.price],
+            basis=basis,
+            currency=currency,
+            lic=lic,
+            accounts=accounts,
+            works=1,
+            milliseconds=work.duration_ms,
+            recouped=work.from_advance,
+        ),
     ]
     entry = ledger.post(
-        key=f"void:{work.work_id}",
+        kind=ledger.Kind.WORK_VOID,
+        source=work.work_id,
         currency=currency,
         memo=f"void {work.work_id}",
-        lines=lines,
+        lines=[line.negated() for line in booking],
         reverses=work.entry,
         at=now,
     )
     usage.works -= 1
     usage.milliseconds -= work.duration_ms
-    usage.advance_left += work.from_advance
-    usage.save(update_fields=["works", "milliseconds", "advance_left"])
+    usage.save(update_fields=["works", "milliseconds"])
     work.voided_at = now
     work.void_entry = entry
     work.save(update_fields=["voided_at", "void_entry"])
+    advance.void_work(usage, work, at=now)
     return work

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from registry.models import User, VoiceModel
 from registry.policies import can_manage_voice
+from royalties.ledger import SplitBasis
 from royalties.models import Payee, VoiceSplit
 from royalties.rules import BPS
 
@@ -59,3 +61,27 @@ def voice_splits_set(
         )
         rows.append(VoiceSplit.objects.create(voice=voice, payee=payee, bps=share.bps))
     return rows
+
+
+def platform_fee_bps() -> int:
+    return int(settings.TIMBRE_PLATFORM_FEE_BPS)
+
+
+def split_basis(voice: VoiceModel) -> SplitBasis:
+    """How money earned under ``voice`` splits today: the platform's fee, then the voice's
+    payees (its performer alone, as performer or estate, when no split was set)."""
+    rows = list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
+    if rows:
+        return SplitBasis(platform_fee_bps(), tuple((r.payee, r.bps) for r in rows))
+    performer = voice.performer
+    payee = Payee.objects.filter(performer=performer).order_by("pk").first()
+    if payee is None:
+        payee = Payee.objects.create(
+            kind=Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE,
+            name=performer.stage_name
+            if performer.is_living
+            else f"Estate of {performer.stage_name}",
+            performer=performer,
+            user=performer.user,
+        )
+    return SplitBasis(platform_fee_bps(), ((payee, BPS),))

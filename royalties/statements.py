@@ -15,10 +15,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.months import bounds, month_start, next_month
-from royalties import ledger, rules
+from royalties import advance
 from royalties.models import Account, JournalEntry, LicenseUsage, Payee, Period, Statement
 
-PAYOUT_PREFIX = "payout:"
 _SECOND = timedelta(seconds=1)
 
 
@@ -38,11 +37,11 @@ class StatementData:
 
 
 # One pass over the payee's own postings up to the month's end (joined to their entries
-# for the time and key, as a plain SUM would be): each payee leg carries the statement's
+# for the time and kind, as a plain SUM would be): each payee leg carries the statement's
 # dimensions, so no other leg is read. Grouped by before-the-month (the opening balance),
 # payout or not, and license.
 _STATEMENT_SQL = """
-SELECT e.created_at < %(start)s AS earlier, e.idempotency_key LIKE %(payout)s AS payout,
+SELECT e.created_at < %(start)s AS earlier, e.kind IN (%(payout)s, %(payout_reversal)s) AS payout,
        p.license_id, l.license_id, SUM(p.amount), SUM(p.works), SUM(p.milliseconds),
        SUM(p.gross), SUM(p.recouped), SUM(p.fee)
 FROM royalties_posting p
@@ -69,7 +68,8 @@ def compute(payee: Payee, month: date, currency: str) -> StatementData:
         "payee": payee.pk,
         "start": adapt(start),
         "end": adapt(end),
-        "payout": PAYOUT_PREFIX + "%",
+        "payout": JournalEntry.Kind.PAYOUT.value,
+        "payout_reversal": JournalEntry.Kind.PAYOUT_REVERSAL.value,
     }
     with connection.cursor() as cursor:
         cursor.execute(_STATEMENT_SQL, params)
@@ -108,47 +108,15 @@ def currencies_of(payee: Payee) -> list[str]:
 
 def _true_ups(month: date) -> int:
     """Licenses whose term ended by the end of `month`: their unrecouped advance is earned."""
-    from royalties.services import payee_splits, platform_fee_bps
-
     _, end = bounds(month)
-    released = 0
     ended = (
         LicenseUsage.objects.select_for_update()
         .filter(advance_released=False, advance_left__gt=0, license__valid_until__lt=end.date())
         .select_related("license__voice__performer")
     )
+    released = 0
     for usage in ended:
-        lic = usage.license
-        amount = usage.advance_left
-        currency = lic.document["royalty"]["currency"]
-        payees, split = payee_splits(lic.voice)
-        shares = rules.distribute(
-            rules.true_up(amount), fee_bps=platform_fee_bps(), split_bps=split
-        )
-        lines = [
-            ledger.Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), amount, lic),
-            ledger.Line(ledger.account(Account.Kind.PLATFORM_REVENUE, currency), -shares.fee, lic),
-        ] + [
-            ledger.Line(
-                ledger.account(Account.Kind.PAYEE_PAYABLE, currency, payee=p),
-                -a,
-                lic,
-                gross=amount,
-                recouped=amount,
-                fee=shares.fee,
-            )
-            for p, a in zip(payees, shares.payees, strict=True)
-        ]
-        ledger.post(
-            key=f"trueup:{lic.license_id}",
-            currency=currency,
-            memo=f"minimum guarantee true-up for {lic.license_id}",
-            lines=lines,
-            at=end - _SECOND,
-        )
-        usage.advance_left = 0
-        usage.advance_released = True
-        usage.save(update_fields=["advance_left", "advance_released"])
+        advance.release(usage, at=end - _SECOND)
         released += 1
     return released
 
@@ -201,6 +169,13 @@ def _close_one(month: date) -> Period:
     period.closed_at = timezone.now()
     period.save(update_fields=["closed_at"])
     return period
+
+
+def closed_period_locked(month: date) -> Period | None:
+    """The month's period if it is closed, its row locked for the caller's transaction
+    (what month-end work that must not run twice at once takes first)."""
+    period = Period.objects.select_for_update().filter(month=month_start(month)).first()
+    return period if period is not None and period.closed_at is not None else None
 
 
 def statement_for(payee: Payee, month: date, currency: str) -> tuple[StatementData, bool]:

@@ -1,4 +1,4 @@
-"""Shared fixtures: personas, sample files, and which suites run where.
+"""Shared fixtures: personas, and which suites run where (sample files: tests/helpers.py).
 
 Suites marked ``postgres`` need PostgreSQL behaviour (row locks, constraints) and run when
 DATABASE_URL points at PostgreSQL; ``worker`` suites need a real Celery worker over Redis
@@ -9,12 +9,7 @@ a deselection is an error instead, so a misconfigured CI cannot pass by running 
 
 from __future__ import annotations
 
-import hashlib
-import io
-import math
 import os
-import struct
-import wave
 from typing import Any
 
 import pytest
@@ -96,31 +91,6 @@ def _log_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.TIMBRE_C2PA_KEY_FILE = folder / "c2pa-signer.pem"
     settings.TIMBRE_C2PA_CHAIN_FILE = folder / "c2pa-chain.pem"
     settings.TIMBRE_C2PA_ROOT_FILE = folder / "c2pa-root.pem"
-
-
-# --- files ------------------------------------------------------------------------------
-
-
-def wav_bytes(seconds: float = 0.5, rate: int = 8000, freq: float = 440.0) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(
-            b"".join(
-                struct.pack("<h", int(4000 * math.sin(2 * math.pi * freq * i / rate)))
-                for i in range(int(seconds * rate))
-            )
-        )
-    return buf.getvalue()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
 
 
 # --- personas ---------------------------------------------------------------------------

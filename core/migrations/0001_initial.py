@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('owner', 'key'), name='idempotency_once')],
+                'constraints': [models.UniqueConstraint(fields=('owner', 'key'), name='core_idempotency_once')],
             },
         ),
     ]

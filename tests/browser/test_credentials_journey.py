@@ -10,10 +10,10 @@ import pytest
 
 from registry import services as registry_services
 from tests import factories as f
-from tests.browser.test_licensing_journey import person
-from tests.conftest import wav_bytes
-from tests.credentials.conftest import record
-from tests.royalties.conftest import issue
+from tests.browser.helpers import person
+from tests.credentials.helpers import record
+from tests.helpers import wav_bytes
+from tests.royalties.helpers import issue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

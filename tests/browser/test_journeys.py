@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from registry.models import ConsentRecord, VoiceModel
-from tests.conftest import wav_bytes
+from tests.helpers import wav_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

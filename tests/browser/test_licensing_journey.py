@@ -11,22 +11,10 @@ import pytest
 from licensing import services
 from licensing.models import License
 from tests import factories as f
-from tests.licensing.conftest import offer_terms
+from tests.browser.helpers import person
+from tests.licensing.helpers import offer_terms
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery"
-
-
-def person(browser: Any, live_server: Any, email: str) -> Any:
-    page = browser.new_context(base_url=live_server.url, accept_downloads=True).new_page()
-    page.set_default_timeout(15_000)
-    page.goto("/login/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    page.wait_for_load_state()
-    return page
 
 
 def test_request_approve_settle_download_verify_revoke(

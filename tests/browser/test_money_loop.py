@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
+import time_machine
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -18,8 +18,8 @@ from payments.models import Invoice, Payout
 from registry import services as registry_services
 from royalties.models import Account, Payee, Posting, Statement
 from tests import factories as f
-from tests.browser.test_licensing_journey import person
-from tests.licensing.conftest import offer_terms, request_input
+from tests.browser.helpers import person
+from tests.licensing.helpers import offer_terms, request_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,10 +92,13 @@ def test_fee_works_close_invoice_payout_statements(
     )
     assert response.status == 201, response.text()
 
-    # A month later the operator closes the month: statements, invoices, payouts.
+    # A month later the operator closes the month: statements, invoices, payouts. This
+    # process travels, live server included, and its clock ticks on from there while the
+    # pages load; Chromium keeps its own clock, to which the cookies the server now dates
+    # a month on are simply fresh.
     month = timezone.localdate().replace(day=1)
     later = timezone.now() + timedelta(days=32)
-    with mock.patch("django.utils.timezone.now", return_value=later):
+    with time_machine.travel(later, tick=True):
         olive = person(browser, live_server, "olive@example.com")  # sessions lapsed meanwhile
         olive.goto("/operations/payments/")
         olive.fill("#month-end input[name=month]", f"{month:%Y-%m}")

@@ -6,9 +6,9 @@ import csv
 import io
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
+import time_machine
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -17,8 +17,8 @@ from registry import services as registry_services
 from royalties.models import Payee, Statement
 from royalties.statements import period_close
 from tests import factories as f
-from tests.browser.test_licensing_journey import person
-from tests.royalties.conftest import issue
+from tests.browser.helpers import person
+from tests.royalties.helpers import issue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,7 +77,7 @@ def test_works_earnings_and_a_closed_statement(browser: Any, live_server: Any) -
     # The month ends and is closed.
     this_month = month_start(timezone.localdate())
     next_month = timezone.now() + timedelta(days=32)
-    with mock.patch("django.utils.timezone.now", return_value=next_month):
+    with time_machine.travel(next_month, tick=False):
         period_close(month=this_month)
     stored = Statement.objects.get()
     payee = Payee.objects.get()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from registry import services as registry_services
-from royalties.services import WorkInput, works_record
-from tests.conftest import wav_bytes
-from tests.royalties.conftest import issue, license_, operator, voice  # noqa: F401
+from tests.helpers import wav_bytes
+from tests.royalties.fixtures import license_, operator, voice  # noqa: F401
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -25,27 +22,6 @@ def wav() -> bytes:
 @pytest.fixture
 def mp3() -> bytes:
     return (FIXTURES / "tone.mp3").read_bytes()
-
-
-def record(lic: Any, data: bytes, ref: str = "spot-1") -> Any:
-    """Record `data` as a work under `lic`; return the Work."""
-    from royalties.models import Work
-
-    item = WorkInput(
-        license_id=lic.license_id,
-        client_ref=ref,
-        content_sha256=hashlib.sha256(data).hexdigest(),
-        duration_ms=1000,
-        language="en-US",
-        territory="US",
-        use="advertising",
-        medium="tv",
-        title=f"Spot {ref}",
-    )
-    with transaction.atomic():
-        [outcome] = works_record(brand=lic.brand, items=[item])
-    assert outcome.status == "recorded", outcome
-    return Work.objects.get(work_id=outcome.work_id)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from django.core.management.base import CommandError
 from credentials import identity
 from licensing.keys import jwks
 from royalties.models import WorkStamp
-from tests.credentials.conftest import record
-from tests.credentials.test_stamping import flip_audio_byte
+from tests.credentials.helpers import flip_audio_byte, record
 from verifier.cli import main
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,8 +14,8 @@ from django.test import Client
 
 from licensing.keys import key_set_status
 from licensing.models import SigningKey
-from tests.helpers import wav_bytes
 from tests.credentials.helpers import record
+from tests.helpers import wav_bytes
 from tests.royalties.helpers import issue
 
 pytestmark = pytest.mark.django_db

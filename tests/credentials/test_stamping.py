@@ -13,7 +13,7 @@ from django.test import Client
 from credentials import identity, stamping
 from licensing import services as licensing
 from royalties.models import WorkStamp
-from tests.credentials.conftest import record
+from tests.credentials.helpers import flip_audio_byte, record
 from verifier import audio
 
 pytestmark = pytest.mark.django_db
@@ -30,19 +30,6 @@ def stamp(client: Client, key: str, work_id: str, data: bytes, mime: str = "audi
 
 def root() -> str:
     return identity.current().root_pem
-
-
-def flip_audio_byte(stamped: bytes) -> bytes:
-    """Flip one bit inside the WAV's `data` chunk (not the manifest's chunk)."""
-    b = bytearray(stamped)
-    pos = 12
-    while pos < len(b):
-        chunk, size = bytes(b[pos : pos + 4]), struct.unpack("<I", b[pos + 4 : pos + 8])[0]
-        if chunk == b"data":
-            b[pos + 8 + size // 2] ^= 0x01
-            return bytes(b)
-        pos += 8 + size + (size & 1)
-    raise AssertionError("no data chunk")
 
 
 @pytest.mark.parametrize("kind", ["wav", "mp3"])

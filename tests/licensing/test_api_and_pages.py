@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from licensing import services
 from licensing.models import LicenseRequest, Offer
 from registry import services as registry_services
-from tests.licensing.conftest import request_input
+from tests.licensing.helpers import request_input
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from licensing import services
 from licensing.models import License, LicenseRequest
 from registry import services as registry_services
 from tests import factories as f
-from tests.licensing.conftest import offer_terms, request_input
+from tests.licensing.helpers import offer_terms, request_input
 from transparency.models import LogEntry
 from verifier.jws import keys_from_jwks, verify_jws
 

@@ -16,7 +16,7 @@ from jwcrypto import jws as jw_jws
 
 from licensing import keys, services
 from licensing.models import SigningKey
-from tests.licensing.conftest import request_input
+from tests.licensing.helpers import request_input
 from verifier.jws import b64url_decode, b64url_encode, encode_jws
 
 pytestmark = pytest.mark.django_db

@@ -1,20 +1,17 @@
-"""Payments fixtures: approved requests awaiting payment, money-loop helpers."""
+"""Payments fixtures: approved requests awaiting payment, the clock a month on, Stripe."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
-from django.db.models import Sum
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
-from licensing import services as licensing
-from royalties.models import Account, JournalEntry, Posting
 from tests import factories as f
-from tests.licensing.conftest import offer_terms, request_input
+from tests.payments.helpers import WEBHOOK_SECRET, awaiting
 
 
 @pytest.fixture
@@ -25,26 +22,6 @@ def operator(db: None) -> Any:
 @pytest.fixture
 def voice(performer_alice: Any) -> Any:
     return f.VoiceFactory(performer=performer_alice, display_name="Alice Warm", slug="alice-warm")
-
-
-def awaiting(voice: Any, brand_user: Any, **terms: Any) -> Any:
-    """A request approved by the performer, awaiting the fee (and the guarantee)."""
-    brand = brand_user.brand_memberships.get().brand
-    offer = licensing.offer_publish(
-        actor=voice.performer.user,
-        voice=voice,
-        title="Campaign",
-        offer_terms=offer_terms(**terms),
-    )
-    req = licensing.request_submit(
-        actor=brand_user,
-        brand=brand,
-        offer=offer,
-        data=request_input(media=["tv"], languages=["en-US"], territories=["US"]),
-    )
-    licensing.request_decide(actor=voice.performer.user, request=req, approve=True)
-    req.refresh_from_db()
-    return req
 
 
 # Fee 500.00, guarantee 100.00 (minor units), $2 a work, nothing per second.
@@ -62,66 +39,21 @@ def request_due(voice: Any, brand_bob: Any) -> Any:
     return awaiting(voice, brand_bob, **TERMS)
 
 
-def balances_are_sound() -> None:
-    """Every entry sums to zero; nothing is out of balance overall."""
-    for entry in JournalEntry.objects.prefetch_related("postings"):
-        assert sum(p.amount for p in entry.postings.all()) == 0, entry.idempotency_key
-    assert (Posting.objects.aggregate(t=Sum("amount"))["t"] or 0) == 0
-
-
-def balance(kind: str, currency: str = "USD", **owner: Any) -> int:
-    accounts = Account.objects.filter(kind=kind, currency=currency, **owner)
-    return Posting.objects.filter(account__in=accounts).aggregate(t=Sum("amount"))["t"] or 0
-
-
 @pytest.fixture
-def next_month() -> Iterator[Any]:
-    """Call to move the clock into next month (ledger and all), for closing this one."""
-    patches: list[Any] = []
+def next_month(time_machine: TimeMachineFixture) -> Callable[..., date]:
+    """Call to move the clock into next month (ledger and all), for closing this one.
+
+    Every clock moves and stays there until the test ends: Django's, ``time.time()`` (so a
+    webhook signed after the move is fresh to the endpoint, which checks its timestamp
+    against the same clock) and the fake Stripe's (what Stripe creates after the move is
+    dated next month too)."""
 
     def move(days: int = 32) -> date:
         later = timezone.now() + timedelta(days=days)
-        patch = mock.patch("django.utils.timezone.now", return_value=later)
-        patch.start()
-        patches.append(patch)
+        time_machine.move_to(later, tick=False)
         return later.date()
 
-    yield move
-    for patch in reversed(patches):
-        patch.stop()
-
-
-def this_month() -> date:
-    return timezone.now().date().replace(day=1)
-
-
-def record(lic: Any, count: int, start: int = 0) -> list[Any]:
-    """Record `count` 30-second TV spots under `lic` (the brand's pipeline)."""
-    from django.db import transaction
-
-    from royalties.services import WorkInput, works_record
-
-    items = [
-        WorkInput(
-            license_id=lic.license_id,
-            client_ref=f"spot-{lic.pk}-{n}",
-            content_sha256=f"{n:064x}",
-            duration_ms=30_000,
-            language="en-US",
-            territory="US",
-            use="advertising",
-            medium="tv",
-        )
-        for n in range(start, start + count)
-    ]
-    with transaction.atomic():
-        return works_record(brand=lic.brand, items=items)
-
-
-__all__ = ["datetime"]
-
-
-WEBHOOK_SECRET = "whsec_timbre_tests"
+    return move
 
 
 @pytest.fixture
@@ -149,32 +81,3 @@ def fake_stripe(settings: Any, tasks_in_process: None) -> Iterator[Any]:
     yield fake
     fake.stop()
     assert not fake.errors, fake.errors
-
-
-def deliver(
-    client: Any,
-    event: dict[str, Any],
-    *,
-    secret: str = WEBHOOK_SECRET,
-    timestamp: int | None = None,
-    body: bytes | None = None,
-    signature: str | None = "sign",
-) -> Any:
-    """POST an event to the webhook endpoint as Stripe does, signed for real."""
-    from tests.payments.stripe_fake import encode_event, sign
-
-    payload = encode_event(event) if body is None else body
-    headers = {}
-    if signature == "sign":
-        signed = encode_event(event)
-        headers["HTTP_STRIPE_SIGNATURE"] = sign(signed, secret, timestamp=timestamp)
-    elif signature is not None:
-        headers["HTTP_STRIPE_SIGNATURE"] = signature
-    # The event is processed by a task sent after the commit that stored it; the test's
-    # transaction never commits, so run what would have run on commit.
-    from django.test import TestCase
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(
-            "/payments/stripe/webhook", data=payload, content_type="application/json", **headers
-        )

@@ -5,35 +5,38 @@ errors of unknown outcome, odd webhooks, credits carried between invoices."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
 import stripe
+import time_machine
 from django.test import Client, TestCase
 
 from core.months import next_month as month_after
 from licensing.models import License, LicenseRequest
-from payments import events, gateway, services, tasks
+from payments import events, fees, gateway, invoices, payouts, tasks
 from payments.models import FeePayment, Invoice, Payout, StripeEvent
 from payments.reconcile import reconcile
 from registry.models import VoiceModel
 from royalties.models import Payee, VoiceSplit
 from royalties.services import work_void
 from royalties.statements import period_close
-from tests.payments.conftest import (
+from tests.payments.helpers import (
     WEBHOOK_SECRET,
     awaiting,
     balance,
     balances_are_sound,
+    closed_month_with_usage,
+    connected,
     deliver,
+    paid,
+    pay,
     record,
     this_month,
 )
 from tests.payments.stripe_fake import sign, stripe_fee
-from tests.payments.test_stripe import _closed_month_with_usage, _connected, paid, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +73,7 @@ def test_an_operator_can_still_settle_after_an_unapplied_card_payment(
 ) -> None:
     _unapplied(client, fake_stripe, brand_bob, request_due)
     VoiceModel.objects.filter(pk=request_due.voice.pk).update(status="active")
-    lic = services.fee_settle_manually(operator=operator, request=request_due, reference="B-2")
+    lic = fees.fee_settle_manually(operator=operator, request=request_due, reference="B-2")
     assert lic.request == request_due
     assert FeePayment.objects.filter(status="unapplied").count() == 1  # still to refund
     balances_are_sound()
@@ -84,7 +87,7 @@ def test_settling_by_hand_closes_the_open_card_page_and_a_late_payment_is_a_cred
     operator: Any,
 ) -> None:
     payment = pay(client, brand_bob, request_due)
-    services.fee_settle_manually(operator=operator, request=request_due, reference="BANK-9")
+    fees.fee_settle_manually(operator=operator, request=request_due, reference="BANK-9")
     session = payment.checkout_session_id
     assert fake_stripe.calls("POST", f"/v1/checkout/sessions/{session}/expire")
     assert fake_stripe.objects[session]["status"] == "expired"
@@ -196,7 +199,7 @@ def test_an_event_that_fails_is_kept_with_its_error_and_retried_later(
     assert stored.next_attempt_at is not None and not License.objects.exists()
     assert events.process_waiting() == 0  # not due yet
     later = stored.next_attempt_at + timedelta(seconds=1)
-    with mock.patch("django.utils.timezone.now", return_value=later):
+    with time_machine.travel(later, tick=False):
         assert events.process_waiting() == 1
     assert License.objects.exists()
 
@@ -223,9 +226,9 @@ def test_a_payout_never_sends_money_clawed_back_after_the_month(
     month = this_month()
     next_month()
     period_close(month=month)
-    _connected(client, fake_stripe, performer_alice.user)
+    connected(client, fake_stripe, performer_alice.user)
     deliver(client, fake_stripe.refund(FeePayment.objects.get().charge_id))
-    services.payout_run(month=month)
+    payouts.payout_run(month=month)
     assert not Payout.objects.exists() and not fake_stripe.calls("POST", "/v1/transfers")
 
 
@@ -242,7 +245,7 @@ def test_a_stripe_error_of_unknown_outcome_never_pays_twice(
     month = this_month()
     next_month()
     period_close(month=month)
-    _connected(client, fake_stripe, performer_alice.user)
+    connected(client, fake_stripe, performer_alice.user)
     real = gateway.transfer_create
 
     def made_then_500(payout: Any) -> Any:
@@ -250,10 +253,10 @@ def test_a_stripe_error_of_unknown_outcome_never_pays_twice(
         raise stripe.APIError("An unknown error occurred", http_status=500)
 
     monkeypatch.setattr(gateway, "transfer_create", made_then_500)
-    services.payout_run(month=month)
+    payouts.payout_run(month=month)
     assert Payout.objects.get().status == "sending"
     monkeypatch.setattr(gateway, "transfer_create", real)
-    services.payout_run(month=month)
+    payouts.payout_run(month=month)
     transfers = [o for o in fake_stripe.objects.values() if o.get("object") == "transfer"]
     assert len(transfers) == 1 and Payout.objects.get().status == "paid"
     balances_are_sound()
@@ -287,27 +290,27 @@ def _at(day: Any, hour: int = 0, minute: int = 30) -> datetime:
 def test_a_credit_is_carried_into_the_next_invoice(
     request_due: LicenseRequest, operator: Any
 ) -> None:
-    lic = services.fee_settle_manually(operator=operator, request=request_due, reference="B1")
+    lic = fees.fee_settle_manually(operator=operator, request=request_due, reference="B1")
     m0 = this_month()
     m1 = month_after(m0)
     m2 = month_after(m1)
     m3 = month_after(m2)
 
-    with mock.patch("django.utils.timezone.now", return_value=_at(m1, 0, 0) - timedelta(hours=1)):
+    with time_machine.travel(_at(m1, 0, 0) - timedelta(hours=1), tick=False):
         recorded = record(lic, 51)  # 10200: 10000 from the advance, 200 owed
-    with mock.patch("django.utils.timezone.now", return_value=_at(m1)):
+    with time_machine.travel(_at(m1), tick=False):
         period_close(month=m0)
-        [first] = services.invoices_issue(month=m0)
+        [first] = invoices.invoices_issue(month=m0)
         assert first.amount == 200
-        services.invoice_settle_manually(operator=operator, invoice=first, reference="B2")
+        invoices.invoice_settle_manually(operator=operator, invoice=first, reference="B2")
         work_void(brand=lic.brand, work_id=recorded[-1].work_id)  # a 200 credit in m1
-    with mock.patch("django.utils.timezone.now", return_value=_at(m2, 1)):
+    with time_machine.travel(_at(m2, 1), tick=False):
         period_close(month=m1)
-        assert services.invoices_issue(month=m1) == []  # only a credit: nothing to invoice
+        assert invoices.invoices_issue(month=m1) == []  # only a credit: nothing to invoice
         record(lic, 2, start=100)  # 400 more in m2
-    with mock.patch("django.utils.timezone.now", return_value=_at(m3, 1)):
+    with time_machine.travel(_at(m3, 1), tick=False):
         period_close(month=m2)
-        [second] = services.invoices_issue(month=m2)
+        [second] = invoices.invoices_issue(month=m2)
     assert second.amount == 200  # 400 of usage less the 200 credit
     lines = {(line.license_id is None, line.amount) for line in second.lines.all()}
     assert lines == {(False, 400), (True, -200)}
@@ -327,7 +330,7 @@ def test_reconcile_matches_a_charge_booked_in_the_month_after(
     next_month()
     period_close(month=month)  # closed before the webhook was processed
     deliver(client, event)  # so it is booked next month
-    fake_stripe.clock = lambda: int(time.time()) + 32 * 86400
+    # Stripe's clock (the fake's wall clock) moved into next month with everyone else's.
     first = reconcile(month=month)
     second = reconcile(month=month_after(month))
     assert first.ok and second.ok, (first.mismatches, second.mismatches)
@@ -337,8 +340,8 @@ def test_reconcile_matches_a_charge_booked_in_the_month_after(
 def test_a_dispute_on_a_paid_invoice_reopens_it_and_a_won_one_settles_it_again(
     client: Client, fake_stripe: Any, brand_bob: Any, request_due: LicenseRequest, next_month: Any
 ) -> None:
-    lic, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    [invoice] = services.invoices_issue(month=month)
+    lic, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    [invoice] = invoices.invoices_issue(month=month)
     invoice.refresh_from_db()
     deliver(client, fake_stripe.pay_invoice(invoice.stripe_invoice_id))
     invoice.refresh_from_db()
@@ -365,8 +368,8 @@ def test_one_invoice_failing_at_stripe_does_not_stop_payouts(
     request_due: LicenseRequest,
     next_month: Any,
 ) -> None:
-    _, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    _connected(client, fake_stripe, performer_alice.user)
+    _, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    connected(client, fake_stripe, performer_alice.user)
     fake_stripe.fail_next(
         "POST",
         "/v1/customers",
@@ -378,6 +381,6 @@ def test_one_invoice_failing_at_stripe_does_not_stop_payouts(
     assert Payout.objects.get().status == "paid"
     invoice = Invoice.objects.get()
     assert not invoice.stripe_invoice_id  # sent on the next run
-    services.invoices_issue(month=month)
+    invoices.invoices_issue(month=month)
     invoice.refresh_from_db()
     assert invoice.stripe_invoice_id

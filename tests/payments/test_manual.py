@@ -14,12 +14,12 @@ from django.test import Client
 
 from licensing.models import License, LicenseRequest
 from licensing.verification import verify_licenses
-from payments import services
+from payments import fees, invoices, payouts
 from payments.models import CashMovement, FeePayment, Invoice, Payout
 from royalties import ledger
 from royalties.models import Account, Payee, Statement
 from royalties.statements import period_close, statement_for
-from tests.payments.conftest import awaiting, balance, balances_are_sound, record, this_month
+from tests.payments.helpers import awaiting, balance, balances_are_sound, record, this_month
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def test_settling_the_fee_issues_the_license_and_books_fee_and_advance(
     request_due: LicenseRequest, operator: Any
 ) -> None:
-    lic = services.fee_settle_manually(operator=operator, request=request_due, reference="BANK-1")
+    lic = fees.fee_settle_manually(operator=operator, request=request_due, reference="BANK-1")
     payee = Payee.objects.get()
     assert lic.payment_ref == "manual:BANK-1"
     payment = FeePayment.objects.get()
@@ -37,11 +37,14 @@ def test_settling_the_fee_issues_the_license_and_books_fee_and_advance(
     assert balance("platform_revenue") == -5_000
     assert balance("payee_payable", payee=payee) == -45_000
     assert balance("advance", license=lic) == -10_000
-    assert set(CashMovement.objects.values_list("kind", "source")) == {("fee", "manual:BANK-1")}
+    assert set(CashMovement.objects.values_list("entry__kind", "source")) == {
+        ("fee", "manual:BANK-1"),
+        ("advance", "manual:BANK-1"),
+    }
     assert CashMovement.objects.count() == 2
     balances_are_sound()
     # Settling again changes nothing.
-    again = services.fee_settle_manually(operator=operator, request=request_due, reference="X")
+    again = fees.fee_settle_manually(operator=operator, request=request_due, reference="X")
     assert again == lic and balance("cash") == 60_000
 
 
@@ -49,9 +52,9 @@ def test_only_operators_settle_and_a_reference_is_required(
     request_due: LicenseRequest, operator: Any, brand_bob: Any
 ) -> None:
     with pytest.raises(PermissionDenied):
-        services.fee_settle_manually(operator=brand_bob, request=request_due, reference="mine")
+        fees.fee_settle_manually(operator=brand_bob, request=request_due, reference="mine")
     with pytest.raises(ValidationError):
-        services.fee_settle_manually(operator=operator, request=request_due, reference="  ")
+        fees.fee_settle_manually(operator=operator, request=request_due, reference="  ")
     assert not License.objects.exists() and not FeePayment.objects.exists()
 
 
@@ -59,7 +62,7 @@ def test_card_payment_is_refused_without_stripe(
     request_due: LicenseRequest, brand_bob: Any
 ) -> None:
     with pytest.raises(ValidationError, match="bank transfer"):
-        services.fee_checkout_start(
+        fees.fee_checkout_start(
             actor=brand_bob, request=request_due, success_url="http://x/", cancel_url="http://x/"
         )
 
@@ -67,29 +70,29 @@ def test_card_payment_is_refused_without_stripe(
 def test_the_whole_money_loop_by_hand(
     request_due: LicenseRequest, operator: Any, next_month: Any
 ) -> None:
-    lic = services.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
+    lic = fees.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
     record(lic, 80)  # 80 works at 2.00: 16000, of which the 10000 advance covers 50 works
     month = this_month()
     next_month()
     period_close(month=month)
-    [invoice] = services.invoices_issue(month=month)
+    [invoice] = invoices.invoices_issue(month=month)
     assert (invoice.amount, invoice.currency, invoice.status) == (6_000, "USD", "open")
     assert [(line.works, line.amount) for line in invoice.lines.all()] == [(80, 6_000)]
-    assert services.invoices_issue(month=month) == [invoice]  # twice: still one
+    assert invoices.invoices_issue(month=month) == [invoice]  # twice: still one
 
-    services.invoice_settle_manually(operator=operator, invoice=invoice, reference="INV-PAID")
+    invoices.invoice_settle_manually(operator=operator, invoice=invoice, reference="INV-PAID")
     assert balance("brand_receivable", brand=lic.brand) == 0
 
-    run = services.payout_run(month=month)
+    run = payouts.payout_run(month=month)
     [payout] = Payout.objects.all()
     payee = Payee.objects.get()
     # 45000 of the fee and 90% of 16000 in royalties.
     assert (payout.amount, payout.status, payout.backend) == (45_000 + 14_400, "pending", "manual")
     assert run.paid == 0
-    services.payout_run(month=month)  # run again: still one payout
+    payouts.payout_run(month=month)  # run again: still one payout
     assert Payout.objects.count() == 1
 
-    services.payout_record_manually(operator=operator, payout=payout, reference="SEPA-77")
+    payouts.payout_record_manually(operator=operator, payout=payout, reference="SEPA-77")
     assert balance("payee_payable", payee=payee) == 0
     stored = Statement.objects.get(payee=payee)
     assert stored.closing == payout.amount
@@ -109,42 +112,42 @@ def test_the_whole_money_loop_by_hand(
 def test_a_payout_waits_for_the_threshold(
     request_due: LicenseRequest, operator: Any, next_month: Any, settings: Any
 ) -> None:
-    services.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
+    fees.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
     settings.TIMBRE_PAYOUT_THRESHOLD = 50_000
     month = this_month()
     next_month()
     period_close(month=month)
-    run = services.payout_run(month=month)
+    run = payouts.payout_run(month=month)
     assert not Payout.objects.exists() and run.paid == 0
 
 
 def test_a_payout_run_needs_a_closed_month(request_due: LicenseRequest, operator: Any) -> None:
     with pytest.raises(ValidationError, match="not closed"):
-        services.payout_run(month=this_month())
+        payouts.payout_run(month=this_month())
     with pytest.raises(ValidationError, match="not closed"):
-        services.invoices_issue(month=this_month())
+        invoices.invoices_issue(month=this_month())
 
 
 def test_an_overdue_invoice_suspends_the_brands_licenses_until_paid(
     request_due: LicenseRequest, operator: Any, next_month: Any, settings: Any
 ) -> None:
-    lic = services.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
+    lic = fees.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
     record(lic, 60)
     month = this_month()
     next_month()
     period_close(month=month)
-    [invoice] = services.invoices_issue(month=month)
-    assert services.invoices_enforce() == 0  # not due yet
+    [invoice] = invoices.invoices_issue(month=month)
+    assert invoices.invoices_enforce() == 0  # not due yet
     settings.TIMBRE_INVOICE_GRACE_DAYS = 3
     late = invoice.due_at + timedelta(days=4)
-    assert services.invoices_enforce(now=late) == 1
+    assert invoices.invoices_enforce(now=late) == 1
     lic.refresh_from_db()
     assert lic.status_at() == "suspended"
     assert verify_licenses([lic.jws])[0].reason == "suspended"
     refused = record(lic, 1, start=100)[0]
     assert (refused.status, refused.reason) == ("rejected", "license_suspended")
 
-    services.invoice_settle_manually(operator=operator, invoice=invoice, reference="LATE")
+    invoices.invoice_settle_manually(operator=operator, invoice=invoice, reference="LATE")
     lic.refresh_from_db()
     assert lic.status_at() == "active" and verify_licenses([lic.jws])[0].valid
     assert record(lic, 1, start=200)[0].status == "recorded"
@@ -215,14 +218,15 @@ def test_brand_billing_shows_only_the_brands_own(
 def test_reconcile_on_manual_passes_clean_and_reports_unexplained_cash(
     request_due: LicenseRequest, operator: Any
 ) -> None:
-    services.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
+    fees.fee_settle_manually(operator=operator, request=request_due, reference="FEE")
     month = this_month()
     out = io.StringIO()
     call_command("reconcile", "--period", f"{month:%Y-%m}", stdout=out)
     assert "0 mismatched" in out.getvalue()
     # Cash booked behind the payments' back: no payment names it.
     ledger.post(
-        key="stray",
+        kind=ledger.Kind.PROCESSING_FEE,
+        source="stray",
         currency="USD",
         memo="stray",
         lines=[
@@ -234,7 +238,10 @@ def test_reconcile_on_manual_passes_clean_and_reports_unexplained_cash(
     with pytest.raises(SystemExit) as exit_:
         call_command("reconcile", "--period", f"{month:%Y-%m}", stdout=out)
     assert exit_.value.code == 1
-    assert "MISMATCH stray: cash moved in the ledger with no payment behind it" in out.getvalue()
+    assert (
+        "MISMATCH processing:stray: cash moved in the ledger with no payment behind it"
+        in out.getvalue()
+    )
 
 
 def test_reconcile_refuses_a_bad_period() -> None:

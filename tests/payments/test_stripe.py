@@ -9,12 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.test import Client
 
 from licensing.models import License, LicenseRequest
 from licensing.verification import verify_licenses
-from payments import services
+from payments import fees, invoices, payouts
 from payments.models import (
     CashMovement,
     ConnectedAccount,
@@ -24,28 +25,23 @@ from payments.models import (
     StripeEvent,
 )
 from royalties.models import JournalEntry, Payee
-from royalties.statements import period_close
-from tests.payments.conftest import balance, balances_are_sound, deliver, record, this_month
+from tests.payments.helpers import (
+    balance,
+    balances_are_sound,
+    closed_month_with_usage,
+    connected,
+    deliver,
+    paid,
+    pay,
+    payee_of,
+    record,
+    this_month,
+)
 from tests.payments.stripe_fake import DISPUTE_FEE, stripe_fee
 
 pytestmark = pytest.mark.django_db
 
 TOTAL = 60_000  # fee 50000 + guarantee 10000
-
-
-def pay(client: Client, brand_user: Any, req: LicenseRequest) -> FeePayment:
-    """The brand clicks Pay: a Checkout Session opens."""
-    client.force_login(brand_user)
-    response = client.post(f"/brands/{req.brand.slug}/billing/pay/{req.pk}/")
-    payment = FeePayment.objects.get(request=req, status="open")
-    assert response.status_code == 302 and response["Location"] == payment.checkout_url
-    return payment
-
-
-def paid(client: Client, fake: Any, brand_user: Any, req: LicenseRequest) -> License:
-    payment = pay(client, brand_user, req)
-    assert deliver(client, fake.complete_checkout(payment.checkout_session_id)).status_code == 200
-    return License.objects.get(request=req)
 
 
 # --- license fee: Checkout and webhooks -------------------------------------------------
@@ -107,9 +103,10 @@ def test_a_verified_completed_checkout_issues_the_license_and_books_it_once(
     assert balance("processing_fees") == fee
     assert balance("payee_payable", payee=Payee.objects.get()) == -45_000
     assert balance("advance", license=lic) == -10_000
-    assert set(CashMovement.objects.values_list("kind", "source")) == {
+    assert set(CashMovement.objects.values_list("entry__kind", "source")) == {
         ("fee", charge),
-        ("processing", charge),
+        ("advance", charge),
+        ("processing_fee", charge),
     }
     # The same event delivered again is a no-op.
     entries = JournalEntry.objects.count()
@@ -193,8 +190,8 @@ def test_only_the_brands_members_pay(
     client.force_login(brand_hank)
     response = client.post(f"/brands/{request_due.brand.slug}/billing/pay/{request_due.pk}/")
     assert response.status_code == 404
-    with pytest.raises(services.PermissionDenied):
-        services.fee_checkout_start(
+    with pytest.raises(PermissionDenied):
+        fees.fee_checkout_start(
             actor=brand_hank, request=request_due, success_url="http://x/", cancel_url="http://x/"
         )
     assert not fake_stripe.requests
@@ -244,7 +241,7 @@ def test_a_refund_suspends_the_license_and_reverses_the_books(
     assert balance("payee_payable", payee=payee) == -540
     assert balance("advance", license=lic) == 0
     assert balance("brand_receivable", brand=lic.brand) == 600
-    refund_source = CashMovement.objects.get(kind="fee_reversed").source
+    refund_source = CashMovement.objects.get(entry__kind="fee_refund").source
     assert refund_source.startswith("re_")
     balances_are_sound()
 
@@ -315,22 +312,11 @@ def test_a_dispute_closed_before_it_was_opened_ends_restored(
 # --- usage invoices -----------------------------------------------------------------------
 
 
-def _closed_month_with_usage(
-    client: Client, fake: Any, brand_bob: Any, req: LicenseRequest, next_month: Any
-) -> tuple[License, Any]:
-    lic = paid(client, fake, brand_bob, req)
-    record(lic, 80)  # 16000 in royalties, 10000 of it from the advance
-    month = this_month()
-    next_month()
-    period_close(month=month)
-    return lic, month
-
-
 def test_usage_is_invoiced_through_stripe_once_and_paid_by_webhook(
     client: Client, fake_stripe: Any, brand_bob: Any, request_due: LicenseRequest, next_month: Any
 ) -> None:
-    lic, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    [invoice] = services.invoices_issue(month=month)
+    lic, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    [invoice] = invoices.invoices_issue(month=month)
     invoice.refresh_from_db()
     assert invoice.amount == 6_000 and invoice.stripe_invoice_id.startswith("in_")
     brand = lic.brand
@@ -347,14 +333,16 @@ def test_usage_is_invoiced_through_stripe_once_and_paid_by_webhook(
     assert len(fake_stripe.calls("POST", f"/v1/invoices/{invoice.stripe_invoice_id}/finalize")) == 1
     assert len(fake_stripe.calls("POST", f"/v1/invoices/{invoice.stripe_invoice_id}/send")) == 1
     posts = len([r for r in fake_stripe.requests if r.method == "POST"])
-    services.invoices_issue(month=month)  # again: nothing new at Stripe
+    invoices.invoices_issue(month=month)  # again: nothing new at Stripe
     assert len([r for r in fake_stripe.requests if r.method == "POST"]) == posts
 
     deliver(client, fake_stripe.pay_invoice(invoice.stripe_invoice_id))
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.charge_id.startswith("ch_")
     assert balance("brand_receivable", brand=brand) == 0
-    assert CashMovement.objects.filter(kind="invoice", source=invoice.charge_id).exists()
+    assert CashMovement.objects.filter(
+        entry__kind="invoice_payment", source=invoice.charge_id
+    ).exists()
     balances_are_sound()
 
 
@@ -366,11 +354,11 @@ def test_an_overdue_invoice_suspends_until_paid_by_webhook(
     next_month: Any,
     settings: Any,
 ) -> None:
-    lic, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    [invoice] = services.invoices_issue(month=month)
+    lic, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    [invoice] = invoices.invoices_issue(month=month)
     settings.TIMBRE_INVOICE_GRACE_DAYS = 7
-    assert services.invoices_enforce(now=invoice.due_at + timedelta(days=6)) == 0
-    assert services.invoices_enforce(now=invoice.due_at + timedelta(days=8)) == 1
+    assert invoices.invoices_enforce(now=invoice.due_at + timedelta(days=6)) == 0
+    assert invoices.invoices_enforce(now=invoice.due_at + timedelta(days=8)) == 1
     lic.refresh_from_db()
     assert lic.status_at() == "suspended"
     invoice.refresh_from_db()
@@ -382,20 +370,6 @@ def test_an_overdue_invoice_suspends_until_paid_by_webhook(
 # --- Connect and payouts ----------------------------------------------------------------
 
 
-def _connected(client: Client, fake: Any, user: Any) -> ConnectedAccount:
-    client.force_login(user)
-    payee = services.payee_of(user)
-    assert payee is not None
-    response = client.post("/studio/payouts/connect/", {"payee": payee.pk})
-    assert response.status_code == 302
-    connected = ConnectedAccount.objects.get(payee=payee)
-    assert response["Location"].startswith("https://connect.stripe.test/")
-    deliver(client, fake.account_ready(connected.stripe_account_id))
-    connected.refresh_from_db()
-    assert connected.transfers_active
-    return connected
-
-
 def test_a_payee_onboards_to_connect_once(
     client: Client,
     fake_stripe: Any,
@@ -405,7 +379,7 @@ def test_a_payee_onboards_to_connect_once(
 ) -> None:
     paid(client, fake_stripe, brand_bob, request_due)  # makes Alice a payee
     client.force_login(performer_alice.user)
-    payee = services.payee_of(performer_alice.user)
+    payee = payee_of(performer_alice.user)
     first = client.post("/studio/payouts/connect/", {"payee": payee.pk})
     again = client.post("/studio/payouts/connect/", {"payee": payee.pk})
     assert first.status_code == again.status_code == 302
@@ -440,9 +414,9 @@ def test_a_payout_run_makes_one_transfer_per_payee_with_a_stable_key(
     request_due: LicenseRequest,
     next_month: Any,
 ) -> None:
-    _, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    connected = _connected(client, fake_stripe, performer_alice.user)
-    run = services.payout_run(month=month)
+    _, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    account = connected(client, fake_stripe, performer_alice.user)
+    run = payouts.payout_run(month=month)
     payout = Payout.objects.get()
     assert run.paid == 1 and payout.status == "paid"
     [call] = fake_stripe.calls("POST", "/v1/transfers")
@@ -450,13 +424,13 @@ def test_a_payout_run_makes_one_transfer_per_payee_with_a_stable_key(
     assert call.params == {
         "amount": str(45_000 + 14_400),
         "currency": "usd",
-        "destination": connected.stripe_account_id,
+        "destination": account.stripe_account_id,
         "transfer_group": f"period-{month:%Y-%m}",
         "description": f"Royalties {month:%Y-%m}",
         "metadata": {"payout_id": str(payout.pk), "payee_id": str(payout.payee_id)},
     }
     assert balance("payee_payable", payee=payout.payee) == 0
-    services.payout_run(month=month)  # again: nobody is paid twice
+    payouts.payout_run(month=month)  # again: nobody is paid twice
     assert len(fake_stripe.calls("POST", "/v1/transfers")) == 1
     balances_are_sound()
 
@@ -464,8 +438,8 @@ def test_a_payout_run_makes_one_transfer_per_payee_with_a_stable_key(
 def test_a_payee_without_a_ready_account_waits(
     client: Client, fake_stripe: Any, brand_bob: Any, request_due: LicenseRequest, next_month: Any
 ) -> None:
-    _, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    run = services.payout_run(month=month)
+    _, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    run = payouts.payout_run(month=month)
     assert run.waiting == 1 and not Payout.objects.exists()
     assert not fake_stripe.calls("POST", "/v1/transfers")
 
@@ -478,21 +452,21 @@ def test_a_failed_transfer_books_nothing_and_is_paid_next_run(
     request_due: LicenseRequest,
     next_month: Any,
 ) -> None:
-    _, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    _connected(client, fake_stripe, performer_alice.user)
+    _, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    connected(client, fake_stripe, performer_alice.user)
     fake_stripe.fail_next(
         "POST",
         "/v1/transfers",
         400,
         {"type": "invalid_request_error", "code": "balance_insufficient", "message": "No funds."},
     )
-    run = services.payout_run(month=month)
+    run = payouts.payout_run(month=month)
     failed = Payout.objects.get()
     assert run.failed == 1 and failed.status == "failed" and "No funds" in failed.error
     payee = failed.payee
     assert balance("payee_payable", payee=payee) == -(45_000 + 14_400)
     # The next run (same month, rerun by the operator, or next month's) pays it.
-    services.payout_run(month=month)
+    payouts.payout_run(month=month)
     paid_now = Payout.objects.get(status="paid")
     assert paid_now.amount == failed.amount and balance("payee_payable", payee=payee) == 0
     keys = [c.idempotency_key for c in fake_stripe.calls("POST", "/v1/transfers")]
@@ -508,9 +482,9 @@ def test_a_reversed_transfer_is_reversed_in_the_ledger_and_paid_again(
     request_due: LicenseRequest,
     next_month: Any,
 ) -> None:
-    _, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    _connected(client, fake_stripe, performer_alice.user)
-    services.payout_run(month=month)
+    _, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    connected(client, fake_stripe, performer_alice.user)
+    payouts.payout_run(month=month)
     payout = Payout.objects.get()
     reversed_ = fake_stripe.reverse_transfer(payout.transfer_id)
     deliver(client, reversed_)
@@ -518,9 +492,9 @@ def test_a_reversed_transfer_is_reversed_in_the_ledger_and_paid_again(
     payout.refresh_from_db()
     assert payout.status == "reversed"
     assert balance("payee_payable", payee=payout.payee) == -payout.amount
-    source = CashMovement.objects.get(kind="payout_reversed").source
+    source = CashMovement.objects.get(entry__kind="payout_reversal").source
     assert source.startswith("trr_")
-    services.payout_run(month=month)
+    payouts.payout_run(month=month)
     assert Payout.objects.filter(status="paid").get().amount == payout.amount
     assert balance("payee_payable", payee=payout.payee) == 0
     balances_are_sound()
@@ -534,15 +508,15 @@ def test_an_interrupted_payout_is_found_at_stripe_not_sent_again(
     request_due: LicenseRequest,
     next_month: Any,
 ) -> None:
-    _, month = _closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
-    _connected(client, fake_stripe, performer_alice.user)
+    _, month = closed_month_with_usage(client, fake_stripe, brand_bob, request_due, next_month)
+    connected(client, fake_stripe, performer_alice.user)
 
     def lose_the_answer(rec: Any) -> None:
         if rec.method == "POST" and rec.path == "/v1/transfers":
             raise ConnectionResetError("the worker died before reading the answer")
 
     fake_stripe.after = lose_the_answer
-    run = services.payout_run(month=month)
+    run = payouts.payout_run(month=month)
     assert run.paid == 0 and run.failed == 0
     fake_stripe.after = None
     fake_stripe.errors.clear()
@@ -550,7 +524,7 @@ def test_an_interrupted_payout_is_found_at_stripe_not_sent_again(
     assert payout.status == "sending"  # the outcome is unknown: nothing is booked
     assert balance("payee_payable", payee=payout.payee) == -payout.amount
     posts = len(fake_stripe.calls("POST", "/v1/transfers"))
-    services.payout_run(month=month)
+    payouts.payout_run(month=month)
     payout.refresh_from_db()
     assert payout.status == "paid"
     assert len(fake_stripe.calls("POST", "/v1/transfers")) == posts  # found, not sent again
@@ -571,7 +545,7 @@ def test_reconcile_passes_on_clean_data_and_reports_a_planted_mismatch(
     request_due: LicenseRequest,
     voice: Any,
 ) -> None:
-    from tests.payments.conftest import awaiting
+    from tests.payments.helpers import awaiting
 
     paid(client, fake_stripe, brand_bob, request_due)
     second = awaiting(voice, brand_bob, upfront_fee=20_000, minimum_guarantee=0)
@@ -614,8 +588,8 @@ def test_a_checkout_session_never_outlives_its_request(
     )
     FeePayment.objects.update(status="expired")
     request_due.refresh_from_db()
-    with pytest.raises(services.ValidationError, match="lapses within 30 minutes"):
-        services.fee_checkout_start(
+    with pytest.raises(ValidationError, match="lapses within 30 minutes"):
+        fees.fee_checkout_start(
             actor=brand_bob, request=request_due, success_url="http://x/", cancel_url="http://x/"
         )
     assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
@@ -630,7 +604,7 @@ def test_stripe_secrets_never_reach_logs_or_pages(
 ) -> None:
     import logging
 
-    from tests.payments.conftest import WEBHOOK_SECRET
+    from tests.payments.helpers import WEBHOOK_SECRET
 
     caplog.set_level(logging.DEBUG)
     payment = pay(client, brand_bob, request_due)
@@ -653,7 +627,7 @@ def test_the_operators_month_end_invoices_and_starts_the_payout_run(
     lic = paid(client, fake_stripe, brand_bob, request_due)
     record(lic, 80)
     month = this_month()
-    _connected(client, fake_stripe, performer_alice.user)
+    connected(client, fake_stripe, performer_alice.user)
     next_month()
     client.force_login(operator)
     response = client.post(

@@ -1,1 +1,1 @@
-from tests.royalties.conftest import bob_key, license_, operator, voice  # noqa: F401 — shared fixtures
+from tests.royalties.fixtures import bob_key, license_, operator, voice  # noqa: F401 — shared fixtures

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from royalties import ledger
 from royalties.models import Account, JournalEntry, Posting, Work
-from tests.royalties.conftest import issue, work
+from tests.royalties.helpers import issue, work
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

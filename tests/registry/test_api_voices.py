@@ -13,7 +13,7 @@ from registry import services
 from registry.models import ConsentRecord, VoiceModel
 from registry.tasks import voice_sample_inspect
 from tests import factories as f
-from tests.conftest import sha256_hex, wav_bytes
+from tests.helpers import sha256_hex, wav_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import struct
 
 from registry.audio import duration_ms
 from registry.validation import sniff_audio
-from tests.conftest import wav_bytes
+from tests.helpers import wav_bytes
 
 
 def test_it_reads_a_wav_duration() -> None:

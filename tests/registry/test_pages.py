@@ -10,7 +10,7 @@ from django.test import Client
 
 from registry.models import Authority, Brand, Performer, User, VoiceModel
 from tests import factories as f
-from tests.conftest import PDF_BYTES, wav_bytes
+from tests.helpers import PDF_BYTES, wav_bytes
 
 pytestmark = pytest.mark.django_db
 

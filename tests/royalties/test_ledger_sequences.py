@@ -9,11 +9,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from royalties import ledger, services
 from royalties.models import Account, LicenseUsage, Posting, Work
-from tests.royalties.conftest import issue
+from tests.royalties.helpers import issue
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +100,6 @@ def test_months_of_recording_voiding_and_closing_keep_the_ledger_whole(
 ) -> None:
     """The same invariants across simulated months, closing each one as it ends."""
     from datetime import UTC, datetime, timedelta
-    from unittest import mock
 
     from core.months import month_start, next_month
     from royalties.models import Statement
@@ -107,7 +107,7 @@ def test_months_of_recording_voiding_and_closing_keep_the_ledger_whole(
 
     rng = random.Random(seed)
     brand = brand_bob.brand_memberships.get().brand
-    with mock.patch("django.utils.timezone.now", return_value=datetime(2026, 1, 5, tzinfo=UTC)):
+    with time_machine.travel(datetime(2026, 1, 5, tzinfo=UTC), tick=False):
         lic = issue(
             voice,
             brand_bob,
@@ -127,7 +127,7 @@ def test_months_of_recording_voiding_and_closing_keep_the_ledger_whole(
     closed: list[Any] = []
     for _step in range(60):
         clock += timedelta(hours=rng.randrange(1, 72))
-        with mock.patch("django.utils.timezone.now", return_value=clock):
+        with time_machine.travel(clock, tick=False):
             action = rng.random()
             if action < 0.6:
                 items = []

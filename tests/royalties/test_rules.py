@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from royalties.rules import (
     BPS,
+    Distribution,
     Rates,
     allocate,
     distribute,
@@ -52,6 +53,24 @@ def test_distribution_totals_equal_the_royalty(
     d = distribute(royalty, fee_bps=fee_bps, split_bps=split)
     assert d.total == royalty
     assert all(p >= 0 for p in d.payees) and 0 <= d.fee <= royalty
+
+
+@given(amounts, st.integers(0, BPS), splits())
+def test_each_share_of_a_royalty_is_its_exact_share_give_or_take_a_unit(
+    royalty: int, fee_bps: int, split: list[int]
+) -> None:
+    d = distribute(royalty, fee_bps=fee_bps, split_bps=split)
+    assert abs(Decimal(d.fee) - Decimal(royalty) * fee_bps / BPS) < 1
+    rest = Decimal(royalty) * (BPS - fee_bps) / BPS
+    for share, bps in zip(d.payees, split, strict=True):
+        assert abs(Decimal(share) - rest * bps / BPS) < 1
+
+
+def test_a_unit_the_platform_and_a_payee_tie_for_goes_to_the_payee() -> None:
+    # 10% of 105 is 10.5: the payee gets 95, the platform 10.
+    assert distribute(105, fee_bps=1000, split_bps=[BPS]) == Distribution(10, [95])
+    assert distribute(5, fee_bps=1000, split_bps=[BPS]) == Distribution(0, [5])
+    assert distribute(10, fee_bps=1000, split_bps=[5000, 5000]) == Distribution(1, [5, 4])
 
 
 @given(st.lists(amounts.map(lambda a: a % 10**7), max_size=40), st.integers(0, 10**8))

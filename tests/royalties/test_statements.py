@@ -18,7 +18,7 @@ from royalties.models import Payee, Period, Statement
 from royalties.statements import compute, period_close
 from royalties.tasks import period_close_previous
 from tests import factories as f
-from tests.royalties.conftest import issue
+from tests.royalties.helpers import issue
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,9 @@ def test_a_statement_adds_up_from_its_lines(setup: dict[str, Any]) -> None:
     # each work: 101 + 0.333333 * 12.345 s = 105.11... -> 105; 7 works
     assert (line["works"], line["gross"]) == (7, 7 * 105)
     assert line["recouped"] == 500  # the advance covers the first 500
-    assert line["fee"] == round(7 * 105 * 0.10)
+    # The fee is split off each work's price on its own (10% of 105 is 10.5: the payee
+    # wins the tie), so a void can take exactly one work's part back.
+    assert line["fee"] == 7 * 10
     assert line["amount"] == line["gross"] - line["fee"]
     assert data.earnings == sum(x["amount"] for x in data.lines)
     assert (data.opening, data.payouts, data.closing) == (0, 0, data.earnings)
@@ -108,9 +110,12 @@ def test_the_minimum_guarantee_is_trued_up_when_the_term_ends(
     License.objects.filter(pk=lic.pk).update(valid_until=date(2026, 10, 20))
     period_close(month=LAST_MONTH)
     stored = Statement.objects.get()
-    # 3 works of 10 recouped 30; the remaining 9,970 of the guarantee is earned at term end.
+    # 3 works of 12 (10 + 0.125/s for 12.345 s) recouped 36; the remaining 9,964 of the
+    # guarantee is earned at term end.
     assert sum(line["gross"] for line in stored.lines) == 10_000
-    assert stored.earnings == 10_000 - 1_000  # after the 10% fee
+    # After the 10% fee, split off each work (1 of 12) and off the true-up (996 of 9,964).
+    assert sum(line["fee"] for line in stored.lines) == 3 * 1 + 996
+    assert stored.earnings == 10_000 - 999
     lic.usage.refresh_from_db()
     assert lic.usage.advance_left == 0 and lic.usage.advance_released
 

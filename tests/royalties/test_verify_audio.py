@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import Client
 
 from royalties import services
-from tests.conftest import wav_bytes
+from tests.helpers import wav_bytes
 
 pytestmark = pytest.mark.django_db
 

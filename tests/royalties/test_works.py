@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from licensing.models import License
 from royalties.models import Account, JournalEntry, Posting, Work, WorkAttempt
-from tests.royalties.conftest import work
+from tests.royalties.helpers import work
 from transparency.models import LogEntry
 from verifier.jws import keys_from_jwks, verify_jws
 
@@ -137,7 +137,7 @@ def test_requests_without_a_key_or_with_malformed_works_change_nothing(
 
 
 def test_caps_on_works(voice: Any, brand_bob: Any, operator: Any, bob_key: str) -> None:
-    from tests.royalties.conftest import issue
+    from tests.royalties.helpers import issue
 
     lic = issue(
         voice, brand_bob, operator, terms={"max_works": 3}, media=["tv"], languages=["en-US"]
@@ -219,7 +219,7 @@ def test_huge_numbers_and_deep_json_are_refused_cleanly(license_: License, bob_k
 def test_an_idempotency_key_is_bound_to_its_endpoint(
     voice: Any, brand_bob: Any, operator: Any, license_: License, bob_key: str
 ) -> None:
-    from tests.royalties.conftest import issue
+    from tests.royalties.helpers import issue
 
     other = issue(voice, brand_bob, operator, media=["tv"], languages=["en-US"])
     body = work(n=1)

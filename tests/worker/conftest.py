@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -90,13 +89,3 @@ def celery_worker_process(
     worker_factory: Callable[..., subprocess.Popen[str]],
 ) -> subprocess.Popen[str]:
     return worker_factory()
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail("the worker did not finish in time")

@@ -26,9 +26,9 @@ from payments.tasks import payout_run
 from royalties import ledger
 from royalties.models import Account, Payee, Posting
 from royalties.statements import period_close
-from tests.payments.conftest import WEBHOOK_SECRET
+from tests.payments.helpers import WEBHOOK_SECRET
 from tests.payments.stripe_fake import FakeStripe
-from tests.worker.conftest import wait_for
+from tests.worker.helpers import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -63,7 +63,8 @@ def _run(worker_factory: Any, fake: FakeStripe, stripe_env: dict[str, str]) -> N
     for n in range(PAYEES):
         payee = Payee.objects.create(kind=Payee.Kind.PERFORMER, name=f"Payee {n}")
         ledger.post(
-            key=f"earned:{n}",
+            kind=ledger.Kind.WORKS,
+            source=f"earned-{n}",
             currency="USD",
             memo="royalties",
             lines=[
@@ -141,8 +142,8 @@ def test_a_webhook_is_processed_by_the_worker_after_commit(
     from licensing.models import License
     from payments.models import FeePayment, StripeEvent
     from tests import factories as f
-    from tests.licensing.conftest import offer_terms, request_input
-    from tests.payments.conftest import deliver
+    from tests.licensing.helpers import offer_terms, request_input
+    from tests.payments.helpers import deliver
 
     fake = FakeStripe().start()
     stripe_env = {

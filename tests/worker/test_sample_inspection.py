@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from registry import services
 from registry.models import VoiceModel
 from tests import factories as f
-from tests.conftest import wav_bytes
-from tests.worker.conftest import wait_for
+from tests.helpers import wav_bytes
+from tests.worker.helpers import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -206,9 +206,9 @@ class Command(BaseCommand):
             )
             morning.refresh_from_db()
         if morning.status == LicenseRequest.Status.AWAITING_PAYMENT:
-            from payments import services as payments
+            from payments.fees import fee_settle_manually
 
-            payments.fee_settle_manually(operator=operator, request=morning, reference="DEMO-0001")
+            fee_settle_manually(operator=operator, request=morning, reference="DEMO-0001")
         skyforge = request(
             lumen,
             mateo,
@@ -264,12 +264,13 @@ class Command(BaseCommand):
         period_close(month=last_month)
         # Last month's usage invoice and payouts, left for the operator to settle by hand
         # on /operations/payments/ (the manual backend's money loop).
-        from payments import services as payments
+        from payments.invoices import invoices_issue
         from payments.models import Payout
+        from payments.payouts import payout_run
 
-        payments.invoices_issue(month=last_month)
+        invoices_issue(month=last_month)
         if not Payout.objects.filter(month=last_month).exists():
-            payments.payout_run(month=last_month)
+            payout_run(month=last_month)
         record(getattr(morning, "license", None), "northwind-radio-now", 9, None, **radio)
         game = {"language": "es-419", "territory": "MX", "use": "video_game", "medium": "in_game"}
         record(getattr(skyforge, "license", None), "skyforge-line", 40, None, **game)
