@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Model]
+else:  # ModelAdmin takes no type argument at run time (that needs django-stubs-ext)
+    _ModelAdmin = admin.ModelAdmin
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(_ModelAdmin):
     """Signed, logged or posted facts: operators look, and act only through services
     (a correction is a new record, never an edit)."""
 

@@ -131,6 +131,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    # DRF answers only its own exceptions (Django's are converted above); the rest are 500s.
+    if not isinstance(exc, exceptions.APIException):
+        return None
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -136,9 +136,11 @@ def renew(*, chain_pem: str, root_pem: str, intermediate_key_pem: bytes) -> Iden
     if intermediate.public_key() != intermediate_key.public_key():
         raise IdentityUnavailable("this intermediate CA key did not issue the current chain")
     org = intermediate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    if not isinstance(org, str):  # only an X500UniqueIdentifier's value is bytes
+        raise IdentityUnavailable("the intermediate CA's organisation name is not text")
     signer_key = Ed25519PrivateKey.generate()
     signer = _certificate(
-        subject=_name(str(org), f"{org} Content Credentials"),
+        subject=_name(org, f"{org} Content Credentials"),
         key=signer_key,
         issuer=intermediate.subject,
         issuer_key=intermediate_key,

@@ -19,8 +19,17 @@ from licensing.models import (
 class VersionInline(admin.TabularInline):
     model = OfferVersion
     extra = 0
-    fields = ["number", "uses", "territories", "currency", "upfront_fee", "exclusive", "created_at"]
-    readonly_fields = fields
+    # One tuple serves as both: the stubs give the two lists different item types.
+    readonly_fields = (
+        "number",
+        "uses",
+        "territories",
+        "currency",
+        "upfront_fee",
+        "exclusive",
+        "created_at",
+    )
+    fields = readonly_fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

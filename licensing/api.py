@@ -354,7 +354,9 @@ def verify(request: HttpRequest) -> JsonResponse:
     try:
         tokens = _verify_tokens(body)
     except ValidationError as exc:
-        errors = {k: [str(m) for m in v] for k, v in exc.detail.items()}  # type: ignore[union-attr]
+        detail = exc.detail
+        assert isinstance(detail, dict)  # _verify_tokens names the field it refuses
+        errors = {k: [str(m) for m in v] for k, v in detail.items()}
         first = next(iter(errors.items()))
         return problem_response(
             "validation-error", 400, f"{first[0]}: {first[1][0]}", errors=errors

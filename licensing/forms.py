@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from core.forms import split_list
 from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES
-from registry.models import USE_CHOICES
+from registry.models import USE_CHOICES, Brand
 
 
 class OfferForm(forms.Form):
     title = forms.CharField(max_length=120)
     uses = forms.MultipleChoiceField(choices=USE_CHOICES, widget=forms.CheckboxSelectMultiple)
-    media = forms.MultipleChoiceField(choices=MEDIA_CHOICES, widget=forms.CheckboxSelectMultiple)
+    media = forms.MultipleChoiceField(choices=MEDIA_CHOICES, widget=forms.CheckboxSelectMultiple)  # type: ignore[assignment]  # the form metaclass moves fields to base_fields: form.media stays the Media
     excluded_content = forms.MultipleChoiceField(
         choices=EXCLUDED_CONTENT_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -35,7 +37,7 @@ class OfferForm(forms.Form):
     requires_approval = forms.BooleanField(required=False, initial=True)
     exclusive = forms.BooleanField(required=False)
 
-    def terms(self) -> dict[str, object]:
+    def terms(self) -> dict[str, Any]:
         d = dict(self.cleaned_data)
         d.pop("title")
         d["territories"] = split_list(d["territories"])
@@ -45,13 +47,13 @@ class OfferForm(forms.Form):
 
 
 class RequestForm(forms.Form):
-    brand = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    brand: forms.ModelChoiceField[Brand] = forms.ModelChoiceField(queryset=None, empty_label=None)
     campaign = forms.CharField(max_length=200)
     product = forms.CharField(max_length=200)
     script_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
     channels = forms.CharField(max_length=300, required=False)
     uses = forms.MultipleChoiceField(choices=USE_CHOICES, widget=forms.CheckboxSelectMultiple)
-    media = forms.MultipleChoiceField(choices=MEDIA_CHOICES, widget=forms.CheckboxSelectMultiple)
+    media = forms.MultipleChoiceField(choices=MEDIA_CHOICES, widget=forms.CheckboxSelectMultiple)  # type: ignore[assignment]  # the form metaclass moves fields to base_fields: form.media stays the Media
     territories = forms.CharField(help_text="ISO country codes, comma-separated, or WORLD")
     languages = forms.CharField(help_text="BCP 47 tags, comma-separated")
     valid_from = forms.DateField(
@@ -60,9 +62,11 @@ class RequestForm(forms.Form):
     valid_until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     exclusive = forms.BooleanField(required=False)
 
-    def __init__(self, *args: object, brands: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["brand"].queryset = brands  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, brands: QuerySet[Brand], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["brand"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = brands
 
 
 class DecisionForm(forms.Form):

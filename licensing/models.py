@@ -67,7 +67,8 @@ class Offer(models.Model):
 
     @property
     def current(self) -> OfferVersion:
-        return self.versions.order_by("-number").first()  # type: ignore[return-value]
+        # offer_publish creates an offer and its first version in one transaction.
+        return self.versions.latest("number")
 
 
 class OfferVersion(models.Model):
@@ -274,7 +275,7 @@ class License(models.Model):
             revoked=self.revoked,
             on_hold=self.on_hold,
             voice_status=self.voice.status,
-            valid_until=self.valid_until,  # type: ignore[arg-type]  # a DateField's value
+            valid_until=self.valid_until,
             key=self.signing_key.key_status(),
             log_index=self.log_index,
             today=today or timezone.now().date(),

@@ -11,7 +11,7 @@ from licensing import terms
 from licensing.models import License
 
 # A license's status -> why no work may be recorded under it.
-_BY_STATUS = {
+_BY_STATUS: dict[str, str] = {
     License.Status.KEY_COMPROMISED: "key_compromised",
     License.Status.KEY_RETIRED: "key_retired_before_logging",
     License.Status.REVOKED: "license_revoked",
@@ -72,7 +72,7 @@ class WorkPermission:
         status = lic.status_at(self.today)
         if status in _BY_STATUS:
             return Refusal(_BY_STATUS[status], _status_detail(lic, status))
-        if self.today < lic.valid_from:  # type: ignore[operator]  # a DateField's value
+        if self.today < lic.valid_from:
             return Refusal("license_not_yet_valid", f"the license starts on {lic.valid_from}")
         signed = lic.document["terms"]
         if work.use not in signed["uses"]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES
@@ -38,7 +40,7 @@ class OfferTermsIn(serializers.Serializer):
         decimal_places=6,
         min_value=0,
         required=False,
-        default="0",
+        default=Decimal("0"),
         help_text="Minor units per second of audio, up to 6 decimal places",
     )
     revenue_share_bps = serializers.IntegerField(

@@ -102,7 +102,13 @@ def _rate(value: Any, field_name: str) -> Decimal:
         rate = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValidationError({field_name: ["Give a decimal number of minor units."]}) from exc
-    if not rate.is_finite() or rate < 0 or rate.as_tuple().exponent < -PER_SECOND_PLACES:  # type: ignore[operator]
+    exponent = rate.as_tuple().exponent  # an int for a finite number, a letter otherwise
+    if (
+        not rate.is_finite()
+        or not isinstance(exponent, int)
+        or rate < 0
+        or exponent < -PER_SECOND_PLACES
+    ):
         raise ValidationError(
             {field_name: [f"Give a non-negative decimal with at most {PER_SECOND_PLACES} places."]}
         )

@@ -279,7 +279,7 @@ def _status_at(lic: _Issued, today: date) -> str:
 
 _KEY_REFUSALS = {License.Status.KEY_COMPROMISED, License.Status.KEY_RETIRED}
 
-_STATUS_DETAIL = {
+_STATUS_DETAIL: dict[str, str] = {
     License.Status.REVOKED: "the license was revoked",
     License.Status.EXPIRED: "the license's term has ended",
     License.Status.SUSPENDED: (

@@ -15,7 +15,7 @@ from core.forms import apply_service_errors
 from licensing import forms, services
 from licensing.models import License, LicenseRequest, Offer
 from registry.models import Brand, VoiceModel
-from registry.policies import can_manage_voice, managed_performers
+from registry.policies import can_manage_voice, managed_performers, signed_in_user
 from verifier.reasons import WORDS
 
 
@@ -61,7 +61,10 @@ def offer_page(request: HttpRequest, pk: int) -> HttpResponse:
             d["languages"] = [t.strip() for t in d["languages"].split(",") if t.strip()]
             try:
                 req = services.request_submit(
-                    actor=request.user, brand=brand, offer=offer, data=services.RequestInput(**d)
+                    actor=signed_in_user(request),
+                    brand=brand,
+                    offer=offer,
+                    data=services.RequestInput(**d),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -109,7 +112,7 @@ def _visible_license(request: HttpRequest, license_id: str) -> License:
 
 def license_page(request: HttpRequest, license_id: str) -> HttpResponse:
     lic = _visible_license(request, license_id)
-    is_brand = lic.brand.memberships.filter(user=request.user).exists()
+    is_brand = lic.brand.memberships.filter(user=signed_in_user(request)).exists()
     status = lic.status_at()
     return render(
         request,
@@ -133,7 +136,7 @@ def license_revoke(request: HttpRequest, license_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.license_revoke(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=signed_in_user(request),
                 license=lic,
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
@@ -180,8 +183,8 @@ def request_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
         services.request_decide(
-            actor=request.user, request=req, approve=decision == "approve", note=note
-        )  # type: ignore[arg-type]
+            actor=signed_in_user(request), request=req, approve=decision == "approve", note=note
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -199,10 +202,10 @@ def offer_new(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.offer_publish(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=signed_in_user(request),
                 voice=voice,
                 title=form.cleaned_data["title"],
-                offer_terms=services.OfferTerms(**form.terms()),  # type: ignore[arg-type]
+                offer_terms=services.OfferTerms(**form.terms()),
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

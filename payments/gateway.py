@@ -19,6 +19,9 @@ import stripe
 from django.conf import settings
 
 if TYPE_CHECKING:
+    from stripe.params import AccountCreateParams
+    from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
+
     from payments.models import FeePayment, Invoice, InvoiceLine, Payout
 
 _lock = threading.Lock()
@@ -53,7 +56,7 @@ def _dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict()
 
 
-def _created(key: str) -> dict[str, Any]:
+def _created(key: str) -> stripe.RequestOptions:
     return {"idempotency_key": key}
 
 
@@ -80,7 +83,7 @@ def checkout_session_create(
     expires_at: datetime | None = None,
 ) -> dict[str, Any]:
     ours = {"fee_payment_id": str(payment.pk), "request_id": str(payment.request_id)}
-    items = [
+    items: list[SessionCreateParamsLineItem] = [
         {
             "price_data": {
                 "currency": payment.currency.lower(),
@@ -102,7 +105,7 @@ def checkout_session_create(
             }
         )
     items = [item for item in items if item["price_data"]["unit_amount"]]
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": items,
         "success_url": success_url,
@@ -211,7 +214,7 @@ def invoice_create(invoice: Invoice, lines: list[InvoiceLine], *, days_until_due
 def account_create(*, payee_id: int, email: str) -> dict[str, Any]:
     """A v1 Express account that can receive transfers (the payee is paid, never charges).
     Stripe's hosted onboarding asks the payee for their country and bank details."""
-    params: dict[str, Any] = {
+    params: AccountCreateParams = {
         "type": "express",
         "capabilities": {"transfers": {"requested": True}},
         "metadata": {"payee_id": str(payee_id)},

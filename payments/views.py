@@ -32,6 +32,7 @@ from payments.models import (
 )
 from payments.reconcile import reconcile
 from registry.models import Brand
+from registry.policies import signed_in_user
 from royalties.models import Payee
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def fee_pay(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     back = request.build_absolute_uri(reverse("brand-billing", args=[brand.slug]))
     try:
         payment = fees.fee_checkout_start(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=signed_in_user(request),
             request=req,
             success_url=back + f"?paid={req.pk}",
             cancel_url=back + f"?cancelled={req.pk}",
@@ -121,7 +122,7 @@ def fee_pay(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 def payouts_page(request: HttpRequest) -> HttpResponse:
-    payees = Payee.objects.filter(user=request.user).order_by("pk")
+    payees = Payee.objects.filter(user=signed_in_user(request)).order_by("pk")
     if not payees.exists():
         raise Http404("You are not paid royalties here.")
     connected = {c.payee_id: c for c in ConnectedAccount.objects.filter(payee__in=payees)}
@@ -153,7 +154,7 @@ def _connect_redirect(request: HttpRequest, payee: Payee) -> HttpResponse:
     back = request.build_absolute_uri(reverse("connect-return", args=[payee.pk]))
     try:
         url = connect.connect_start(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=signed_in_user(request),
             payee=payee,
             refresh_url=here,
             return_url=back,
@@ -211,13 +212,13 @@ def _settle(request: HttpRequest, action: str) -> None:
         return
     reference = form.cleaned_data["reference"]
     pk = parse_index(str(request.POST.get("id", ""))) or 0
-    operator = request.user
+    operator = signed_in_user(request)
     if action == "settle-fee":
         req = get_object_or_404(
             LicenseRequest, pk=pk, status=LicenseRequest.Status.AWAITING_PAYMENT
         )
         lic = fees.fee_settle_manually(
-            operator=operator,  # type: ignore[arg-type]
+            operator=operator,
             request=req,
             reference=reference,
         )
@@ -225,7 +226,7 @@ def _settle(request: HttpRequest, action: str) -> None:
     elif action == "settle-invoice":
         invoice = get_object_or_404(Invoice, pk=pk)
         invoices.invoice_settle_manually(
-            operator=operator,  # type: ignore[arg-type]
+            operator=operator,
             invoice=invoice,
             reference=reference,
         )
@@ -233,7 +234,7 @@ def _settle(request: HttpRequest, action: str) -> None:
     else:
         payout = get_object_or_404(Payout, pk=pk)
         payouts.payout_record_manually(
-            operator=operator,  # type: ignore[arg-type]
+            operator=operator,
             payout=payout,
             reference=reference,
         )

@@ -22,6 +22,7 @@ from registry.models import (
     VoiceModel,
     VoiceStatusChange,
 )
+from registry.policies import signed_in_user
 
 
 @admin.register(User)
@@ -62,7 +63,7 @@ class AuthorityAdmin(admin.ModelAdmin):
     def verify(self, request: HttpRequest, queryset: QuerySet[Authority]) -> None:
         for authority in queryset:
             try:
-                services.authority_verify(authority=authority, operator=request.user)  # type: ignore[arg-type]
+                services.authority_verify(authority=authority, operator=signed_in_user(request))
             except ValidationError as exc:
                 self.message_user(request, f"{authority}: {' '.join(exc.messages)}", messages.ERROR)
 

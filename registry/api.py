@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from registry import selectors, services
 from registry.authentication import ApiPrincipal
 from registry.models import Performer, User, VoiceModel
-from registry.policies import consent_capacity, managed_performers
+from registry.policies import consent_capacity, managed_performers, signed_in_user
 from registry.serializers import (
     ConsentIn,
     ConsentOut,
@@ -89,10 +89,11 @@ class VoiceListCreate(ListAPIView):
         data = VoiceCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        performer = _performer_for(request.user, v.get("performer"))
+        user = signed_in_user(request)
+        performer = _performer_for(user, v.get("performer"))
         sample = v.get("sample_audio")
         voice = services.voice_register(
-            actor=request.user,
+            actor=user,
             performer=performer,
             data=services.VoiceInput(
                 display_name=v["display_name"],
@@ -149,7 +150,7 @@ class VoiceDetail(APIView):
         changes = dict(data.validated_data)
         sample = changes.pop("sample_audio", None)
         voice = services.voice_update(
-            actor=request.user,
+            actor=signed_in_user(request),
             voice=voice,
             changes=changes,
             sample_audio=sample,
@@ -192,7 +193,7 @@ class VoiceConsent(APIView):
         data.is_valid(raise_exception=True)
         audio = data.validated_data.get("consent_audio")
         record = services.consent_give(
-            actor=request.user,
+            actor=signed_in_user(request),
             voice=voice,
             statement_version=data.validated_data["statement_version"],
             ip_address=_client_ip(request),
@@ -217,7 +218,7 @@ class VoiceConsentWithdraw(APIView):
         data = ConsentWithdrawIn(data=request.data)
         data.is_valid(raise_exception=True)
         voice = services.consent_withdraw(
-            actor=request.user, voice=voice, reason=data.validated_data["reason"]
+            actor=signed_in_user(request), voice=voice, reason=data.validated_data["reason"]
         )
         return Response(VoiceOut(voice, context={"request": request}).data)
 
@@ -234,7 +235,7 @@ class VoiceStatus(APIView):
         data = StatusIn(data=request.data)
         data.is_valid(raise_exception=True)
         voice = services.voice_set_status(
-            actor=request.user,
+            actor=signed_in_user(request),
             voice=voice,
             status=data.validated_data["status"],
             reason=data.validated_data["reason"],
@@ -258,13 +259,16 @@ class Me(APIView):
                 "auditor": key.auditor is not None,
             }
         else:
-            roles = selectors.roles_of(user)
+            person = signed_in_user(request)
+            roles = selectors.roles_of(person)
             out = {
                 "kind": "user",
-                "email": user.email,
-                "display_name": user.display_name,
+                "email": person.email,
+                "display_name": person.display_name,
                 "performer": roles.performer,
-                "represents": [a.performer for a in selectors.authorities_of(user) if a.is_active],
+                "represents": [
+                    a.performer for a in selectors.authorities_of(person) if a.is_active
+                ],
                 "brands": roles.brands,
                 "auditor": roles.auditor is not None,
             }

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from registry.models import ApiKey, Auditor, Brand, hash_api_key
+from registry.models import ApiKey, Auditor, Brand, User, hash_api_key
 
 # Recording every use would turn each read into a write; a minute's precision is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -73,7 +72,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="timbre"'
 
 
-def acting_brand(request: Request, *, what: str) -> tuple[Brand, Any]:
+def acting_brand(request: Request, *, what: str) -> tuple[Brand, User]:
     """The brand a request acts for, and the person behind it: a brand's API key (acting
     for the user who created it), or a signed-in member of exactly one brand."""
     user = request.user
@@ -81,7 +80,8 @@ def acting_brand(request: Request, *, what: str) -> tuple[Brand, Any]:
         if user.brand is None:
             raise exceptions.PermissionDenied(f"Only a brand's API key may {what}.")
         return user.brand, user.api_key.created_by
-    if not getattr(user, "is_authenticated", False):
+    # Past an API key, only a signed-in person is authenticated: an anonymous user is not.
+    if not isinstance(user, User):
         raise exceptions.NotAuthenticated()
     brands = list(Brand.objects.filter(memberships__user=user)[:2])
     if len(brands) != 1:

@@ -51,14 +51,14 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who signs in with an email address."""
 
-    username = None  # type: ignore[assignment]
+    username = None  # type: ignore[assignment]  # no username: Django's documented way to drop AbstractUser's field
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=120, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]  # the stubs expect auth's username-based UserManager; ours creates users by email
 
     def __str__(self) -> str:
         return self.display_name or self.email

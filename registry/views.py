@@ -15,7 +15,12 @@ from django.views.decorators.http import require_POST
 from core.forms import apply_service_errors, split_list
 from registry import forms, selectors, services
 from registry.models import USE_CHOICES, ApiKey, Auditor, Brand, VoiceModel
-from registry.policies import can_manage_voice, consent_capacity, managed_performers
+from registry.policies import (
+    can_manage_voice,
+    consent_capacity,
+    managed_performers,
+    signed_in_user,
+)
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -117,7 +122,7 @@ def voice_new(request: HttpRequest) -> HttpResponse:
         sample = d["sample_audio"]
         try:
             voice = services.voice_register(
-                actor=request.user,
+                actor=signed_in_user(request),
                 performer=d["performer"],
                 data=services.VoiceInput(
                     display_name=d["display_name"],
@@ -149,9 +154,10 @@ def _managed_voice(request: HttpRequest, slug: str) -> VoiceModel:
 @login_required
 def voice_manage(request: HttpRequest, slug: str) -> HttpResponse:
     voice = _managed_voice(request, slug)
-    capacity = consent_capacity(request.user, voice.performer)
+    user = signed_in_user(request)
+    capacity = consent_capacity(user, voice.performer)
     statement = (
-        services.consent_statement(voice=voice, giver=request.user, capacity=capacity[0])
+        services.consent_statement(voice=voice, giver=user, capacity=capacity[0])
         if capacity
         else None
     )
@@ -190,7 +196,7 @@ def voice_edit(request: HttpRequest, slug: str) -> HttpResponse:
         d["styles"] = split_list(d["styles"])
         try:
             services.voice_update(
-                actor=request.user,
+                actor=signed_in_user(request),
                 voice=voice,
                 changes=d,
                 sample_audio=sample,
@@ -221,7 +227,7 @@ def voice_consent(request: HttpRequest, slug: str) -> HttpResponse:
     audio = form.cleaned_data["consent_audio"]
     try:
         services.consent_give(
-            actor=request.user,
+            actor=signed_in_user(request),
             voice=voice,
             statement_version=form.cleaned_data["statement_version"],
             ip_address=_client_ip(request),
@@ -246,7 +252,7 @@ def voice_consent_withdraw(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("voice-manage", slug=slug)
     try:
         services.consent_withdraw(
-            actor=request.user, voice=voice, reason=form.cleaned_data["reason"]
+            actor=signed_in_user(request), voice=voice, reason=form.cleaned_data["reason"]
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -265,7 +271,7 @@ def voice_status(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("voice-manage", slug=slug)
     try:
         voice = services.voice_set_status(
-            actor=request.user,
+            actor=signed_in_user(request),
             voice=voice,
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],
@@ -319,7 +325,7 @@ def _keys_page(
     if request.method == "POST" and form.is_valid():
         try:
             _, new_key = services.api_key_create(
-                actor=request.user,
+                actor=signed_in_user(request),
                 owner=owner,
                 name=form.cleaned_data["name"],
                 nonce=form.cleaned_data["nonce"],
@@ -341,7 +347,7 @@ def _keys_page(
 @login_required
 def brand_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     brand = get_object_or_404(Brand, slug=slug, memberships__user=request.user)
-    membership = brand.memberships.get(user=request.user)
+    membership = brand.memberships.get(user=signed_in_user(request))
     return _keys_page(
         request,
         brand,
@@ -364,7 +370,8 @@ def auditor_dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk)
-    services.api_key_revoke(actor=request.user, key=key)  # checks membership; 403 otherwise
+    # The service checks the membership: 403 otherwise.
+    services.api_key_revoke(actor=signed_in_user(request), key=key)
     messages.success(request, f"Key “{key.name}” revoked.")
     if key.brand is not None:
         return redirect("brand-dashboard", slug=key.brand.slug)

@@ -114,7 +114,7 @@ def parse_work(
     duration = values.get("duration_ms")
     if duration is not None and not 1 <= duration <= MAX_DURATION_MS:
         errors[f"{where}.duration_ms"] = f"between 1 and {MAX_DURATION_MS}"
-    if errors:
+    if errors or not isinstance(lid, str):  # a bad license id is among the errors
         return None, errors
     return services.WorkInput(license_id=lid, **values), {}
 

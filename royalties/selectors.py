@@ -6,7 +6,7 @@ import base64
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
@@ -284,7 +284,15 @@ def payees_owed(month: date) -> dict[tuple[int, str], int]:
     return {k: min(v, now_owed.get(k, v)) for k, v in earned.items()}
 
 
-def cash_legs(start: datetime, end: datetime) -> list[dict[str, Any]]:
+class CashLeg(TypedDict):
+    entry_id: int
+    entry__idempotency_key: str
+    entry__created_at: datetime
+    account__currency: str
+    total: int
+
+
+def cash_legs(start: datetime, end: datetime) -> list[CashLeg]:
     """Cash moved by each entry dated in [start, end): its entry, key, time, currency and
     net amount."""
     return list(

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from licensing.ids import new_id
@@ -307,17 +308,24 @@ _WORK_FIELDS = (
 )
 
 
+def _work_attname_column(name: str) -> tuple[str, str]:
+    model_field = Work._meta.get_field(name)
+    # Each of _WORK_FIELDS is one of Work's own columns, never a relation's other side.
+    assert isinstance(model_field, Field) and model_field.column is not None
+    return model_field.attname, model_field.column
+
+
 def _insert_works(rows: list[tuple[Any, ...]]) -> None:
     if connection.vendor == "postgresql":
         # COPY, as the log does: several times faster than INSERT for thousands of rows,
         # and no model instance is built per work.
-        columns = ", ".join(Work._meta.get_field(name).column for name in _WORK_FIELDS)
+        columns = ", ".join(_work_attname_column(name)[1] for name in _WORK_FIELDS)
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {Work._meta.db_table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         return
-    attnames = [Work._meta.get_field(name).attname for name in _WORK_FIELDS]
+    attnames = [_work_attname_column(name)[0] for name in _WORK_FIELDS]
     Work.objects.bulk_create(
         [Work(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=1000
     )

@@ -62,7 +62,7 @@ def compute(payee: Payee, month: date, currency: str) -> StatementData:
     start, end = bounds(month)
     data = StatementData(payee=payee, month=month, currency=currency)
     adapt = connection.ops.adapt_datetimefield_value
-    params = {
+    params: dict[str, str | int | None] = {
         "kind": Account.Kind.PAYEE_PAYABLE.value,
         "currency": currency,
         "payee": payee.pk,
@@ -153,11 +153,14 @@ def _close_one(month: date) -> Period:
         .distinct()
     )
     for acct in accounts:
-        data = compute(acct.payee, month, acct.currency)
+        # royalties.ledger opens a payable account for its payee: one is always named.
+        payee = acct.payee
+        assert payee is not None
+        data = compute(payee, month, acct.currency)
         if not data.lines and not data.opening and not data.payouts:
             continue
         Statement.objects.create(
-            payee=acct.payee,
+            payee=payee,
             period=period,
             currency=acct.currency,
             opening=data.opening,

@@ -15,11 +15,11 @@ from core.months import month_start
 from core.parsing import parse_month
 from licensing.models import License
 from registry.models import Brand, VoiceModel
-from registry.policies import managed_performers
+from registry.policies import managed_performers, signed_in_user
 from royalties import exports, selectors
 from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
-from royalties.statements import currencies_of, statement_for
+from royalties.statements import StatementData, currencies_of, statement_for
 
 
 def _month(raw: str) -> date:
@@ -77,7 +77,7 @@ def works(request: HttpRequest) -> HttpResponse:
 
 def _statement(
     request: HttpRequest, payee_id: int, month: str, currency: str
-) -> tuple[object, bool]:
+) -> tuple[StatementData, bool]:
     payee = get_object_or_404(selectors.payees_of(request.user), pk=payee_id)
     if currency not in currencies_of(payee):
         raise Http404("No statement in this currency")
@@ -95,7 +95,7 @@ def statement_csv(
     request: HttpRequest, payee_id: int, month: str, currency: str
 ) -> StreamingHttpResponse:
     data, _ = _statement(request, payee_id, month, currency)
-    response = StreamingHttpResponse(exports.csv_rows(data), content_type="text/csv; charset=utf-8")  # type: ignore[arg-type]
+    response = StreamingHttpResponse(exports.csv_rows(data), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="statement-{payee_id}-{month}-{currency}.csv"'
     )
@@ -105,7 +105,7 @@ def statement_csv(
 @login_required
 def statement_pdf(request: HttpRequest, payee_id: int, month: str, currency: str) -> HttpResponse:
     data, _ = _statement(request, payee_id, month, currency)
-    response = HttpResponse(exports.pdf_bytes(data), content_type="application/pdf")  # type: ignore[arg-type]
+    response = HttpResponse(exports.pdf_bytes(data), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="statement-{payee_id}-{month}-{currency}.pdf"'
     )
@@ -169,7 +169,7 @@ def voice_splits(request: HttpRequest, slug: str) -> HttpResponse:
                         }
                     ) from exc
                 shares.append(Share(kind=parts[0], name=parts[1], bps=bps))
-            voice_splits_set(actor=request.user, voice=voice, shares=shares)  # type: ignore[arg-type]
+            voice_splits_set(actor=signed_in_user(request), voice=voice, shares=shares)
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:

@@ -8,6 +8,7 @@ must be given, or start-up stops naming the one that is missing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -146,7 +147,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "timbre.sqlite3",
+            "NAME": str(VAR_DIR / "timbre.sqlite3"),
             # SQLite serialises writers; wait for the lock instead of failing at once.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
@@ -233,7 +234,8 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Timbre <no-reply@timbre.example>"
 
-REST_FRAMEWORK = {
+# Values of several kinds: DRF reads each setting by name.
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "registry.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -21,7 +21,7 @@ from transparency import keys, selectors, services
 from transparency.models import Checkpoint
 
 
-def b64(value: bytes) -> str:
+def b64(value: bytes | memoryview) -> str:
     return base64.b64encode(bytes(value)).decode("ascii")
 
 
@@ -48,7 +48,7 @@ class LogView(APIView):
 
 class EntryOut(serializers.Serializer):
     index = serializers.IntegerField()
-    data = serializers.CharField(help_text="The leaf bytes (RFC 8785 JSON of the event), base64")
+    data = serializers.CharField(help_text="The leaf bytes (RFC 8785 JSON of the event), base64")  # type: ignore[assignment]  # the serializer metaclass moves fields to _declared_fields: .data stays the output
     leaf_hash = serializers.CharField(help_text="SHA-256(0x00 || data), base64")
 
 

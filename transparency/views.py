@@ -13,7 +13,7 @@ from core.parsing import parse_index
 from transparency import keys, selectors
 
 
-def _decoded(data: bytes) -> Any:
+def _decoded(data: bytes | memoryview) -> Any:
     try:
         return json.loads(bytes(data))
     except ValueError:

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.jws import TYP_RECEIPT, JWSError, verify_jws
+from verifier.errors import JWSError
+from verifier.jws import TYP_RECEIPT, verify_jws
 
 TIMBRE_ASSERTION = "org.timbre.license"
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"

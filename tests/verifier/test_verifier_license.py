@@ -691,6 +691,16 @@ def test_a_suspended_license_is_invalid(
     assert_invalid(run(capsys, online(files, registry)), "suspended")
 
 
+@pytest.mark.parametrize("status", ["key_compromised", "key_retired_before_logging"])
+def test_the_registry_saying_its_key_no_longer_vouches_is_believed_over_a_stale_jwks(
+    files: Files, registry: FakeRegistry, capsys: pytest.CaptureFixture[str], status: str
+) -> None:
+    # The JWKS handed in still says the key is active; the registry's status says otherwise.
+    registry.set_status(LICENSE_ID, status, INDEX)
+    err = assert_invalid(run(capsys, online(files, registry)), status)
+    assert "no longer vouches" in err
+
+
 @pytest.mark.parametrize(("compromised_from", "expected"), [(INDEX + 1, 0), (INDEX, 1)])
 def test_the_registry_gives_the_index_a_compromised_key_is_judged_by(
     files: Files,

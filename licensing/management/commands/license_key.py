@@ -45,11 +45,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"active key {key.kid} (log index {key.added_log_index})")
                 self.stdout.write(f"point TIMBRE_LICENSE_KEY_FILE at {path}")
             elif action in ("retire", "compromised"):
-                key = SigningKey.objects.filter(kid=options["kid"]).first()
-                if key is None:
+                found = SigningKey.objects.filter(kid=options["kid"]).first()
+                if found is None:
                     raise CommandError(f"no key with kid {options['kid']!r}")
                 key = keys.key_set_status(
-                    key=key,
+                    key=found,
                     status=SigningKey.Status.RETIRED
                     if action == "retire"
                     else SigningKey.Status.COMPROMISED,
