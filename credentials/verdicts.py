@@ -18,6 +18,7 @@ WORDS = {
     "revoked": "Revoked: made under a license that has since been revoked.",
     "suspended": "Suspended: its license is suspended (voice not live, or payment in question).",
     "expired": "Expired: its license's term has ended.",
+    "not_yet_valid": "Not yet valid: its license's term has not begun.",
     "key_compromised": (
         "Not valid: the key that signed its license was compromised before the license was logged."
     ),

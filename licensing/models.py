@@ -229,6 +229,7 @@ class License(models.Model):
         EXPIRED = "expired", "Expired"
         REVOKED = "revoked", "Revoked"
         SUSPENDED = "suspended", "Suspended"
+        NOT_YET_VALID = "not_yet_valid", "Not yet valid"
         KEY_COMPROMISED = "key_compromised", "Signing key compromised"
         KEY_RETIRED = "key_retired_before_logging", "Signing key retired before logging"
 
@@ -275,6 +276,7 @@ class License(models.Model):
             revoked=self.revoked,
             on_hold=self.on_hold,
             voice_status=self.voice.status,
+            valid_from=self.valid_from,
             valid_until=self.valid_until,
             key=self.signing_key.key_status(),
             log_index=self.log_index,
@@ -287,6 +289,7 @@ def license_status(
     revoked: bool,
     on_hold: bool,
     voice_status: str,
+    valid_from: date,
     valid_until: date,
     key: KeyStatus,
     log_index: int,
@@ -295,8 +298,9 @@ def license_status(
     """The one answer to "what is this license's status now?", from its facts.
 
     In order: a key that no longer vouches for it (compromised from before it was
-    logged), revoked, suspended (on hold for money, or the voice not live), expired,
-    active. Every page, API, verdict and check of a work asks this.
+    logged), revoked, suspended (on hold for money, or the voice not live), not yet
+    valid (its term starts later), expired, active. Every page, API, verdict and check
+    of a work asks this.
     """
     refused = judge_key_status(key, log_index).reason
     if refused is not None:
@@ -305,6 +309,8 @@ def license_status(
         return License.Status.REVOKED
     if on_hold or voice_status != VoiceModel.Status.ACTIVE:
         return License.Status.SUSPENDED
+    if today < valid_from:
+        return License.Status.NOT_YET_VALID
     if today > valid_until:
         return License.Status.EXPIRED
     return License.Status.ACTIVE

@@ -17,6 +17,7 @@ _BY_STATUS: dict[str, str] = {
     License.Status.REVOKED: "license_revoked",
     License.Status.SUSPENDED: "license_suspended",
     License.Status.EXPIRED: "license_expired",
+    License.Status.NOT_YET_VALID: "license_not_yet_valid",
 }
 
 
@@ -72,8 +73,6 @@ class WorkPermission:
         status = lic.status_at(self.today)
         if status in _BY_STATUS:
             return Refusal(_BY_STATUS[status], _status_detail(lic, status))
-        if self.today < lic.valid_from:
-            return Refusal("license_not_yet_valid", f"the license starts on {lic.valid_from}")
         signed = lic.document["terms"]
         if work.use not in signed["uses"]:
             return Refusal(
@@ -104,4 +103,6 @@ def _status_detail(lic: License, status: str) -> str:
         return "the license is suspended (the voice is not live, or its payment is in question)"
     if status == License.Status.EXPIRED:
         return f"the license ended on {lic.valid_until}"
+    if status == License.Status.NOT_YET_VALID:
+        return f"the license starts on {lic.valid_from}"
     return "the license's signing key no longer vouches for it"

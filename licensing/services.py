@@ -620,8 +620,11 @@ REVOCATION_REASONS = {
 
 @transaction.atomic
 def license_revoke(*, actor: User | None, license: License, reason: str, note: str = "") -> License:
+    # FOR NO KEY UPDATE, of the license's row only: rows that point at the license
+    # (works, usage, postings) take KEY SHARE locks on it as they are written, and must
+    # not wait on a revocation, nor make it wait.
     lic = (
-        License.objects.select_for_update()
+        License.objects.select_for_update(no_key=True, of=("self",))
         .select_related("voice__performer", "brand")
         .get(pk=license.pk)
     )
@@ -718,7 +721,7 @@ def _notify_brand(req: LicenseRequest, subject: str, body: str) -> None:
 @transaction.atomic
 def license_hold(*, license: License, reason: str, ref: str) -> License:
     """Suspend a license until the cause is cured. Holding twice for one cause is a no-op."""
-    lic = License.objects.select_for_update().get(pk=license.pk)
+    lic = License.objects.select_for_update(no_key=True).get(pk=license.pk)
     if not lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).exists():
         LicenseHold.objects.create(license=lic, reason=reason, ref=ref)
     if not lic.on_hold:
@@ -730,7 +733,7 @@ def license_hold(*, license: License, reason: str, ref: str) -> License:
 @transaction.atomic
 def license_release(*, license: License, reason: str, ref: str) -> License:
     """Lift the hold of one cause; the license is live again once no hold is left."""
-    lic = License.objects.select_for_update().get(pk=license.pk)
+    lic = License.objects.select_for_update(no_key=True).get(pk=license.pk)
     lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).update(
         released_at=timezone.now()
     )

@@ -72,6 +72,7 @@ class _Issued(NamedTuple):
     log_index: int
     revoked: bool
     on_hold: bool
+    valid_from: date
     valid_until: date
     voice_status: str
     key: KeyStatus
@@ -80,7 +81,8 @@ class _Issued(NamedTuple):
 # Raw SQL, not the ORM: on a one-license request, compiling the ORM query costs more than
 # running it. Columns in _Issued's order, after the token's digest.
 _ISSUED_SQL = """
-SELECT l.jws_sha256, l.license_id, l.log_index, l.revoked, l.on_hold, l.valid_until, v.status,
+SELECT l.jws_sha256, l.license_id, l.log_index, l.revoked, l.on_hold, l.valid_from,
+       l.valid_until, v.status,
        k.kid, k.status, k.status_log_index, k.compromised_from_index
 FROM licensing_license l
 JOIN registry_voicemodel v ON v.id = l.voice_id
@@ -104,6 +106,7 @@ def _issued_rows(digests: set[str]) -> dict[str, _Issued]:
         log_index,
         revoked,
         on_hold,
+        valid_from,
         valid_until,
         voice,
         kid,
@@ -112,12 +115,16 @@ def _issued_rows(digests: set[str]) -> dict[str, _Issued]:
         from_index,
     ) in rows:
         if isinstance(valid_until, str):  # SQLite hands dates back as text
-            valid_until = date.fromisoformat(valid_until)
+            valid_from, valid_until = (
+                date.fromisoformat(valid_from),
+                date.fromisoformat(valid_until),
+            )
         issued[digest] = _Issued(
             license_id,
             log_index,
             bool(revoked),
             bool(on_hold),
+            valid_from,
             valid_until,
             voice,
             KeyStatus(kid, key_status, status_log_index, from_index),
@@ -270,6 +277,7 @@ def _status_at(lic: _Issued, today: date) -> str:
         revoked=lic.revoked,
         on_hold=lic.on_hold,
         voice_status=lic.voice_status,
+        valid_from=lic.valid_from,
         valid_until=lic.valid_until,
         key=lic.key,
         log_index=lic.log_index,
@@ -282,6 +290,7 @@ _KEY_REFUSALS = {License.Status.KEY_COMPROMISED, License.Status.KEY_RETIRED}
 _STATUS_DETAIL: dict[str, str] = {
     License.Status.REVOKED: "the license was revoked",
     License.Status.EXPIRED: "the license's term has ended",
+    License.Status.NOT_YET_VALID: "the license's term has not begun",
     License.Status.SUSPENDED: (
         "the license is suspended: its voice is not live, or its payment is disputed, "
         "refunded or overdue"

@@ -54,6 +54,9 @@ class FeePayment(models.Model):
     )
     refunded = models.BigIntegerField(default=0, help_text="Refunded so far.")
     disputed = models.BigIntegerField(default=0, help_text="Held back by disputes not won.")
+    dispute_advance_charged = models.BigIntegerField(
+        default=0, help_text="Used advance the open dispute charged to the brand."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,7 +11,7 @@ from licensing.models import LicenseHold
 from payments import gateway
 from payments.books import NotYet, booking_time, brand_paid, movement, processing_fee
 from payments.models import FeePayment, Invoice
-from royalties import advance, ledger, rules
+from royalties import advance, ledger
 from royalties.ledger import Kind, Line
 from royalties.models import Account, JournalEntry
 from royalties.selectors import booked_legs, entry_postings
@@ -58,28 +58,20 @@ def _reverse_fee(
         from_advance = applied - from_fee
         lines = [Line(cash, -amount, lic)]
         if from_fee:
-            legs = booked_legs(Kind.FEE, str(payment.pk))
-            weights = [-leg.amount for leg in legs]
-            before = rules.allocate(fee_before, weights) if fee_before else [0] * len(legs)
-            after = rules.allocate(fee_after, weights)
-            deltas = [a - b for a, b in zip(after, before, strict=True)]
-            platform = sum(
-                d
-                for leg, d in zip(legs, deltas, strict=True)
-                if leg.account.kind == Account.Kind.PLATFORM_REVENUE
+            lines += ledger.split_taken_back(
+                booked_legs(Kind.FEE, str(payment.pk)), before=fee_before, after=fee_after, lic=lic
             )
-            for leg, delta in zip(legs, deltas, strict=True):
-                if leg.account.kind == Account.Kind.PAYEE_PAYABLE:
-                    lines.append(Line(leg.account, delta, lic, gross=-from_fee, fee=-platform))
-                else:
-                    lines.append(Line(leg.account, delta, lic))
         if from_advance:
-            unspent = advance.take_back(advance.usage_locked(lic), from_advance)
+            unspent, charged = advance.take_back(advance.usage_locked(lic), from_advance)
             lines.append(
                 Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), unspent, lic)
             )
-            if from_advance - unspent:
-                lines.append(Line(receivable, from_advance - unspent, lic))
+            if charged:
+                lines.append(Line(receivable, charged, lic))
+                if counter == "disputed":
+                    # Remembered, so that winning the dispute takes exactly this back.
+                    payment.dispute_advance_charged += charged
+                    payment.save(update_fields=["dispute_advance_charged"])
         if amount - applied:
             lines.append(Line(receivable, amount - applied, lic))
     entry = ledger.post(
@@ -164,9 +156,9 @@ def dispute_created(dispute: dict[str, Any], event: dict[str, Any]) -> None:
     """A chargeback (or an inquiry, which moves no money): the license, or the brand's
     licenses for a usage invoice, are suspended; money taken is reversed in the books."""
     paid = _paid_by_charge(dispute["charge"])
-    _hold(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
     amount = _withdrawn(dispute)
     if not amount:
+        _hold(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
         return
     at = booking_time(dispute.get("created") or event.get("created"))
     if isinstance(paid, Invoice):
@@ -183,6 +175,9 @@ def dispute_created(dispute: dict[str, Any], event: dict[str, Any]) -> None:
         if paid.license is not None:
             paid.status = FeePayment.Status.DISPUTED
             paid.save(update_fields=["status"])
+    # Held after the money is booked: the license's advance (its usage row) is locked
+    # before the license itself, in the order every other writer takes them.
+    _hold(paid, LicenseHold.Reason.DISPUTED, dispute["id"])
     for txn in dispute.get("balance_transactions") or []:
         if isinstance(txn, dict) and txn.get("fee") and int(txn.get("amount") or 0) < 0:
             processing_fee(source=dispute["id"], currency=paid.currency, amount=txn["fee"], at=at)
@@ -236,10 +231,17 @@ def dispute_closed(dispute: dict[str, Any], event: dict[str, Any]) -> None:
     if isinstance(paid, FeePayment) and not restored:
         back = sum(-p.amount for p in postings if p.account.kind == Account.Kind.CASH)
         returned = sum(p.amount for p in postings if p.account.kind == Account.Kind.ADVANCE)
-        if returned and paid.license is not None:
-            advance.give_back(advance.usage_locked(paid.license), returned)
+        if paid.license is not None and (returned or paid.dispute_advance_charged):
+            advance.give_back(
+                advance.usage_locked(paid.license),
+                returned=returned,
+                uncharged=paid.dispute_advance_charged,
+                source=dispute["id"],
+                at=at,
+            )
         paid.disputed -= back
+        paid.dispute_advance_charged = 0
         if paid.license is not None:
             paid.status = FeePayment.Status.REFUNDED if paid.refunded else FeePayment.Status.PAID
-        paid.save(update_fields=["status", "disputed"])
+        paid.save(update_fields=["status", "disputed", "dispute_advance_charged"])
     licensing.holds_release(reason=LicenseHold.Reason.DISPUTED, ref=dispute["id"])

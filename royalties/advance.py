@@ -65,32 +65,74 @@ def draw(usage: LicenseUsage, price: int) -> int:
     return recouped.from_advance
 
 
-def take_back(usage: LicenseUsage, wanted: int) -> int:
-    """Money leaves the advance (a refund of the guarantee): what is unspent of
-    ``wanted`` comes out of it; the caller books the rest against the brand."""
+def take_back(usage: LicenseUsage, wanted: int) -> tuple[int, int]:
+    """Money leaves the advance (a refund or chargeback of the guarantee): what is unspent
+    of ``wanted`` comes out of it, and what works had already used is charged to the
+    brand. Returns (unspent, charged); the caller books both."""
     unspent = max(min(wanted, usage.advance_left), 0)
-    if unspent:
-        usage.advance_left -= unspent
-        usage.save(update_fields=["advance_left"])
-    return unspent
+    charged = wanted - unspent
+    usage.advance_left -= unspent
+    usage.advance_charged += charged
+    usage.save(update_fields=["advance_left", "advance_charged"])
+    return unspent, charged
 
 
-def give_back(usage: LicenseUsage, amount: int) -> None:
-    """Money comes back into the advance (a refund reversed by a won dispute)."""
-    if amount:
-        usage.advance_left += amount
-        usage.save(update_fields=["advance_left"])
+def give_back(
+    usage: LicenseUsage, *, returned: int, uncharged: int, source: str, at: datetime
+) -> None:
+    """A chargeback is reversed (the dispute was won): ``returned`` comes back into the
+    advance, and the brand is no longer charged ``uncharged`` for used advance. If a void
+    meanwhile gave some of that charge back to the brand already, it moves back into the
+    advance now: the books end as if the chargeback had never been."""
+    usage.advance_left += returned
+    usage.advance_charged -= uncharged
+    if usage.advance_charged < 0:
+        _to_brand(usage, usage.advance_charged, source=source, at=at)
+        usage.advance_left -= usage.advance_charged
+        usage.advance_charged = 0
+    usage.save(update_fields=["advance_left", "advance_charged"])
+    _release_late(usage, cause=source, at=at)
 
 
 def void_work(usage: LicenseUsage, work: Work, *, at: datetime) -> None:
-    """``work`` is voided: its part of the advance comes back and goes, as it would have
-    had the work never been recorded, to the works recorded after it that the brand was
-    billed for, oldest first. The ledger moves it from the brand to the advance; the
-    payees' statements see it as recouped."""
-    usage.advance_left += work.from_advance
-    if work.from_advance and usage.advance_left:
+    """``work`` is voided: its part of the advance comes back, as it would have had the
+    work never been recorded. If a refund had charged the brand for advance the works had
+    used, the brand is charged that much less first; what is left goes to the works
+    recorded after it that the brand was billed for, oldest first (the ledger moves it
+    from the brand to the advance; the payees' statements see it as recouped); and if
+    the term is over and its advance was released, the rest is released too."""
+    freed = work.from_advance
+    owed_back = min(freed, usage.advance_charged)
+    if owed_back:
+        _to_brand(usage, owed_back, source=work.work_id, at=at)
+        usage.advance_charged -= owed_back
+    usage.advance_left += freed - owed_back
+    if usage.advance_left and freed - owed_back:
         _reapply(usage, work, at=at)
-    usage.save(update_fields=["advance_left"])
+    usage.save(update_fields=["advance_left", "advance_charged"])
+    _release_late(usage, cause=work.work_id, at=at)
+
+
+def _to_brand(usage: LicenseUsage, amount: int, *, source: str, at: datetime) -> None:
+    """Give ``amount`` of the advance back to the brand, against what it was charged
+    (negative: charge it again)."""
+    lic = usage.license
+    currency = lic.document["royalty"]["currency"]
+    ledger.post(
+        kind=Kind.ADVANCE_TO_BRAND,
+        source=source,
+        currency=currency,
+        memo=f"used advance of {lic.license_id} given back to the brand it was charged to",
+        lines=[
+            Line(ledger.account(Account.Kind.ADVANCE, currency, license=lic), amount, lic),
+            Line(
+                ledger.account(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
+                -amount,
+                lic,
+            ),
+        ],
+        at=at,
+    )
 
 
 def _reapply(usage: LicenseUsage, voided: Work, *, at: datetime) -> None:
@@ -144,6 +186,20 @@ def _reapply(usage: LicenseUsage, voided: Work, *, at: datetime) -> None:
 def release(usage: LicenseUsage, *, at: datetime) -> None:
     """The license's term is over: the advance left is earned by the payees (the
     guarantee was guaranteed), less the platform's fee."""
+    _true_up(usage, source=usage.license.license_id, at=at)
+    usage.advance_released = True
+    usage.save(update_fields=["advance_left", "advance_released"])
+
+
+def _release_late(usage: LicenseUsage, *, cause: str, at: datetime) -> None:
+    """Advance that came back after the term's true-up (a void, a dispute won) is
+    released at once: nothing else would ever release it."""
+    if usage.advance_released and usage.advance_left > 0:
+        _true_up(usage, source=f"{usage.license.license_id}:{cause}", at=at)
+        usage.save(update_fields=["advance_left"])
+
+
+def _true_up(usage: LicenseUsage, *, source: str, at: datetime) -> None:
     lic = usage.license
     amount = rules.true_up(usage.advance_left)
     if amount:
@@ -152,7 +208,7 @@ def release(usage: LicenseUsage, *, at: datetime) -> None:
         basis = split_basis(lic.voice)
         ledger.post(
             kind=Kind.TRUE_UP,
-            source=lic.license_id,
+            source=source,
             currency=currency,
             memo=f"minimum guarantee true-up for {lic.license_id}",
             lines=[
@@ -170,5 +226,3 @@ def release(usage: LicenseUsage, *, at: datetime) -> None:
             split=basis,
         )
     usage.advance_left = 0
-    usage.advance_released = True
-    usage.save(update_fields=["advance_left", "advance_released"])

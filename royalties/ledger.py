@@ -124,6 +124,7 @@ _KEY_PREFIX = {
     Kind.WORK_VOID: "void",
     Kind.ADVANCE: "advance",
     Kind.ADVANCE_REAPPLIED: "advance-reapplied",
+    Kind.ADVANCE_TO_BRAND: "advance-to-brand",
     Kind.TRUE_UP: "trueup",
     Kind.FEE: "fee",
     Kind.FEE_UNAPPLIED: "unapplied",
@@ -288,3 +289,27 @@ def split_lines(
         for (payee, _), share in zip(basis.payees, shares, strict=True)
     ]
     return lines
+
+
+def split_taken_back(
+    legs: Sequence[Posting], *, before: int, after: int, lic: License | None
+) -> list[Line]:
+    """Lines that take back part of an amount that was split (a refunded or disputed
+    fee): ``legs`` are the platform's and the payees' legs as booked; ``before`` and
+    ``after`` how much of the amount was taken back before and after this. Each leg gives
+    back in proportion to what it got; the shares are worked out cumulatively, so that
+    partial take-backs never round a unit away and a full one returns every unit."""
+    weights = [-leg.amount for leg in legs]
+    done = rules.allocate(before, weights) if before else [0] * len(legs)
+    deltas = [a - b for a, b in zip(rules.allocate(after, weights), done, strict=True)]
+    platform = sum(
+        delta
+        for leg, delta in zip(legs, deltas, strict=True)
+        if leg.account.kind == Account.Kind.PLATFORM_REVENUE
+    )
+    return [
+        Line(leg.account, delta, lic, gross=-(after - before), fee=-platform)
+        if leg.account.kind == Account.Kind.PAYEE_PAYABLE
+        else Line(leg.account, delta, lic)
+        for leg, delta in zip(legs, deltas, strict=True)
+    ]

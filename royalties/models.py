@@ -101,6 +101,7 @@ class JournalEntry(models.Model):
         WORK_VOID = "work_void", "Work voided"
         ADVANCE = "advance", "Minimum guarantee prepaid"
         ADVANCE_REAPPLIED = "advance_reapplied", "Advance applied to later works after a void"
+        ADVANCE_TO_BRAND = "advance_to_brand", "Used advance given back to the brand charged for it"
         TRUE_UP = "true_up", "Minimum guarantee true-up"
         FEE = "fee", "Upfront fee"
         FEE_UNAPPLIED = "fee_unapplied", "Payment not applied: the brand's credit"
@@ -181,6 +182,9 @@ class LicenseUsage(models.Model):
     milliseconds = models.PositiveBigIntegerField(default=0)
     advance_left = models.BigIntegerField(default=0)
     advance_released = models.BooleanField(default=False)
+    # Advance the works had used when a refund or chargeback took the guarantee back: the
+    # brand was charged for it, and a void gives it back to the brand first.
+    advance_charged = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"usage of {self.license_id}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -387,9 +387,13 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
     )
     if work is None:
         raise PermissionDenied("No work of yours has this id.")
+    # The usage row is the license's lock, taken first as every writer of its works does;
+    # then the work's own row only (never the license's: holds and revocations take that).
     usage = advance.usage_locked(work.license)
     work = (
-        Work.objects.select_for_update().select_related("license__voice", "entry").get(pk=work.pk)
+        Work.objects.select_for_update(of=("self",))
+        .select_related("license__voice", "entry")
+        .get(pk=work.pk)
     )
     if work.voided_at is not None:
         raise ValidationError({"work": ["This work is already void."]})
@@ -399,10 +403,7 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
     lic = work.license
     currency = work.currency
     accounts = ledger.Accounts()
-    # Split as it was booked (splits and the fee may have changed since).
-    booked = work.entry.split
-    basis = ledger.SplitBasis.from_json(booked) if booked else split_basis(lic.voice)
-    booking = [
+    paid_by = [
         ledger.Line(
             accounts.get(Account.Kind.ADVANCE, currency, license=lic), work.from_advance, lic
         ),
@@ -411,23 +412,14 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
             work.price - work.from_advance,
             lic,
         ),
-        *ledger.split_lines(
-            [work.price],
-            basis=basis,
-            currency=currency,
-            lic=lic,
-            accounts=accounts,
-            works=1,
-            milliseconds=work.duration_ms,
-            recouped=work.from_advance,
-        ),
     ]
+    reversal = [line.negated() for line in paid_by] + _earning_taken_back(work, accounts)
     entry = ledger.post(
         kind=ledger.Kind.WORK_VOID,
         source=work.work_id,
         currency=currency,
         memo=f"void {work.work_id}",
-        lines=[line.negated() for line in booking],
+        lines=reversal,
         reverses=work.entry,
         at=now,
     )
@@ -439,3 +431,38 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
     work.save(update_fields=["voided_at", "void_entry"])
     advance.void_work(usage, work, at=now)
     return work
+
+
+def _earning_taken_back(work: Work, accounts: ledger.Accounts) -> list[ledger.Line]:
+    """The platform's and the payees' lines that take a voided work's earning back out:
+    the negation of its own part of the entry that booked it, split as it was then
+    (splits and the fee may have changed since)."""
+    lic = work.license
+    booked = work.entry.split
+    if booked:
+        earned = ledger.split_lines(
+            [work.price],
+            basis=ledger.SplitBasis.from_json(booked),
+            currency=work.currency,
+            lic=lic,
+            accounts=accounts,
+            works=1,
+            milliseconds=work.duration_ms,
+            recouped=work.from_advance,
+        )
+        return [line.negated() for line in earned]
+    # Booked before entries kept their split (one split for a whole batch): take the
+    # work's price back from the entry's own legs, in proportion to what each got.
+    legs = list(
+        work.entry.postings.filter(
+            account__kind__in=[Account.Kind.PLATFORM_REVENUE, Account.Kind.PAYEE_PAYABLE]
+        )
+        .select_related("account")
+        .order_by("pk")
+    )
+    return [
+        replace(line, works=-1, milliseconds=-work.duration_ms, recouped=-work.from_advance)
+        if line.account.kind == Account.Kind.PAYEE_PAYABLE
+        else line
+        for line in ledger.split_taken_back(legs, before=0, after=work.price, lic=lic)
+    ]

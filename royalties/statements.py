@@ -110,7 +110,7 @@ def _true_ups(month: date) -> int:
     """Licenses whose term ended by the end of `month`: their unrecouped advance is earned."""
     _, end = bounds(month)
     ended = (
-        LicenseUsage.objects.select_for_update()
+        LicenseUsage.objects.select_for_update(of=("self",))
         .filter(advance_released=False, advance_left__gt=0, license__valid_until__lt=end.date())
         .select_related("license__voice__performer")
     )

@@ -86,7 +86,14 @@ CHECK_ORDER = ("signature", "document", "log", "key", "revocation", "term")
 
 # What the registry's status endpoint may say (License.status_at).
 _KEY_REFUSALS = ("key_compromised", "key_retired_before_logging")
-_REGISTRY_STATUSES = ("active", "expired", "revoked", "suspended", *_KEY_REFUSALS)
+_REGISTRY_STATUSES = (
+    "active",
+    "expired",
+    "not_yet_valid",
+    "revoked",
+    "suspended",
+    *_KEY_REFUSALS,
+)
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
@@ -576,8 +583,8 @@ def _judge_revocation(status: RegistryStatus | None) -> Check:
             "the registry suspends this license: its voice is not live (suspended or retired)",
             **facts,
         )
-    # "expired" is the registry's view of today; the term check above judges
-    # the signed dates at the moment asked for.
+    # "expired" and "not_yet_valid" are the registry's view of today; the term check
+    # judges the signed dates at the moment asked for.
     return _ok(f"not revoked (the registry reports {status.status!r})", **facts)
 
 

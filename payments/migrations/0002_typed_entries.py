@@ -2,7 +2,7 @@
 goes, it tells which refunds, chargebacks and won disputes were of usage invoices (the
 ledger's migration typed them all as the fee's)."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 _INVOICE_KINDS = {
     "fee_refund": "invoice_refund",
@@ -41,4 +41,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunPython(retype_invoice_reversals, migrations.RunPython.noop),
         migrations.RemoveField(model_name="cashmovement", name="kind"),
+        migrations.AddField(
+            model_name="feepayment",
+            name="dispute_advance_charged",
+            field=models.BigIntegerField(
+                default=0, help_text="Used advance the open dispute charged to the brand."
+            ),
+        ),
     ]

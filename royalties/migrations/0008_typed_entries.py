@@ -1,4 +1,5 @@
-"""Ledger entries get a kind and a source instead of being typed by their key's prefix.
+"""Ledger entries get a kind and a source instead of being typed by their key's prefix;
+a license's usage remembers the used advance a refund charged to its brand.
 
 Existing entries are typed from their keys, once, here. Refunds, chargebacks and won
 disputes are typed as the fee's; payments' next migration retypes those of usage
@@ -7,6 +8,8 @@ still find what it booked.
 """
 
 from django.db import migrations, models
+from django.db.models import Q
+from django.db.models.functions import Substr
 
 # Key prefixes as they were written; see royalties.ledger.entry_key.
 _BY_PREFIX = {
@@ -35,17 +38,22 @@ def _set_trigger(schema_editor, enabled: bool) -> None:
 
 
 def type_entries(apps, schema_editor):
+    # A few set-based UPDATEs, one per kind of key: the journal is locked while its
+    # trigger is off, so this must be quick however long the ledger is.
     entry_model = apps.get_model("royalties", "JournalEntry")
     _set_trigger(schema_editor, False)
     try:
-        for entry in entry_model.objects.only("pk", "idempotency_key").iterator():
-            prefix, _, source = entry.idempotency_key.partition(":")
-            kind = _BY_PREFIX.get(prefix)
-            if kind is None:
-                raise RuntimeError(f"cannot type ledger entry {entry.idempotency_key!r}")
-            if kind == "payout" and ":reversal:" in source:
-                kind = "payout_reversal"
-            entry_model.objects.filter(pk=entry.pk).update(kind=kind, source=source[:180])
+        for prefix, kind in _BY_PREFIX.items():
+            entry_model.objects.filter(idempotency_key__startswith=f"{prefix}:").update(
+                kind=kind, source=Substr("idempotency_key", len(prefix) + 2, 180)
+            )
+        # Payout reversals, as keyed now (payout:N:reversal:ID) and before (payout:N:reversed:T).
+        entry_model.objects.filter(kind="payout").filter(
+            Q(source__contains=":reversal:") | Q(source__contains=":reversed:")
+        ).update(kind="payout_reversal")
+        untyped = list(entry_model.objects.filter(kind="").values_list("idempotency_key", flat=True)[:5])
+        if untyped:
+            raise RuntimeError(f"cannot type ledger entries {untyped!r}")
     finally:
         _set_trigger(schema_editor, True)
 
@@ -63,6 +71,7 @@ class Migration(migrations.Migration):
                     ("work_void", "Work voided"),
                     ("advance", "Minimum guarantee prepaid"),
                     ("advance_reapplied", "Advance applied to later works after a void"),
+                    ("advance_to_brand", "Used advance given back to the brand charged for it"),
                     ("true_up", "Minimum guarantee true-up"),
                     ("fee", "Upfront fee"),
                     ("fee_unapplied", "Payment not applied: the brand's credit"),
@@ -96,6 +105,11 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.RunPython(type_entries, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="licenseusage",
+            name="advance_charged",
+            field=models.BigIntegerField(default=0),
+        ),
         migrations.AddIndex(
             model_name="journalentry",
             index=models.Index(fields=["kind", "source"], name="royalties_j_kind_d3a946_idx"),

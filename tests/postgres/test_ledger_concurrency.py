@@ -98,3 +98,93 @@ def test_the_database_refuses_an_unbalanced_entry(license_: Any) -> None:
         entry = JournalEntry.objects.create(idempotency_key="bad", currency="USD", memo="bad")
         Posting.objects.create(entry=entry, account=cash, amount=5)
     assert not JournalEntry.objects.filter(idempotency_key="bad").exists()
+
+
+def test_a_void_and_a_chargeback_on_one_license_never_deadlock(
+    voice: Any, brand_bob: Any, operator: Any
+) -> None:
+    """Both lock the license's usage row before the license: a void that holds the usage
+    row while a chargeback arrives makes the chargeback wait, never deadlock."""
+    from unittest import mock
+
+    from licensing import services as licensing
+    from payments import fees, reversals
+    from payments.models import FeePayment
+    from royalties import advance
+    from royalties.services import WorkInput, work_void, works_record
+    from tests.licensing.helpers import offer_terms, request_input
+
+    brand = brand_bob.brand_memberships.get().brand
+    offer = licensing.offer_publish(
+        actor=voice.performer.user,
+        voice=voice,
+        title="Race",
+        offer_terms=offer_terms(
+            upfront_fee=0, minimum_guarantee=3_000, per_work=200, revenue_share_bps=0
+        ),
+    )
+    req = licensing.request_submit(
+        actor=brand_bob,
+        brand=brand,
+        offer=offer,
+        data=request_input(media=["tv"], languages=["en-US"], territories=["US"]),
+    )
+    licensing.request_decide(actor=voice.performer.user, request=req, approve=True)
+    req.refresh_from_db()
+    lic = fees.fee_settle_manually(operator=operator, request=req, reference="BANK-1")
+    FeePayment.objects.filter(license=lic).update(charge_id="ch_race")
+    item = WorkInput(
+        license_id=lic.license_id,
+        client_ref="race",
+        content_sha256="a" * 64,
+        duration_ms=1000,
+        language="en-US",
+        territory="US",
+        use="advertising",
+        medium="tv",
+    )
+    with transaction.atomic():
+        [recorded] = works_record(brand=brand, items=[item])
+
+    void_holds_usage = threading.Event()
+    real_usage_locked = advance.usage_locked
+
+    def usage_locked(license_: Any) -> Any:
+        usage = real_usage_locked(license_)
+        if threading.current_thread().name == "void":
+            # Hold the usage row while the chargeback starts and takes what it can.
+            void_holds_usage.set()
+            threading.Event().wait(1.0)
+        return usage
+
+    errors: list[tuple[str, BaseException]] = []
+
+    def run(name: str, call: Callable[[], Any]) -> None:
+        try:
+            with transaction.atomic():
+                call()
+        except BaseException as exc:
+            errors.append((name, exc))
+        finally:
+            connection.close()
+
+    dispute = {"id": "dp_race", "charge": "ch_race", "amount": 1_000, "status": "needs_response"}
+    with mock.patch.object(advance, "usage_locked", usage_locked):
+        void = threading.Thread(
+            target=run,
+            name="void",
+            args=("void", lambda: work_void(brand=brand, work_id=recorded.work_id)),
+        )
+        chargeback = threading.Thread(
+            target=run,
+            name="chargeback",
+            args=("chargeback", lambda: reversals.dispute_created(dispute, {})),
+        )
+        void.start()
+        assert void_holds_usage.wait(10)
+        chargeback.start()
+        void.join(30)
+        chargeback.join(30)
+    assert errors == []
+    assert FeePayment.objects.get(license=lic).disputed == 1_000
+    assert Work.objects.get(work_id=recorded.work_id).voided_at is not None

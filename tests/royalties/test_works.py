@@ -181,6 +181,38 @@ def test_voiding_a_work_reverses_it(license_: License, bob_key: str) -> None:
     assert totals["works"] == 2
 
 
+def test_a_work_booked_before_entries_kept_their_split_is_voided_as_it_was_booked(
+    license_: License, bob_key: str, performer_alice: Any
+) -> None:
+    from django.db import connection
+
+    from royalties import ledger
+    from royalties.splits import Share, voice_splits_set
+
+    [recorded] = bulk(bob_key, [work(license_.license_id, 1)]).json()["results"]
+    booked = Work.objects.get(work_id=recorded["work_id"]).entry
+    first_payee = Account.objects.get(kind="payee_payable").payee
+    # As entries were before they kept the split they were made with.
+    trigger = "royalties_entry_append_only"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE royalties_journalentry DISABLE TRIGGER {trigger}")
+        JournalEntry.objects.filter(pk=booked.pk).update(split=None)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE royalties_journalentry ENABLE TRIGGER {trigger}")
+    # The voice's split changes before the void: the void must not follow it.
+    voice_splits_set(
+        actor=performer_alice.user,
+        voice=license_.voice,
+        shares=[Share("performer", "Alice", 5000), Share("agent", "New Agency", 5000)],
+    )
+    assert client(bob_key).post(f"/api/v1/works/{recorded['work_id']}/void").status_code == 200
+    for account in Account.objects.exclude(kind__in=["cash", "advance"]):
+        assert ledger.balance(account) == 0, account
+    assert ledger.balance(Account.objects.get(kind="payee_payable", payee=first_payee)) == 0
+    assert_ledger_balanced()
+
+
 def test_is_this_clip_licensed(license_: License, bob_key: str) -> None:
     bulk(bob_key, [work(license_.license_id, 9)])
     APIClient().get("/api/v1/log/checkpoint")
