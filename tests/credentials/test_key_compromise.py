@@ -16,7 +16,7 @@ from licensing.keys import key_set_status
 from licensing.models import SigningKey
 from tests.credentials.helpers import record
 from tests.helpers import wav_bytes
-from tests.royalties.helpers import issue
+from tests.royalties.helpers import issue, record_one
 
 pytestmark = pytest.mark.django_db
 
@@ -111,25 +111,12 @@ def test_a_license_logged_before_the_compromise_stays_valid_everywhere(
 def test_no_work_is_recorded_under_a_license_its_key_no_longer_vouches_for(
     two_licenses: Any,
 ) -> None:
-    from django.db import transaction
 
     from licensing.models import License
     from licensing.permission import WorkFacts, WorkPermission
-    from royalties.services import WorkInput, works_record
 
     before, after, _ = two_licenses
-    item = WorkInput(
-        license_id=after.license_id,
-        client_ref="late",
-        content_sha256="ab" * 32,
-        duration_ms=1000,
-        language="en-US",
-        territory="US",
-        use="advertising",
-        medium="tv",
-    )
-    with transaction.atomic():
-        [outcome] = works_record(brand=after.brand, items=[item])
+    outcome = record_one(after, "late")
     assert (outcome.status, outcome.reason) == ("rejected", "key_compromised")
     # The license logged before the compromise may still take works.
     permission = WorkPermission(before.valid_from)

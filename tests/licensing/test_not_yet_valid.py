@@ -7,12 +7,11 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import transaction
 from django.test import Client
 
 from licensing import services
-from royalties.services import WorkInput, works_record
 from tests.licensing.helpers import request_input
+from tests.royalties.helpers import record_one
 from verifier.http import HttpClient
 from verifier.license import LogInputs, verify_license
 
@@ -55,17 +54,6 @@ def test_a_license_not_yet_in_force_is_answered_alike(
     assert report.failure.reason == "not_yet_valid"
     assert report.checks["revocation"].outcome == "ok"
 
-    item = WorkInput(
-        license_id=lic.license_id,
-        client_ref="early",
-        content_sha256="ab" * 32,
-        duration_ms=1000,
-        language="en-US",
-        territory="US",
-        use="advertising",
-        medium="tv",
-    )
-    with transaction.atomic():
-        [outcome] = works_record(brand=bob_brand, items=[item])
+    outcome = record_one(lic, "early")
     assert (outcome.status, outcome.reason) == ("rejected", "license_not_yet_valid")
     assert outcome.detail == f"the license starts on {start}"

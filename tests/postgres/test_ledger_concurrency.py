@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from royalties import ledger
 from royalties.models import Account, JournalEntry, Posting, Work
-from tests.royalties.helpers import issue, work
+from tests.royalties.helpers import issue, record_one, work
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -111,7 +111,7 @@ def test_a_void_and_a_chargeback_on_one_license_never_deadlock(
     from payments import fees, reversals
     from payments.models import FeePayment
     from royalties import advance
-    from royalties.services import WorkInput, work_void, works_record
+    from royalties.services import work_void
     from tests.licensing.helpers import offer_terms, request_input
 
     brand = brand_bob.brand_memberships.get().brand
@@ -133,18 +133,7 @@ def test_a_void_and_a_chargeback_on_one_license_never_deadlock(
     req.refresh_from_db()
     lic = fees.fee_settle_manually(operator=operator, request=req, reference="BANK-1")
     FeePayment.objects.filter(license=lic).update(charge_id="ch_race")
-    item = WorkInput(
-        license_id=lic.license_id,
-        client_ref="race",
-        content_sha256="a" * 64,
-        duration_ms=1000,
-        language="en-US",
-        territory="US",
-        use="advertising",
-        medium="tv",
-    )
-    with transaction.atomic():
-        [recorded] = works_record(brand=brand, items=[item])
+    recorded = record_one(lic, "race")
 
     void_holds_usage = threading.Event()
     real_usage_locked = advance.usage_locked

@@ -3,6 +3,7 @@ body of a work as a brand's pipeline posts it."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from licensing import services as licensing
@@ -46,3 +47,24 @@ def work(license_id: str | None = None, n: int = 0, **over: Any) -> dict[str, An
         body["license_id"] = license_id
     body.update(over)
     return body
+
+
+def record_one(lic: Any, ref: str, *, content_sha256: str | None = None) -> Any:
+    """Record one second-long US TV ad under `lic` as its brand; return the outcome."""
+    from django.db import transaction
+
+    from royalties.services import WorkInput, works_record
+
+    item = WorkInput(
+        license_id=lic.license_id,
+        client_ref=ref,
+        content_sha256=content_sha256 or hashlib.sha256(ref.encode()).hexdigest(),
+        duration_ms=1000,
+        language="en-US",
+        territory="US",
+        use="advertising",
+        medium="tv",
+    )
+    with transaction.atomic():
+        [outcome] = works_record(brand=lic.brand, items=[item])
+    return outcome
