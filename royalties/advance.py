@@ -1,10 +1,12 @@
 """A license's advance (its minimum guarantee, prepaid): the one place that changes it.
 
 The brand prepays the guarantee; works recorded under the license draw it down before
-the brand owes anything; a void gives a work's part back and applies it to the works
-recorded after it; a refund takes back what is unspent; at the end of the term what is
-left is earned by the payees (the true-up). Each change moves ``LicenseUsage.advance_left``
-and the license's advance account together, under the usage row's lock.
+the brand owes anything; a refund or chargeback takes back what is unspent and charges
+the brand for what works used; a void gives a work's part back (to the brand, if it was
+charged for it, else to the works recorded after it); at the end of the term what is
+left is earned by the payees (the true-up), and so is anything that comes back later.
+Each change moves ``LicenseUsage`` and the license's advance account together, under the
+usage row's lock, so that the row always says what the account holds.
 """
 
 from __future__ import annotations

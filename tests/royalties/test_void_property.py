@@ -103,6 +103,8 @@ class World:
 
         payees = [s.payee for s in self.voice.splits.order_by("pk")]
         usage = LicenseUsage.objects.get(license=self.license)
+        # The usage row always says what the advance account holds.
+        assert usage.advance_left == -balance(Account.Kind.ADVANCE, license=self.license)
         return {
             "brand": balance(Account.Kind.BRAND_RECEIVABLE, brand=self.brand),
             "platform": balance(Account.Kind.PLATFORM_REVENUE),
