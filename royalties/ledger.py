@@ -313,3 +313,10 @@ def split_taken_back(
         else Line(leg.account, delta, lic)
         for leg, delta in zip(legs, deltas, strict=True)
     ]
+
+
+def kinds_in_sql(name: str, kinds: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """For raw SQL: ``(%(name_0)s, %(name_1)s, ...)`` and its parameters, so that a query
+    filters on a set of kinds named once (``JournalEntry.PAYOUT_KINDS``, say)."""
+    params = {f"{name}_{i}": str(kind) for i, kind in enumerate(kinds)}
+    return "(" + ", ".join(f"%({key})s" for key in params) + ")", params

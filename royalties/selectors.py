@@ -189,17 +189,20 @@ def entry_postings(entry: JournalEntry) -> list[Posting]:
 # What a brand owes, by license, from postings on its receivable account: usage (works,
 # voids), and anything else booked to it (guarantee the brand used after a refund,
 # credits), but not the settlements of invoices (which settle invoices, not usage).
-_OWES_SQL = """
+_SETTLEMENTS, _SETTLEMENT_PARAMS = ledger.kinds_in_sql(
+    "settlement", JournalEntry.INVOICE_SETTLEMENT_KINDS
+)
+_OWES_SQL = f"""
 SELECT a.brand_id, a.currency, p.license_id, SUM(p.amount),
        SUM(CASE WHEN e.created_at >= %(start)s THEN p.amount ELSE 0 END)
 FROM royalties_posting p
 JOIN royalties_account a ON a.id = p.account_id
 JOIN royalties_journalentry e ON e.id = p.entry_id
 WHERE a.kind = %(kind)s AND e.created_at < %(end)s
-  AND e.kind NOT IN (%(paid)s, %(refunded)s, %(charged_back)s, %(restored)s)
+  AND e.kind NOT IN {_SETTLEMENTS}
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3
-"""
+"""  # noqa: S608 — only placeholders are formatted in
 
 
 @dataclass
@@ -213,7 +216,6 @@ def brands_owe(month: date) -> dict[tuple[int, str], BrandOwes]:
     the month's part of it per license."""
     start, end = bounds(month)
     adapt = connection.ops.adapt_datetimefield_value
-    kinds = JournalEntry.Kind
     with connection.cursor() as cursor:
         cursor.execute(
             _OWES_SQL,
@@ -221,10 +223,7 @@ def brands_owe(month: date) -> dict[tuple[int, str], BrandOwes]:
                 "kind": Account.Kind.BRAND_RECEIVABLE.value,
                 "start": adapt(start),
                 "end": adapt(end),
-                "paid": kinds.INVOICE_PAYMENT.value,
-                "refunded": kinds.INVOICE_REFUND.value,
-                "charged_back": kinds.INVOICE_CHARGEBACK.value,
-                "restored": kinds.INVOICE_RESTORED.value,
+                **_SETTLEMENT_PARAMS,
             },
         )
         rows = cursor.fetchall()
@@ -245,15 +244,17 @@ def works_in_month(license_pk: int, month: date) -> int:
     ).count()
 
 
-_EARNED_SQL = """
+_PAYOUTS, _PAYOUT_PARAMS = ledger.kinds_in_sql("payout", JournalEntry.PAYOUT_KINDS)
+_EARNED_SQL = f"""
 SELECT a.payee_id, a.currency, -SUM(p.amount)
 FROM royalties_posting p
 JOIN royalties_account a ON a.id = p.account_id
 JOIN royalties_journalentry e ON e.id = p.entry_id
 WHERE a.kind = %(kind)s
-  AND (e.created_at < %(end)s OR e.kind IN (%(payout)s, %(payout_reversal)s))
+  AND (e.created_at < %(end)s OR e.kind IN {_PAYOUTS})
 GROUP BY 1, 2
-"""
+"""  # noqa: S608 — only placeholders are formatted in
+
 
 _BALANCE_SQL = """
 SELECT a.payee_id, a.currency, -SUM(p.amount)
@@ -273,8 +274,7 @@ def payees_owed(month: date) -> dict[tuple[int, str], int]:
     params = {
         "kind": Account.Kind.PAYEE_PAYABLE.value,
         "end": adapt(end),
-        "payout": JournalEntry.Kind.PAYOUT.value,
-        "payout_reversal": JournalEntry.Kind.PAYOUT_REVERSAL.value,
+        **_PAYOUT_PARAMS,
     }
     with connection.cursor() as cursor:
         cursor.execute(_EARNED_SQL, params)

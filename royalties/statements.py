@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.months import bounds, month_start, next_month
-from royalties import advance
+from royalties import advance, ledger
 from royalties.models import Account, JournalEntry, LicenseUsage, Payee, Period, Statement
 
 _SECOND = timedelta(seconds=1)
@@ -40,8 +40,9 @@ class StatementData:
 # for the time and kind, as a plain SUM would be): each payee leg carries the statement's
 # dimensions, so no other leg is read. Grouped by before-the-month (the opening balance),
 # payout or not, and license.
-_STATEMENT_SQL = """
-SELECT e.created_at < %(start)s AS earlier, e.kind IN (%(payout)s, %(payout_reversal)s) AS payout,
+_PAYOUTS, _PAYOUT_PARAMS = ledger.kinds_in_sql("payout", JournalEntry.PAYOUT_KINDS)
+_STATEMENT_SQL = f"""
+SELECT e.created_at < %(start)s AS earlier, e.kind IN {_PAYOUTS} AS payout,
        p.license_id, l.license_id, SUM(p.amount), SUM(p.works), SUM(p.milliseconds),
        SUM(p.gross), SUM(p.recouped), SUM(p.fee)
 FROM royalties_posting p
@@ -54,7 +55,7 @@ WHERE p.account_id = (
 ) AND e.created_at < %(end)s
 GROUP BY 1, 2, 3, 4
 ORDER BY 3
-"""
+"""  # noqa: S608 — only placeholders are formatted in
 
 
 def compute(payee: Payee, month: date, currency: str) -> StatementData:
@@ -68,8 +69,7 @@ def compute(payee: Payee, month: date, currency: str) -> StatementData:
         "payee": payee.pk,
         "start": adapt(start),
         "end": adapt(end),
-        "payout": JournalEntry.Kind.PAYOUT.value,
-        "payout_reversal": JournalEntry.Kind.PAYOUT_REVERSAL.value,
+        **_PAYOUT_PARAMS,
     }
     with connection.cursor() as cursor:
         cursor.execute(_STATEMENT_SQL, params)
