@@ -156,6 +156,16 @@ def works_record(
         if lic is None:
             reject(i, None, "license_not_found", "no license of yours has this id")
             continue
+        # Already recorded is the answer to a resent work whatever else holds now (its
+        # license full, revoked since): the brand must not think it was lost.
+        if item.client_ref in seen_refs:
+            reject(
+                i,
+                lic,
+                "duplicate_work",
+                f"a work with your id {item.client_ref!r} is already recorded",
+            )
+            continue
         usage = usages[item.license_id]
         refusal = permission.refusal(
             lic,
@@ -165,14 +175,6 @@ def works_record(
         )
         if refusal is not None:
             reject(i, lic, refusal.reason, refusal.detail)
-            continue
-        if item.client_ref in seen_refs:
-            reject(
-                i,
-                lic,
-                "duplicate_work",
-                f"a work with your id {item.client_ref!r} is already recorded",
-            )
             continue
         price = rules.price_work(
             rates[item.license_id],

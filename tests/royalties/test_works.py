@@ -145,6 +145,10 @@ def test_caps_on_works(voice: Any, brand_bob: Any, operator: Any, bob_key: str) 
     response = bulk(bob_key, [work(lic.license_id, n) for n in range(5)])
     reasons = [r.get("reason") for r in response.json()["results"]]
     assert reasons == [None, None, None, "works_cap_exceeded", "works_cap_exceeded"]
+    # Resent under a new key once the license is full, the works recorded already say so.
+    again = bulk(bob_key, [work(lic.license_id, n) for n in range(5)], idem="k2")
+    reasons = [r.get("reason") for r in again.json()["results"]]
+    assert reasons == ["duplicate_work"] * 3 + ["works_cap_exceeded"] * 2
 
 
 def test_a_revoked_license_records_nothing(license_: License, bob_key: str) -> None:
