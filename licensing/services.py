@@ -38,7 +38,7 @@ from licensing.models import (
 )
 from registry import validation
 from registry.models import USE_CODES, Brand, User, VoiceModel
-from registry.policies import can_manage_voice
+from registry.policies import can_manage_voice, is_brand_member
 from transparency.services import event, log_append_one
 from verifier.documents import license_document
 from verifier.jws import TYP_LICENSE, sign_jws
@@ -265,10 +265,6 @@ class RequestInput:
     exclusive: bool = False
 
 
-def _member(actor: User, brand: Brand) -> bool:
-    return brand.memberships.filter(user=actor).exists()
-
-
 def _transition(req: LicenseRequest, to: str, actor: User | None, note: str = "") -> None:
     RequestTransition.objects.create(
         request=req, from_status=req.status, to_status=to, actor=actor, note=note[:500]
@@ -364,7 +360,7 @@ def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
 def request_submit(
     *, actor: User, brand: Brand, offer: Offer, data: RequestInput
 ) -> LicenseRequest:
-    if not _member(actor, brand):
+    if not is_brand_member(actor, brand):
         raise PermissionDenied("You are not a member of this brand.")
     if offer.status != Offer.Status.PUBLISHED or offer.voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"offer": ["This offer is not open."]})
@@ -458,7 +454,7 @@ def request_decide(
 @transaction.atomic
 def request_withdraw(*, actor: User, request: LicenseRequest) -> LicenseRequest:
     req = _locked_request(request)
-    if not _member(actor, req.brand):
+    if not is_brand_member(actor, req.brand):
         raise PermissionDenied("Only the brand withdraws its request.")
     if req.status not in LicenseRequest.OPEN:
         raise ValidationError(
@@ -633,7 +629,7 @@ def license_revoke(*, actor: User | None, license: License, reason: str, note: s
         raise ValidationError({"reason": [f"Choose one of: {', '.join(REVOCATION_REASONS)}."]})
     allowed = actor is None or (
         (role == "performer" and can_manage_voice(actor, lic.voice))
-        or (role == "brand" and _member(actor, lic.brand))
+        or (role == "brand" and is_brand_member(actor, lic.brand))
         or (role == "operator" and actor.is_staff)
         or (actor.is_staff and reason != "surrender")
     )

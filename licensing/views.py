@@ -15,7 +15,12 @@ from core.forms import apply_service_errors
 from licensing import forms, services
 from licensing.models import License, LicenseRequest, Offer
 from registry.models import Brand, VoiceModel
-from registry.policies import can_manage_voice, managed_performers, signed_in_user
+from registry.policies import (
+    can_manage_voice,
+    is_brand_member,
+    managed_performers,
+    signed_in_user,
+)
 from verifier.reasons import WORDS
 
 
@@ -100,11 +105,7 @@ def _visible_license(request: HttpRequest, license_id: str) -> License:
     user = request.user
     if not (
         user.is_authenticated
-        and (
-            user.is_staff
-            or lic.brand.memberships.filter(user=user).exists()
-            or can_manage_voice(user, lic.voice)
-        )
+        and (user.is_staff or is_brand_member(user, lic.brand) or can_manage_voice(user, lic.voice))
     ):
         raise PermissionDenied("Only the brand, the performer's side and operators see this page.")
     return lic
@@ -112,7 +113,7 @@ def _visible_license(request: HttpRequest, license_id: str) -> License:
 
 def license_page(request: HttpRequest, license_id: str) -> HttpResponse:
     lic = _visible_license(request, license_id)
-    is_brand = lic.brand.memberships.filter(user=signed_in_user(request)).exists()
+    is_brand = is_brand_member(signed_in_user(request), lic.brand)
     status = lic.status_at()
     return render(
         request,

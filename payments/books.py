@@ -28,10 +28,6 @@ def backend() -> str:
     return str(settings.PAYMENTS_BACKEND)
 
 
-def is_member(actor: User, brand: Brand) -> bool:
-    return brand.memberships.filter(user=actor).exists()
-
-
 def booking_time(created: int | None) -> datetime:
     """When to date an entry for something Stripe did at `created`: then, unless that
     month is closed already (or the clock says the future), in which case now."""

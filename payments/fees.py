@@ -19,7 +19,6 @@ from payments.books import (
     booking_time,
     brand_paid,
     charge_of,
-    is_member,
     manual_source,
     movement,
     operator_reference,
@@ -27,6 +26,7 @@ from payments.books import (
 )
 from payments.models import Backend, FeePayment
 from registry.models import User
+from registry.policies import is_brand_member
 from royalties import advance, ledger
 from royalties.ledger import Kind, Line
 from royalties.models import Account
@@ -61,7 +61,7 @@ def fee_checkout_start(
         )
     with transaction.atomic():
         req = LicenseRequest.objects.select_for_update().select_related("brand").get(pk=request.pk)
-        if not is_member(actor, req.brand):
+        if not is_brand_member(actor, req.brand):
             raise PermissionDenied("Only the brand's members pay for its requests.")
         if req.status != LicenseRequest.Status.AWAITING_PAYMENT:
             raise ValidationError(

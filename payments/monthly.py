@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils import timezone
 
-from core.months import month_start
+from core.months import month_start, previous_month
 from payments.books import backend
 from payments.invoices import invoices_issue
 from payments.models import Backend, Invoice, PayoutRun
@@ -26,7 +26,7 @@ class MonthEnd:
 
 
 def last_month() -> date:
-    return month_start(month_start(timezone.now().date()) - timedelta(days=1))
+    return previous_month(timezone.now().date())
 
 
 def month_end(*, month: date, pay_later: Callable[[date], None]) -> MonthEnd:

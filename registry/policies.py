@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from registry.models import Authority, ConsentRecord, Performer, User, VoiceModel
+from registry.models import Authority, Brand, ConsentRecord, Performer, User, VoiceModel
 
 
 def signed_in_user(request: HttpRequest | Request) -> User:
@@ -23,6 +23,11 @@ def signed_in_user(request: HttpRequest | Request) -> User:
     if not isinstance(user, User):
         raise PermissionDenied("This needs a person signed in.")
     return user
+
+
+def is_brand_member(user: Any, brand: Brand) -> bool:
+    """Whether ``user`` is one of ``brand``'s members (of any role)."""
+    return brand.memberships.filter(user=user).exists()
 
 
 def managed_performers(user: Any) -> QuerySet[Performer]:

@@ -30,7 +30,12 @@ from registry.models import (
     VoiceStatusChange,
     hash_api_key,
 )
-from registry.policies import can_manage_performer, can_manage_voice, consent_capacity
+from registry.policies import (
+    can_manage_performer,
+    can_manage_voice,
+    consent_capacity,
+    is_brand_member,
+)
 from transparency.services import event, log_append_one, rfc3339
 
 CONSENT_STATEMENT_VERSION = "timbre-consent/1"
@@ -209,7 +214,7 @@ def authority_revoke(*, authority: Authority) -> Authority:
 
 def _may_manage_keys(actor: User, owner: Brand | Auditor) -> bool:
     if isinstance(owner, Brand):
-        return owner.memberships.filter(user=actor).exists()
+        return is_brand_member(actor, owner)
     return owner.user_id == actor.pk
 
 

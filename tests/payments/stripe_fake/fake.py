@@ -30,7 +30,11 @@ class FakeStripe(
     - ``errors``: exceptions raised by the hooks, or by the fake itself (answered as 500s).
     """
 
+    def __init__(self) -> None:
+        super().__init__(routes=self._route_table())
+
     def _route_table(self) -> list[Route]:
+        """Every endpoint, in the order they are tried."""
         return [
             *self._checkout_routes(),
             *self._charge_routes(),

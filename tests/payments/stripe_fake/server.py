@@ -47,9 +47,9 @@ class _Saved:
 
 
 class Server(Lists):
-    """Serves the endpoints that ``FakeStripe``'s resource mixins list in ``_route_table``."""
+    """Serves the endpoints it is given (``FakeStripe`` gathers its resource mixins')."""
 
-    def __init__(self) -> None:
+    def __init__(self, routes: list[Route]) -> None:
         super().__init__()
         self.requests: list[Recorded] = []
         self.errors: list[BaseException] = []  # raised by hooks, or by the fake itself (500s)
@@ -60,7 +60,10 @@ class Server(Lists):
         self._in_flight: set[str] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._routes = self._build_routes()
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
+            (method, re.compile(pattern.replace("{id}", "(?P<id>[^/]+)")), handler)
+            for method, pattern, handler in routes
+        ]
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -293,16 +296,6 @@ class Server(Lists):
         return f"Invalid API Key provided: {masked}"
 
     # -- routing ---------------------------------------------------------------------------
-
-    def _route_table(self) -> list[Route]:
-        """Every endpoint, in the order they are tried (``FakeStripe`` gathers them)."""
-        raise NotImplementedError
-
-    def _build_routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
-        return [
-            (method, re.compile(pattern.replace("{id}", "(?P<id>[^/]+)")), handler)
-            for method, pattern, handler in self._route_table()
-        ]
 
     def _dispatch(self, rec: Recorded) -> Obj:
         args = rec.query if rec.method == "GET" else rec.params

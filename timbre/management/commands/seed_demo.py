@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.months import previous_month
 from registry import services
 from registry.models import (
     Auditor,
@@ -191,7 +192,7 @@ class Command(BaseCommand):
                 data=licensing.RequestInput(campaign=campaign, **values),
             )
 
-        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        last_month = previous_month(today)
         morning = request(
             northwind,
             june,
