@@ -33,7 +33,14 @@ def events(start: int, n: int) -> list[dict[str, str]]:
     from transparency.services import event
 
     return [
-        event("work.recorded", work_id=f"w{start + i}", content_sha256="ab" * 32) for i in range(n)
+        event(
+            "work.recorded",
+            work_id=f"w{start + i}",
+            license_id="lic_bench",
+            content_sha256="ab" * 32,
+            duration_ms="1000",
+        )
+        for i in range(n)
     ]
 
 

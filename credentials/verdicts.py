@@ -97,5 +97,6 @@ def audio_verdict(data: bytes, digest: str | None = None) -> dict[str, Any]:
                 "recorded_at": work.recorded_at,
                 "log_index": work.log_index,
                 "voided": work.voided_at is not None,
+                "void_log_index": work.void_log_index,
             }
     return {**answer, "verdict": verdict, "words": WORDS[verdict]}

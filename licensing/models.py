@@ -330,6 +330,8 @@ class LicenseHold(models.Model):
     ref = models.CharField(max_length=200, help_text="What caused it: a dispute, an invoice.")
     started_at = models.DateTimeField(default=timezone.now)
     released_at = models.DateTimeField(null=True, blank=True)
+    log_index = models.BigIntegerField(null=True, blank=True)
+    released_log_index = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

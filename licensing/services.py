@@ -719,7 +719,16 @@ def license_hold(*, license: License, reason: str, ref: str) -> License:
     """Suspend a license until the cause is cured. Holding twice for one cause is a no-op."""
     lic = License.objects.select_for_update(no_key=True).get(pk=license.pk)
     if not lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).exists():
-        LicenseHold.objects.create(license=lic, reason=reason, ref=ref)
+        hold = LicenseHold.objects.create(license=lic, reason=reason, ref=ref)
+        # The log names the hold by its number and its reason's class; the cause's own
+        # reference (a dispute, an invoice) is the brand's business, not the public's.
+        entry = log_append_one(
+            item=event(
+                "license.held", license_id=lic.license_id, hold_id=str(hold.pk), reason=reason
+            )
+        )
+        hold.log_index = entry.index
+        hold.save(update_fields=["log_index"])
     if not lic.on_hold:
         lic.on_hold = True
         lic.save(update_fields=["on_hold"])
@@ -730,9 +739,15 @@ def license_hold(*, license: License, reason: str, ref: str) -> License:
 def license_release(*, license: License, reason: str, ref: str) -> License:
     """Lift the hold of one cause; the license is live again once no hold is left."""
     lic = License.objects.select_for_update(no_key=True).get(pk=license.pk)
-    lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True).update(
-        released_at=timezone.now()
-    )
+    for hold in lic.holds.filter(reason=reason, ref=ref, released_at__isnull=True):
+        entry = log_append_one(
+            item=event(
+                "license.released", license_id=lic.license_id, hold_id=str(hold.pk), reason=reason
+            )
+        )
+        hold.released_at = timezone.now()
+        hold.released_log_index = entry.index
+        hold.save(update_fields=["released_at", "released_log_index"])
     still_held = lic.holds.filter(released_at__isnull=True).exists()
     if lic.on_hold != still_held:
         lic.on_hold = still_held

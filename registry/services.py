@@ -422,8 +422,21 @@ def consent_statement(*, voice: VoiceModel, giver: User, capacity: str) -> str:
     )
 
 
-def _set_status(voice: VoiceModel, to_status: str, actor: User | None, reason: str) -> None:
-    """Move a locked voice to a new status and record who did it. Caller holds the row lock."""
+# The log's word for a voice leaving or coming back to life; activation before the voice
+# was ever logged is its registration (voice.registered), not a reinstatement.
+_STATUS_EVENTS: dict[str, str] = {
+    VoiceModel.Status.SUSPENDED: "voice.suspended",
+    VoiceModel.Status.RETIRED: "voice.retired",
+    VoiceModel.Status.ACTIVE: "voice.reinstated",
+}
+
+
+def _set_status(
+    voice: VoiceModel, to_status: str, actor: User | None, reason: str, cause: str = ""
+) -> None:
+    """Move a locked voice to a new status, record who did it, and log the change once the
+    voice is in the log. ``cause`` is the reason's class for the log (never the words
+    someone typed): consent_withdrawn, performer or operator. Caller holds the row lock."""
     if to_status not in VoiceModel.TRANSITIONS[voice.status]:
         raise ValidationError({"status": [f"A {voice.status} voice cannot become {to_status}."]})
     VoiceStatusChange.objects.create(
@@ -431,6 +444,10 @@ def _set_status(voice: VoiceModel, to_status: str, actor: User | None, reason: s
     )
     voice.status = to_status
     voice.save(update_fields=["status", "updated_at"])
+    if voice.registered_log_index is not None:
+        if not cause:
+            cause = "operator" if actor is not None and actor.is_staff else "performer"
+        log_append_one(item=event(_STATUS_EVENTS[to_status], voice_id=str(voice.pk), cause=cause))
 
 
 @transaction.atomic
@@ -496,8 +513,12 @@ def consent_withdraw(*, actor: User, voice: VoiceModel, reason: str) -> VoiceMod
     )
     if not withdrawn:
         raise ValidationError({"consent": ["There is no standing consent to withdraw."]})
+    if voice.registered_log_index is not None:
+        log_append_one(item=event("consent.withdrawn", voice_id=str(voice.pk)))
     if voice.status == VoiceModel.Status.ACTIVE:
-        _set_status(voice, VoiceModel.Status.SUSPENDED, actor, "consent withdrawn")
+        _set_status(
+            voice, VoiceModel.Status.SUSPENDED, actor, "consent withdrawn", "consent_withdrawn"
+        )
     hooks.consent_withdrawn(voice=voice, actor=actor, reason=reason)
     return voice
 

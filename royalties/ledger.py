@@ -233,6 +233,13 @@ class SplitBasis:
     def to_json(self) -> dict[str, Any]:
         return {"fee_bps": self.fee_bps, "payees": [[p.pk, bps] for p, bps in self.payees]}
 
+    def to_log(self) -> dict[str, Any]:
+        """As the log states it (integers as strings, as every number in the log)."""
+        return {
+            "fee_bps": str(self.fee_bps),
+            "payees": [[str(p.pk), str(bps)] for p, bps in self.payees],
+        }
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SplitBasis:
         payees = {p.pk: p for p in Payee.objects.filter(pk__in=[pk for pk, _ in data["payees"]])}

@@ -217,6 +217,11 @@ class Work(models.Model):
     void_entry = models.ForeignKey(
         JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="voided_works"
     )
+    void_log_index = models.BigIntegerField(null=True, blank=True, unique=True)
+    measured = models.BooleanField(
+        default=False,
+        help_text="The registry measured the audio's duration itself (else the brand declared it).",
+    )
 
     class Meta:
         constraints = [
@@ -287,6 +292,10 @@ class Statement(models.Model):
     closing = models.BigIntegerField()
     lines = models.JSONField(help_text="Per license: works, seconds, gross, recouped, fee, share.")
     created_at = models.DateTimeField(default=timezone.now)
+    jws = models.TextField(
+        blank=True, help_text="The signed statement (timbre-statement+jws); empty before signing."
+    )
+    log_index = models.BigIntegerField(null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-period__month", "currency"]

@@ -7,6 +7,7 @@ the log gets one batch append, each license one journal entry, rows are bulk-ins
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from royalties.models import (
     Work,
     WorkAttempt,
 )
+from royalties.selectors import month_closed
 from royalties.splits import split_basis
 from transparency.services import event, log_append, rfc3339
 from verifier.documents import receipt_document
@@ -192,6 +194,12 @@ def works_record(
     if not accepted:
         return outcomes
 
+    # Each voice's split is read once, before logging: the log says how each work's
+    # price was split, so an auditor can recompute every payee's statement from it.
+    bases: dict[int, ledger.SplitBasis] = {}
+    for a in accepted:
+        if a.lic.voice_id not in bases:
+            bases[a.lic.voice_id] = split_basis(a.lic.voice)
     entries = log_append(
         events=[
             event(
@@ -200,6 +208,10 @@ def works_record(
                 license_id=a.lic.license_id,
                 content_sha256=a.item.content_sha256,
                 duration_ms=str(a.item.duration_ms),
+                declared_revenue=str(a.item.declared_revenue),
+                price=str(a.price),
+                from_advance=str(a.from_advance),
+                split=bases[a.lic.voice_id].to_log(),
             )
             for a in accepted
         ]
@@ -224,7 +236,6 @@ def works_record(
 
     batch = new_id("bat")
     accounts = ledger.Accounts()
-    bases: dict[int, ledger.SplitBasis] = {}
     journal = {
         lid: _post_batch(batch, group, now, accounts, bases) for lid, group in by_license.items()
     }
@@ -344,8 +355,6 @@ def _post_batch(
     platform and the payees earn each work's price, split work by work."""
     lic = group[0].lic
     currency = lic.document["royalty"]["currency"]
-    if lic.voice_id not in bases:
-        bases[lic.voice_id] = split_basis(lic.voice)
     basis = bases[lic.voice_id]
     prices = [a.price for a in group]
     from_advance = sum(a.from_advance for a in group)
@@ -380,8 +389,16 @@ def _post_batch(
 
 @transaction.atomic
 def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
-    """Void a work within 24 hours: the exact negation of what recording it booked; its
-    cap slot comes back, and its part of the advance goes to the works after it."""
+    """Void a work: the exact negation of what recording it booked, and its part of the
+    advance goes to the works after it. The rules (README, "Voiding a work"):
+
+    - only within 24 hours of recording, and only while its month is open (a closed
+      month's statements are final);
+    - the void is logged, naming the work and its receipt's hash, so every verdict on the
+      work or a stamped copy says "voided", offline too;
+    - its cap slot comes back only if the registry never stamped its audio: a stamped
+      copy carries registry-signed credentials that may already be in circulation.
+    """
     work = (
         Work.objects.select_related("license__voice", "entry")
         .filter(work_id=work_id, brand=brand)
@@ -402,6 +419,16 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
     now = timezone.now()
     if now - work.recorded_at > VOID_WINDOW:
         raise ValidationError({"work": ["Works can be voided within 24 hours of recording only."]})
+    if month_closed(work.recorded_at.date()):
+        raise ValidationError(
+            {
+                "work": [
+                    f"Works of {work.recorded_at:%B %Y} can no longer be voided: the month is "
+                    "closed and its statements are final."
+                ]
+            }
+        )
+    stamped = work.stamps.exists()
     lic = work.license
     currency = work.currency
     accounts = ledger.Accounts()
@@ -425,12 +452,27 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
         reverses=work.entry,
         at=now,
     )
-    usage.works -= 1
-    usage.milliseconds -= work.duration_ms
-    usage.save(update_fields=["works", "milliseconds"])
+    if not stamped:
+        usage.works -= 1
+        usage.milliseconds -= work.duration_ms
+        usage.save(update_fields=["works", "milliseconds"])
+    logged = log_append(
+        events=[
+            event(
+                "work.voided",
+                work_id=work.work_id,
+                license_id=lic.license_id,
+                recorded_index=str(work.log_index),
+                receipt_sha256=hashlib.sha256(work.receipt.encode("ascii")).hexdigest(),
+                content_sha256=work.content_sha256,
+                slot_returned=not stamped,
+            )
+        ]
+    )[0]
     work.voided_at = now
     work.void_entry = entry
-    work.save(update_fields=["voided_at", "void_entry"])
+    work.void_log_index = logged.index
+    work.save(update_fields=["voided_at", "void_entry", "void_log_index"])
     advance.void_work(usage, work, at=now)
     return work
 

@@ -29,3 +29,18 @@ def sha256_hex(data: bytes) -> str:
 
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
+
+
+def work_logged(work_id: str, **extra: str) -> dict[str, str]:
+    """A well-formed work.recorded event for tests of the log itself (the log refuses
+    malformed events)."""
+    from transparency.services import event
+
+    return event(
+        "work.recorded",
+        work_id=work_id,
+        license_id="lic_test",
+        content_sha256="ab" * 32,
+        duration_ms="1000",
+        **extra,
+    )

@@ -27,6 +27,20 @@ class LogEntry(models.Model):
         return f"#{self.index} {self.event_type}"
 
 
+class LogSubject(models.Model):
+    """Who an entry is about (``license:<id>``, ``voice:<id>``, ``work:<id>``...), as
+    ``verifier.events.subjects`` says: how a verifier finds every event that changes the
+    standing of a license or a work without reading the whole log. Written with the
+    entry; like it, never changed."""
+
+    pk = models.CompositePrimaryKey("subject", "index")
+    subject = models.CharField(max_length=220)
+    index = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"#{self.index} about {self.subject}"
+
+
 class LogNode(models.Model):
     """The hash of a complete, aligned subtree of 2**level leaves (level >= 1).
 

@@ -10,9 +10,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from transparency import keys
-from transparency.models import Checkpoint, LogEntry, LogHead, LogNode
+from transparency.models import Checkpoint, LogEntry, LogHead, LogNode, LogSubject
 from transparency.selectors import consistency_proof, load_head
 from verifier.checkpoint import format_checkpoint
+from verifier.events import EVENTS, event_problem
+from verifier.events import subjects as event_subjects
 from verifier.jcs import canonical_json
 from verifier.merkle import (
     EMPTY_ROOT,
@@ -23,18 +25,6 @@ from verifier.merkle import (
     verify_consistency,
 )
 from verifier.note import sign_note
-
-EVENT_TYPES = frozenset(
-    {
-        "voice.registered",
-        "license.issued",
-        "license.revoked",
-        "work.recorded",
-        "key.added",
-        "key.retired",
-        "key.compromised",
-    }
-)
 
 
 class LogError(RuntimeError):
@@ -48,7 +38,7 @@ def rfc3339(moment: datetime | None = None) -> str:
 
 def event(type_: str, **fields: Any) -> dict[str, Any]:
     """An event as the log stores it: its type, the time, then its own fields."""
-    if type_ not in EVENT_TYPES:
+    if type_ not in EVENTS:
         raise ValueError(f"unknown log event type {type_!r}")
     return {"type": type_, "at": rfc3339(), **fields}
 
@@ -81,9 +71,12 @@ def log_append(*, events: Sequence[Mapping[str, Any]]) -> list[LogEntry]:
     entries: list[LogEntry] = []
     nodes: list[LogNode] = []
     now = timezone.now()
+    subjects: list[LogSubject] = []
     for item in events:
-        if item.get("type") not in EVENT_TYPES:
-            raise LogError(f"unknown log event type {item.get('type')!r}")
+        problem = event_problem(item)
+        if problem is not None:
+            raise LogError(f"refusing to log a malformed event: {problem}")
+        subjects.extend(LogSubject(subject=s, index=size) for s in event_subjects(item))
         data = canonical_json(item)
         digest = leaf_hash(data)
         entries.append(
@@ -97,6 +90,8 @@ def log_append(*, events: Sequence[Mapping[str, Any]]) -> list[LogEntry]:
         )
         size += 1
     _bulk_insert(entries, nodes)
+    if subjects:
+        LogSubject.objects.bulk_create(subjects)
     head.size = size
     head.frontier = b"".join(frontier)
     head.root_hash = frontier_root(frontier)

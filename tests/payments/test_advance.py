@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,7 +96,7 @@ def _refund(amount: int) -> None:
         reversals.charge_refunded({"id": "ch_advance"}, {})
 
 
-def test_a_void_after_the_true_up_releases_what_it_frees(
+def test_a_void_after_the_true_up_is_refused_and_the_guarantee_stands(
     voice: Any, brand_bob: Any, operator: Any, time_machine: Any
 ) -> None:
     last = _last_day_of_next_month()
@@ -106,9 +107,10 @@ def test_a_void_after_the_true_up_releases_what_it_frees(
     time_machine.move_to(_at(last + timedelta(days=1), 0, 30), tick=False)
     period_close(month=month_start(last))  # the true-up releases the 800 left
     time_machine.move_to(_at(last + timedelta(days=1), 1), tick=False)
-    with transaction.atomic():
+    # Within 24 hours, but its month is closed: its statements are final.
+    with pytest.raises(ValidationError, match="month is closed"), transaction.atomic():
         work_void(brand=lic.brand, work_id=work.work_id)
-    # No work stands: the payees earn the whole guarantee, less the platform's 10%.
+    # The work stands, the guarantee was earned: the payees have all of it, less 10%.
     assert _advance_agrees(lic) == 0
     assert -balance("payee_payable", payee=Payee.objects.get()) == 900
     assert -balance("platform_revenue") == 100

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from tests.helpers import work_logged
 from transparency import services
 from transparency.models import LogEntry, LogHead
 from verifier.merkle import root_from_leaf_hashes
@@ -29,10 +30,7 @@ def test_eight_writers_append_a_thousand_entries_each_without_gaps() -> None:
             barrier.wait()
             for start in range(0, PER_WRITER, BATCH):
                 services.log_append(
-                    events=[
-                        services.event("work.recorded", writer=str(number), seq=str(start + i))
-                        for i in range(BATCH)
-                    ]
+                    events=[work_logged(f"{number}-{start + i}") for i in range(BATCH)]
                 )
         except BaseException as exc:  # reported below; a thread's exception is otherwise lost
             errors.append(exc)

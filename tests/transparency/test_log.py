@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from tests.helpers import work_logged
 from transparency import services
 from transparency.models import Checkpoint, LogEntry, LogHead, LogNode
 from transparency.tasks import checkpoint_publish
@@ -29,9 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 def append(n: int, start: int = 0) -> list[LogEntry]:
-    return services.log_append(
-        events=[services.event("work.recorded", work_id=str(start + i)) for i in range(n)]
-    )
+    return services.log_append(events=[work_logged(str(start + i)) for i in range(n)])
 
 
 def b64d(value: str) -> bytes:

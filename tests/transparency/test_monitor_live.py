@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from tests.helpers import work_logged
 from transparency import keys, services
 from transparency.models import Checkpoint, LogEntry, LogHead, LogNode
 from verifier.cli import main as verifier_main
@@ -18,9 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def append(n: int, tag: str) -> None:
-    services.log_append(
-        events=[services.event("work.recorded", work_id=f"{tag}{i}") for i in range(n)]
-    )
+    services.log_append(events=[work_logged(f"{tag}{i}") for i in range(n)])
 
 
 def monitor(live_server: Any, state: Path, *extra: str) -> int:

@@ -1,0 +1,174 @@
+"""What each log event says: its fields, and whom it is about.
+
+One home for the shape of the log's events: the registry refuses to append an event
+that does not fit (``transparency.services``), ``log_audit`` and ``verifier monitor``
+flag a logged one that does not, and :mod:`verifier.state` folds them into what holds.
+
+Every event is ``{"type": ..., "at": <RFC 3339>, ...fields}``. Numbers are strings of
+decimal digits (JSON numbers lose precision past 2**53). Fields may be added to an event
+in later versions; a reader ignores the ones it does not know. Personal data never goes
+into the log: reasons are classes (``invoice_overdue``), not the words someone typed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = ["EVENTS", "REQUIRED", "event_problem", "subjects"]
+
+_DIGITS = re.compile(r"(0|[1-9][0-9]{0,30})\Z")
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z\Z")
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 200
+
+
+def _digits(value: object) -> bool:
+    return isinstance(value, str) and _DIGITS.match(value) is not None
+
+
+def _sha256(value: object) -> bool:
+    return isinstance(value, str) and _SHA256.match(value) is not None
+
+
+def _object(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _split(value: object) -> bool:
+    if not isinstance(value, dict) or not _digits(value.get("fee_bps")):
+        return False
+    payees = value.get("payees")
+    return (
+        isinstance(payees, list)
+        and bool(payees)
+        and all(
+            isinstance(p, list) and len(p) == 2 and _digits(p[0]) and _digits(p[1]) for p in payees
+        )
+    )
+
+
+_CHECKS = {
+    "text": _text,
+    "digits": _digits,
+    "sha256": _sha256,
+    "object": _object,
+    "flag": _flag,
+    "split": _split,
+}
+
+# type -> {field: kind}; every field listed is required. Kinds are checked by _CHECKS.
+REQUIRED: Final[dict[str, dict[str, str]]] = {
+    "voice.registered": {"voice": "object", "performer": "object", "consent": "object"},
+    "voice.suspended": {"voice_id": "digits", "cause": "text"},
+    "voice.retired": {"voice_id": "digits", "cause": "text"},
+    "voice.reinstated": {"voice_id": "digits", "cause": "text"},
+    "consent.withdrawn": {"voice_id": "digits"},
+    "license.issued": {
+        "license_id": "text",
+        "jws_sha256": "sha256",
+        "kid": "text",
+        "voice_id": "digits",
+        "licensee_id": "digits",
+    },
+    "license.revoked": {"license_id": "text", "reason": "text", "jws_sha256": "sha256"},
+    "license.held": {"license_id": "text", "hold_id": "digits", "reason": "text"},
+    "license.released": {"license_id": "text", "hold_id": "digits", "reason": "text"},
+    "work.recorded": {
+        "work_id": "text",
+        "license_id": "text",
+        "content_sha256": "sha256",
+        "duration_ms": "digits",
+    },
+    "work.voided": {
+        "work_id": "text",
+        "license_id": "text",
+        "recorded_index": "digits",
+        "receipt_sha256": "sha256",
+        "content_sha256": "sha256",
+        "slot_returned": "flag",
+    },
+    "statement.issued": {
+        "payee_id": "digits",
+        "month": "text",
+        "currency": "text",
+        "statement_sha256": "sha256",
+    },
+    "key.added": {"kid": "text", "jwk": "object"},
+    "key.retired": {"kid": "text"},
+    "key.compromised": {"kid": "text", "from_index": "digits"},
+}
+
+# Optional fields, checked when present (events logged before they existed lack them).
+OPTIONAL: Final[dict[str, dict[str, str]]] = {
+    "work.recorded": {
+        "declared_revenue": "digits",
+        "price": "digits",
+        "from_advance": "digits",
+        "split": "split",
+        "measured": "flag",
+    },
+}
+
+EVENTS: Final[frozenset[str]] = frozenset(REQUIRED)
+
+
+def event_problem(entry: object) -> str | None:
+    """What is wrong with a parsed log entry as an event, or None if it fits."""
+    if not isinstance(entry, dict):
+        return "the entry is not a JSON object"
+    kind = entry.get("type")
+    if kind not in REQUIRED:
+        return f"unknown event type {kind!r}"
+    at = entry.get("at")
+    if not isinstance(at, str) or _TIME.match(at) is None:
+        return f"{kind}: 'at' is not an RFC 3339 UTC time"
+    for fields, required in ((REQUIRED[kind], True), (OPTIONAL.get(kind, {}), False)):
+        for name, check in fields.items():
+            if name not in entry:
+                if required:
+                    return f"{kind}: the field {name!r} is missing"
+                continue
+            if not _CHECKS[check](entry[name]):
+                return f"{kind}: the field {name!r} is not {_WORDS[check]}"
+    return None
+
+
+_WORDS = {
+    "text": "a non-empty string of at most 200 characters",
+    "digits": "a string of decimal digits",
+    "sha256": "a lowercase hex SHA-256",
+    "object": "a JSON object",
+    "flag": "true or false",
+    "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
+}
+
+
+def subjects(entry: Mapping[str, Any]) -> list[str]:
+    """Whom an event changes the standing of, as ``kind:id`` keys the registry indexes so
+    that a verifier can ask for every event about a license, a voice or a work.
+
+    A work's recording is not indexed: its receipt and its credentials name its index.
+    """
+    kind = entry.get("type")
+    if kind in ("license.issued", "license.revoked", "license.held", "license.released"):
+        return [f"license:{entry['license_id']}"]
+    if kind in ("voice.suspended", "voice.retired", "voice.reinstated", "consent.withdrawn"):
+        return [f"voice:{entry['voice_id']}"]
+    if kind == "voice.registered":
+        return [f"voice:{entry['voice']['id']}"]
+    if kind == "work.voided":
+        return [f"work:{entry['work_id']}"]
+    if kind == "statement.issued":
+        return [f"payee:{entry['payee_id']}"]
+    if kind in ("key.added", "key.retired", "key.compromised"):
+        return [f"key:{entry['kid']}"]
+    return []
