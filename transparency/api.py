@@ -122,6 +122,60 @@ class EntriesView(LogView):
         )
 
 
+class EventsOut(serializers.Serializer):
+    subject = serializers.CharField()
+    tree_size = serializers.IntegerField()
+    indices = serializers.ListField(child=serializers.IntegerField())
+
+
+_SUBJECT_KINDS = ("license", "voice", "work", "payee", "key")
+
+
+@extend_schema(tags=["log"])
+class EventsView(LogView):
+    @extend_schema(
+        summary="Where the events about a license, voice, work, payee or key are in the log",
+        description=(
+            "The indices of every event that changed the standing of `subject` "
+            "(`license:<id>`, `voice:<id>`, `work:<id>`, `payee:<id>`, `key:<kid>`), within "
+            "the first `tree_size` entries (default: the whole log). Fetch each entry and "
+            "its inclusion proof to believe it; `python -m verifier` does."
+        ),
+        parameters=[
+            OpenApiParameter("subject", str, required=True),
+            OpenApiParameter("tree_size", int, required=False),
+        ],
+        responses={200: EventsOut},
+    )
+    def get(self, request: Request) -> Response:
+        subject = request.query_params.get("subject", "")
+        kind, _, ident = subject.partition(":")
+        if kind not in _SUBJECT_KINDS or not ident or len(subject) > 220 or "\x00" in subject:
+            raise ValidationError(
+                {
+                    "subject": [
+                        "Give subject as <kind>:<id>, kind one of "
+                        f"{', '.join(_SUBJECT_KINDS)}; e.g. license:lic_01H..."
+                    ]
+                }
+            )
+        size = selectors.load_head().size
+        if "tree_size" in request.query_params:
+            asked = _int_param(request, "tree_size")
+            if asked > size:
+                raise ValidationError(
+                    {"tree_size": [f"The log has {size} entries; tree_size {asked} is beyond it."]}
+                )
+            size = asked
+        return Response(
+            {
+                "subject": subject,
+                "tree_size": size,
+                "indices": selectors.events_about(subject, size),
+            }
+        )
+
+
 @extend_schema(tags=["log"])
 class InclusionView(LogView):
     @extend_schema(

@@ -1,4 +1,5 @@
-"""Recompute the whole log from its stored data and compare with every stored hash."""
+"""Recompute the whole log from its stored data and compare with every stored hash, and
+check that every entry is a well-formed event of a known type (verifier.events)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from transparency.models import Checkpoint, LogEntry, LogHead, LogNode
+from verifier.errors import JSONError
+from verifier.events import event_problem
+from verifier.jcs import parse_json_strict
 from verifier.merkle import EMPTY_ROOT, frontier_append, frontier_root, leaf_hash
 
 BATCH = 10_000
@@ -49,6 +53,14 @@ def _entries() -> Iterator[tuple[int, bytes, bytes]]:
         last = rows[-1][0]
 
 
+def _event_problem(data: bytes) -> str | None:
+    """Why a stored entry is not a well-formed event (verifier.events), or None."""
+    try:
+        return event_problem(parse_json_strict(data))
+    except JSONError as exc:
+        return f"not strict JSON ({exc.message})"
+
+
 def audit_log() -> AuditReport:
     report = AuditReport()
     checkpoints = {c.tree_size: bytes(c.root_hash) for c in Checkpoint.objects.all()}
@@ -67,6 +79,9 @@ def audit_log() -> AuditReport:
         digest = leaf_hash(data)
         if digest != stored:
             report.flag(index, f"entry {index}: its data no longer matches its stored leaf hash")
+        problem = _event_problem(data)
+        if problem is not None:
+            report.flag(index, f"entry {index}: {problem}")
         frontier, completed = frontier_append(frontier, index, digest)
         for subtree in completed:
             if subtree.level > 0:

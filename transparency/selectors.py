@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.db.models import Q
 
-from transparency.models import Checkpoint, LogEntry, LogHead, LogNode
+from transparency.models import Checkpoint, LogEntry, LogHead, LogNode, LogSubject
 from verifier.merkle import (
     RangeHash,
     consistency_proof_from,
@@ -210,3 +210,16 @@ def latest_checkpoint() -> Checkpoint | None:
 
 def recent_entries(limit: int = 20) -> list[LogEntry]:
     return list(LogEntry.objects.order_by("-index")[:limit])
+
+
+# A license's or a voice's events are a handful; a bound keeps the answer small anyway.
+MAX_EVENTS_ABOUT = 1000
+
+
+def events_about(subject: str, tree_size: int | None = None) -> list[int]:
+    """The indices of the events about ``subject`` (``license:<id>``, ``voice:<id>``,
+    ``work:<id>``...), in log order, within the first ``tree_size`` entries."""
+    rows = LogSubject.objects.filter(subject=subject)
+    if tree_size is not None:
+        rows = rows.filter(index__lt=tree_size)
+    return list(rows.order_by("index").values_list("index", flat=True)[:MAX_EVENTS_ABOUT])

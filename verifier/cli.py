@@ -53,6 +53,7 @@ from verifier.monitor import (
 )
 from verifier.note import parse_verifier_key
 from verifier.proofs import ConsistencyProof, InclusionProof, encode_hash
+from verifier.state import Standing, work_in_log
 
 __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
@@ -436,8 +437,15 @@ def _run_monitor(args: argparse.Namespace) -> int:
     latest = result.state.latest
     print(
         f"ok: {result.state.trusted.origin} size {latest.size} "
-        f"root {encode_hash(latest.root_hash)} (grew by {result.grew_by})"
+        f"root {encode_hash(latest.root_hash)} (grew by {result.grew_by}; "
+        f"{result.events_checked} events checked)"
     )
+    for kind, count in sorted(result.unknown_types.items()):
+        print(
+            f"note: {count} entries of type {kind!r}, which this verifier does not know: "
+            "a newer registry's events; update the verifier to judge them",
+            file=sys.stderr,
+        )
     return EXIT_VALID
 
 
@@ -534,10 +542,12 @@ def _register_license(subparsers: Subparsers) -> None:
         help="the leaf data (raw bytes) of the license's license.issued entry",
     )
     parser.add_argument(
+        "--url",
         "--log-url",
+        dest="log_url",
         metavar="URL",
-        help="the registry's base URL: license status (revocation, log index), log entries "
-        "and proofs are fetched from it",
+        help="the registry's base URL: the license's log index, the events about it and its "
+        "voice (revocation, holds, suspension), and their proofs are fetched from it",
     )
     parser.add_argument(
         "--at",
@@ -627,9 +637,14 @@ def _register_audio(subparsers: Subparsers) -> None:
             "print what it says: made by AI, the license, the work, the log index. With "
             "--jwks, also check the work receipt it carries. Needs c2pa-python installed "
             "(only this subcommand does). Valid (exit 0) only when trusted, with a good "
-            "receipt if --jwks is given. Whether the license is still in force today is "
-            "the registry's to say: `license` checks that."
+            "receipt if --jwks is given.",
+            "With --url and the log's key (--verifier-key, obtained out of band), also judge "
+            "the work as the log stands at its latest signed checkpoint: its recording is "
+            "proven to be in the log, then every event about the work, its license and its "
+            "voice that the registry names is proven too. A voided work, a revoked license or "
+            "a suspended one is invalid, and the event that says so is printed with its proof.",
         ),
+        epilog="standing (with --url): voided revoked suspended licensed\n\n" + _EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -641,6 +656,13 @@ def _register_audio(subparsers: Subparsers) -> None:
     parser.add_argument("--jwks", metavar="FILE", help="the registry's JWKS, to check receipts")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("file", metavar="FILE", help="the audio file")
+    _add_network_arguments(parser, required=False)
+    parser.add_argument(
+        "--verifier-key",
+        metavar="KEY",
+        help="with --url: the log's note verifier key, obtained out of band",
+    )
+    parser.add_argument("--origin", help="with --url: the log's origin (default: the key's name)")
     parser.set_defaults(handler=_run_audio)
 
 
@@ -653,6 +675,11 @@ def _run_audio(args: argparse.Namespace) -> int:
         raise CommandError("reading audio credentials needs c2pa-python installed") from exc
     from cryptography import x509
 
+    if args.url is not None and args.verifier_key is None:
+        raise CommandError(
+            "audio --url needs --verifier-key: the log's key, obtained out of band, not from "
+            "the server being checked"
+        )
     raw_root = _read_bytes(args.root)
     try:
         x509.load_pem_x509_certificates(raw_root)
@@ -670,6 +697,15 @@ def _run_audio(args: argparse.Namespace) -> int:
             else (False, "the credentials carry no Timbre assertion, so no receipt")
         )
         out["receipt"] = {"valid": receipt[0], "detail": receipt[1]}
+    standing = None
+    if args.url is not None and report.trusted and report.timbre is not None:
+        standing = _work_standing(args, report.timbre)
+        out["standing"] = {
+            "status": "licensed" if standing.ok else standing.status,
+            "detail": standing.detail,
+            "tree_size": standing_size(standing),
+            "events": [e.to_json() for e in standing.events],
+        }
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
@@ -691,7 +727,41 @@ def _run_audio(args: argparse.Namespace) -> int:
         )
     if receipt is not None and not receipt[0]:
         raise VerificationError("audio.bad_receipt", receipt[1])
+    if args.url is not None and standing is None:
+        raise VerificationError(
+            "audio.unknown", "the credentials carry no Timbre assertion to look up in the log"
+        )
+    if standing is not None and not standing.ok:
+        raise VerificationError(f"audio.{standing.status}", standing.detail)
     return EXIT_VALID
+
+
+def standing_size(standing: Standing) -> int | None:
+    proofs = [e.proof.tree_size for e in standing.events if e.proof is not None]
+    return proofs[0] if proofs else None
+
+
+def _work_standing(args: argparse.Namespace, timbre: dict[str, Any]) -> Standing:
+    """The stamped work as the log stands: recorded, voided, its license's standing."""
+    trusted = trusted_log(args.verifier_key, args.origin)
+    client = _log_client(args)
+    voice = timbre.get("voice")
+    try:
+        log_index = int(str(timbre.get("log_index")))
+    except ValueError as exc:
+        raise VerificationError(
+            "audio.bad_assertion", "the credentials' log_index is not a number"
+        ) from exc
+    checkpoint = client.checkpoint(trusted)
+    return work_in_log(
+        client,
+        checkpoint,
+        work_id=str(timbre.get("work_id")),
+        license_id=str(timbre.get("license_id")),
+        voice_id=str(voice.get("id")) if isinstance(voice, dict) else "",
+        log_index=log_index,
+        content_sha256=str(timbre.get("content_sha256")),
+    )
 
 
 def _audio_lines(out: dict[str, Any]) -> list[str]:
@@ -710,6 +780,16 @@ def _audio_lines(out: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: {timbre[name].get('name')}")
     if "receipt" in out:
         lines.append(f"receipt: {out['receipt']['detail']}")
+    standing = out.get("standing")
+    if standing is not None:
+        lines.append(f"standing: {standing['status']}: {standing['detail']}")
+        for item in standing["events"]:
+            event = item["event"]
+            proof = item.get("proof") or {}
+            lines.append(
+                f"  log entry {item['index']}: {event.get('type')} at {event.get('at')}, "
+                f"proven in the checkpoint of size {proof.get('tree_size')}"
+            )
     return lines
 
 

@@ -62,7 +62,7 @@ class HttpClient:
         if not self.timeout > 0:
             raise FetchError(f"--timeout must be positive, got {self.timeout}")
 
-    def url(self, path: str, params: Mapping[str, int] | None = None) -> str:
+    def url(self, path: str, params: Mapping[str, int | str] | None = None) -> str:
         # Joined by hand: urljoin would drop a path prefix such as /timbre/ that
         # has no trailing slash, and the API paths are fixed anyway.
         url = self.base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -70,18 +70,18 @@ class HttpClient:
             url += "?" + urllib.parse.urlencode({k: str(v) for k, v in params.items()})
         return url
 
-    def get_text(self, path: str, params: Mapping[str, int] | None = None) -> bytes:
+    def get_text(self, path: str, params: Mapping[str, int | str] | None = None) -> bytes:
         """The body of a ``text/plain`` resource (a signed note, a key)."""
         return self._get(path, params, "text/plain")
 
-    def get_json(self, path: str, params: Mapping[str, int] | None = None) -> Any:
+    def get_json(self, path: str, params: Mapping[str, int | str] | None = None) -> Any:
         """The parsed body of a JSON resource, parsed strictly (see verifier.jcs)."""
         body = self._get(path, params, "application/json")
         # A body that is not even JSON under a JSON content type is the server
         # misbehaving, not a transport accident: let the JSONError through.
         return parse_json_strict(body, max_bytes=self.max_bytes)
 
-    def _get(self, path: str, params: Mapping[str, int] | None, media_type: str) -> bytes:
+    def _get(self, path: str, params: Mapping[str, int | str] | None, media_type: str) -> bytes:
         url = self.url(path, params)
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __post_init__
             url,

@@ -18,7 +18,12 @@ With a signed checkpoint (and the log's key, obtained out of band) the entry is
 also proven to be in the log; without one, the index is only as good as the
 proof file or the registry that gave it, and the report says so.
 
-Revocation cannot be seen offline: it needs the registry (``--log-url``).
+Revocation and suspension are events in the log (``license.revoked``,
+``license.held``/``released``, ``voice.suspended``/``retired``/``reinstated``): with
+the registry's URL and the log's key, the verifier fetches every event the registry
+names about the license and its voice, proves each in the signed checkpoint, and
+judges the license's standing from them (:mod:`verifier.state`), naming the event
+that decides it. Without the log's key it can only repeat the registry's word.
 
 Every failure has a stable reason code, the same vocabulary as the registry's
 own verification API where the two overlap (``bad_signature``, ``unknown_key``,
@@ -55,6 +60,7 @@ from verifier.merkle import leaf_hash
 from verifier.monitor import LogClient, TrustedLog
 from verifier.proofs import InclusionProof, encode_hash
 from verifier.reasons import reason_for_jws_error
+from verifier.state import Standing, license_standing, proven_events
 
 __all__ = [
     "CHECK_ORDER",
@@ -410,6 +416,9 @@ class _LogResult:
     # Set only once the entry at it is shown to be this license's.
     log_index: int | None = None
     status: RegistryStatus | None = None
+    # The signed checkpoint the entry was proven in, and where to ask for more events.
+    checkpoint: Checkpoint | None = None
+    registry: LogClient | None = None
 
 
 def _check_log(inputs: LogInputs, token: str, license_id: str, kid: str) -> _LogResult:
@@ -550,6 +559,58 @@ def _check_log(inputs: LogInputs, token: str, license_id: str, kid: str) -> _Log
         ),
         index,
         status,
+        checkpoint,
+        registry,
+    )
+
+
+def _standing(result: _LogResult, document: Mapping[str, Any]) -> Standing | None:
+    """The license's standing from the events the log holds about it and its voice,
+    each proven in the checkpoint; None when there is no checkpoint to prove them in."""
+    if result.checkpoint is None or result.registry is None or result.log_index is None:
+        return None
+    voice = document.get("voice")
+    voice_id = str(voice.get("id")) if isinstance(voice, dict) else ""
+    license_id = str(document["license_id"])
+    events = _from_registry(
+        "the events about the license and its voice",
+        functools.partial(
+            proven_events,
+            result.registry,
+            result.checkpoint,
+            [f"license:{license_id}", f"voice:{voice_id}"],
+        ),
+    )
+    return license_standing(license_id, voice_id, events)
+
+
+def _judge_standing(standing: Standing | None, status: RegistryStatus | None) -> Check:
+    """Revoked or suspended, as the log proves it; the registry's word only where the
+    log cannot be asked, or where it is the stricter of the two."""
+    if standing is None:
+        return _judge_revocation(status)
+    facts: dict[str, Any] = {
+        "standing": standing.status,
+        "registry_status": status.status if status is not None else None,
+        "events": [e.index for e in standing.events],
+    }
+    if standing.because is not None:
+        facts["event"] = standing.because.to_json()
+    if standing.status in ("revoked", "suspended"):
+        return _failed(standing.status, f"the log shows it {standing.detail}", **facts)
+    if status is not None and status.status in ("revoked", "suspended", *_KEY_REFUSALS):
+        # The registry is stricter than its log: refuse, but say that the log is silent.
+        return _failed(
+            status.status,
+            f"the registry reports {status.status!r}, but no event in the log says so: "
+            "the registry's word only",
+            **facts,
+        )
+    count = len(standing.events)
+    return _ok(
+        f"not revoked or suspended: {count} event{'s' if count != 1 else ''} about it and its "
+        "voice in the log, each proven in the checkpoint",
+        **facts,
     )
 
 
@@ -644,7 +705,7 @@ def verify_license(
     result = _check_log(log, token, terms.license_id, kid)
     checks["log"] = result.check
     checks["key"] = judge_key(key, result.log_index)
-    checks["revocation"] = _judge_revocation(result.status)
+    checks["revocation"] = _judge_standing(_standing(result, verified.payload), result.status)
     checks["term"] = _judge_term(verified.payload, terms, at)
     return report
 

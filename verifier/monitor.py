@@ -27,16 +27,17 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from verifier.checkpoint import Checkpoint, open_checkpoint
 from verifier.errors import JSONError, VerificationError
+from verifier.events import EVENTS, event_problem
 from verifier.http import HttpClient
 from verifier.jcs import parse_json_strict
-from verifier.merkle import EMPTY_ROOT, leaf_hash
+from verifier.merkle import EMPTY_ROOT, frontier_append, frontier_root, leaf_hash
 from verifier.note import NoteVerifier, parse_verifier_key
 from verifier.proofs import ConsistencyProof, InclusionProof, decode_hash, encode_hash
 
@@ -44,6 +45,7 @@ __all__ = [
     "CHECKPOINT_PATH",
     "CONSISTENCY_PATH",
     "ENTRIES_PATH",
+    "EVENTS_PATH",
     "INCLUSION_PATH",
     "InclusionResult",
     "LogClient",
@@ -65,6 +67,7 @@ CHECKPOINT_PATH = "api/v1/log/checkpoint"
 CONSISTENCY_PATH = "api/v1/log/proof/consistency"
 INCLUSION_PATH = "api/v1/log/proof/inclusion"
 ENTRIES_PATH = "api/v1/log/entries"
+EVENTS_PATH = "api/v1/log/events"
 
 # The state holds one checkpoint and a few short fields; anything larger is not ours.
 _MAX_STATE_BYTES = 1 << 20
@@ -128,9 +131,13 @@ class MonitorState:
     trusted: TrustedLog
     latest: SignedCheckpoint
     checked_at: str
+    # The compact range of the tree at ``latest``: the hashes of its complete subtrees,
+    # left to right. With it the next run reads only the new entries and proves them
+    # against the new root. None in a state file written before monitors read entries.
+    frontier: tuple[bytes, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "verifier_key": self.trusted.verifier_key,
             "origin": self.trusted.origin,
             "tree_size": self.latest.size,
@@ -138,6 +145,9 @@ class MonitorState:
             "checkpoint": self.latest.note,
             "checked_at": self.checked_at,
         }
+        if self.frontier is not None:
+            out["frontier"] = [encode_hash(h) for h in self.frontier]
+        return out
 
 
 def _parse_key(text: str, what: str) -> NoteVerifier:
@@ -174,10 +184,10 @@ def load_state(path: Path) -> MonitorState | None:
         raise MonitorError(f"state file {path} is not valid JSON: {exc.message}") from exc
     if not isinstance(obj, dict) or any(field not in obj for field in _STATE_FIELDS):
         raise MonitorError(f"state file {path} must be an object with {', '.join(_STATE_FIELDS)}")
-    fields = {field: obj[field] for field in _STATE_FIELDS}
-    for field in ("verifier_key", "origin", "root_hash", "checkpoint", "checked_at"):
-        if not isinstance(fields[field], str):
-            raise MonitorError(f"state file {path}: {field} must be a string")
+    fields = {name: obj[name] for name in _STATE_FIELDS}
+    for name in ("verifier_key", "origin", "root_hash", "checkpoint", "checked_at"):
+        if not isinstance(fields[name], str):
+            raise MonitorError(f"state file {path}: {name} must be a string")
     size = fields["tree_size"]
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise MonitorError(f"state file {path}: tree_size must be a non-negative integer")
@@ -194,7 +204,22 @@ def load_state(path: Path) -> MonitorState | None:
             f"state file {path} is corrupt: tree_size/root_hash do not match its checkpoint"
         )
     latest = SignedCheckpoint(checkpoint, fields["checkpoint"])
-    return MonitorState(trusted, latest, fields["checked_at"])
+    frontier = None
+    if "frontier" in obj:
+        raw_frontier = obj["frontier"]
+        try:
+            if not isinstance(raw_frontier, list):
+                raise VerificationError("merkle.bad_frontier", "frontier must be a list")
+            frontier = tuple(decode_hash(h, "frontier hash") for h in raw_frontier)
+            if len(frontier) != size.bit_count() or not hmac.compare_digest(
+                frontier_root(frontier), root
+            ):
+                raise VerificationError(
+                    "merkle.bad_frontier", "the frontier does not lead to the stored root"
+                )
+        except VerificationError as exc:
+            raise MonitorError(f"state file {path} is corrupt: {exc.code}: {exc.message}") from exc
+    return MonitorState(trusted, latest, fields["checked_at"], frontier)
 
 
 def save_state(path: Path, state: MonitorState) -> None:
@@ -322,6 +347,31 @@ class LogClient:
             )
         return proof
 
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """The leaf bytes of entries [start, end), in pages, each checked against the
+        hash served with it (the caller proves them against a root)."""
+        out: list[bytes] = []
+        while start + len(out) < end:
+            first = start + len(out)
+            obj = self.http.get_json(ENTRIES_PATH, {"start": first, "end": end})
+            if not isinstance(obj, list) or not obj:
+                raise _malformed(f"asked for entries from {first}, got none")
+            for offset, entry in enumerate(obj[: end - first]):
+                if not isinstance(entry, dict) or entry.get("index") != first + offset:
+                    raise _malformed(f"asked for entry {first + offset}, got another")
+                data = _strict_b64(entry.get("data"), "entry data")
+                try:
+                    served = decode_hash(entry.get("leaf_hash"), "entry leaf_hash")
+                except VerificationError as exc:
+                    raise _malformed(exc.message) from exc
+                if not hmac.compare_digest(leaf_hash(data), served):
+                    raise VerificationError(
+                        "merkle.proof_mismatch",
+                        f"entry {first + offset}'s data does not hash to its leaf_hash",
+                    )
+                out.append(data)
+        return out
+
     def entry(self, index: int) -> bytes:
         """The leaf bytes of entry ``index``, checked against the hash served with them."""
         obj = self.http.get_json(ENTRIES_PATH, {"start": index, "end": index + 1})
@@ -387,6 +437,66 @@ class MonitorResult:
     state: MonitorState
     grew_by: int
     first_run: bool
+    # The entries read this run, each a well-formed event; types this monitor does not
+    # know (a newer registry's) are counted apart, not judged.
+    events_checked: int = 0
+    unknown_types: dict[str, int] = field(default_factory=dict)
+
+
+_PAGE = 1000
+
+
+def read_entries(
+    client: LogClient,
+    start: int,
+    frontier: Sequence[bytes],
+    latest: SignedCheckpoint,
+    earlier: SignedCheckpoint | None = None,
+) -> tuple[list[bytes], int, dict[str, int]]:
+    """Read entries [start, latest.size) onto ``frontier`` (the tree at ``start``), check
+    that each is a well-formed event, and that the tree they make has ``latest``'s root
+    (and ``earlier``'s at its size, when reading from 0 with an older anchor)."""
+    tree = list(frontier)
+    size = start
+    checked = 0
+    unknown: dict[str, int] = {}
+    while size < latest.size:
+        for data in client.entries(size, min(size + _PAGE, latest.size)):
+            tree, _ = frontier_append(tree, size, leaf_hash(data))
+            size += 1
+            _judge_event(size - 1, data, unknown)
+            checked += 1
+            if earlier is not None and size == earlier.size:
+                if not hmac.compare_digest(frontier_root(tree), earlier.root_hash):
+                    raise LogMisbehaviour(
+                        "log.fork",
+                        f"the entries served now do not make the tree of size {earlier.size} "
+                        "seen before",
+                        [("seen before", earlier.note), ("served now", latest.note)],
+                    )
+    if not hmac.compare_digest(frontier_root(tree), latest.root_hash):
+        raise VerificationError(
+            "log.entries_mismatch",
+            f"the entries served do not make the signed tree of size {latest.size}: the "
+            "server's entries and its checkpoint disagree",
+        )
+    return tree, checked, unknown
+
+
+def _judge_event(index: int, data: bytes, unknown: dict[str, int]) -> None:
+    try:
+        event = parse_json_strict(data)
+    except JSONError as exc:
+        raise VerificationError(
+            "log.bad_event", f"entry {index} is not strict JSON: {exc.message}"
+        ) from exc
+    kind = event.get("type") if isinstance(event, dict) else None
+    if isinstance(kind, str) and kind not in EVENTS:
+        unknown[kind] = unknown.get(kind, 0) + 1
+        return
+    problem = event_problem(event)
+    if problem is not None:
+        raise VerificationError("log.bad_event", f"entry {index}: {problem}")
 
 
 def run_monitor(
@@ -406,11 +516,18 @@ def run_monitor(
     latest = client.checkpoint(trusted)
     if state is not None:
         check_extends(client, state.latest, latest)
+    # Every new entry is read, proven against the new root and judged as an event; a
+    # state without a frontier (or none) has the whole log read once.
+    if state is not None and state.frontier is not None:
+        start, frontier, earlier = state.latest.size, state.frontier, None
+    else:
+        start, frontier, earlier = 0, (), state.latest if state is not None else None
+    tree, checked, unknown = read_entries(client, start, frontier, latest, earlier)
     moment = now or datetime.now(UTC)
-    new_state = MonitorState(trusted, latest, moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    new_state = MonitorState(trusted, latest, moment.strftime("%Y-%m-%dT%H:%M:%SZ"), tuple(tree))
     save_state(state_path, new_state)
     grew_by = latest.size - (state.latest.size if state is not None else 0)
-    return MonitorResult(new_state, grew_by, state is None)
+    return MonitorResult(new_state, grew_by, state is None, checked, unknown)
 
 
 @dataclass(frozen=True)

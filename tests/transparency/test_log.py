@@ -212,9 +212,7 @@ def test_log_audit_passes_on_an_intact_log(capsys: Any) -> None:
 def test_log_audit_reports_an_entry_edited_behind_the_apps_back(capsys: Any) -> None:
     append(50)
     services.checkpoint_sign()
-    forged = canonical_json(
-        {"type": "work.recorded", "at": "2026-01-01T00:00:00.000Z", "work_id": "forged"}
-    )
+    forged = canonical_json(work_logged("forged"))
     LogEntry.objects.filter(index=23).update(data=forged)
     with pytest.raises(CommandError, match="first bad index 23"):
         call_command("log_audit")
@@ -224,9 +222,7 @@ def test_log_audit_reports_an_entry_edited_behind_the_apps_back(capsys: Any) -> 
 def test_log_audit_catches_data_and_hash_edited_together() -> None:
     append(50)
     services.checkpoint_sign()
-    forged = canonical_json(
-        {"type": "work.recorded", "at": "2026-01-01T00:00:00.000Z", "work_id": "forged"}
-    )
+    forged = canonical_json(work_logged("forged"))
     LogEntry.objects.filter(index=40).update(data=forged, leaf_hash=leaf_hash(forged))
     with pytest.raises(CommandError, match="first bad index 40"):
         call_command("log_audit")
@@ -285,3 +281,24 @@ def test_only_ascii_decimals_are_indices(client: Client, raw: str) -> None:
     assert problem(response, "start")
     if raw.strip() != "1":  # the page forgives surrounding spaces
         assert "a whole number" in client.get("/log/", {"index": raw}).content.decode()
+
+
+def test_the_log_refuses_a_malformed_event_and_writes_nothing() -> None:
+    append(3)
+    bad = {**work_logged("w1"), "duration_ms": "-1"}
+    with pytest.raises(services.LogError, match="'duration_ms' is not a string of decimal"):
+        services.log_append(events=[work_logged("ok"), bad])
+    assert LogEntry.objects.count() == 3
+
+
+def test_log_audit_flags_an_entry_that_is_not_a_wellformed_event(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    append(3)
+    # An older or careless writer let an entry in that is no event the log knows.
+    monkeypatch.setattr(services, "event_problem", lambda item: None)
+    services.log_append(events=[{"type": "voice.deleted", "at": "2026-01-01T00:00:00.000Z"}])
+    monkeypatch.undo()
+    with pytest.raises(CommandError, match="first bad index 3"):
+        call_command("log_audit")
+    assert "entry 3: unknown event type 'voice.deleted'" in capsys.readouterr().err

@@ -29,9 +29,7 @@ def monitor(live_server: Any, state: Path, *extra: str) -> int:
 def rewrite_history(index: int) -> None:
     """What an attacker with database access would do: change an old entry and rebuild
     every stored hash so that the server's own proofs agree with the new history."""
-    forged = canonical_json(
-        {"type": "work.recorded", "at": "2026-01-01T00:00:00.000Z", "work_id": "forged"}
-    )
+    forged = canonical_json(work_logged("forged"))
     LogEntry.objects.filter(index=index).update(data=forged, leaf_hash=leaf_hash(forged))
     LogNode.objects.all().delete()
     frontier: list[bytes] = []

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier.checkpoint import format_checkpoint
 from verifier.cli import main
+from verifier.events import subjects as event_subjects
 from verifier.jcs import canonical_json
 from verifier.jws import (
     TYP_LICENSE,
@@ -572,6 +573,8 @@ class FakeRegistry:
     key_set: dict[str, Any] = field(default_factory=jwks)
     entries: list[bytes] = field(default_factory=build_log)
     statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Indices the events endpoint names for a subject, besides the ones it finds itself.
+    extra_events: dict[str, list[int]] = field(default_factory=dict)
     url: str = ""
     requests: list[str] = field(default_factory=list)
 
@@ -588,7 +591,15 @@ class FakeRegistry:
             **extra,
         }
 
-    def handle(self, path: str, query: dict[str, int]) -> tuple[int, str, bytes]:
+    def events_about(self, subject: str, tree_size: int) -> list[int]:
+        found = [
+            i
+            for i, data in enumerate(self.entries[:tree_size])
+            if subject in event_subjects(json.loads(data)) and json.loads(data)["at"] != "x"
+        ]
+        return sorted(found + self.extra_events.get(subject, []))
+
+    def handle(self, path: str, query: dict[str, Any]) -> tuple[int, str, bytes]:
         hashes = [leaf_hash(e) for e in self.entries]
         if path == "/.well-known/jwks.json":
             return 200, "application/jwk-set+json", json.dumps(self.key_set).encode()
@@ -609,6 +620,13 @@ class FakeRegistry:
                 }
                 for i in range(query["start"], min(query["end"], len(self.entries)))
             ]
+        elif path == "/api/v1/log/events":
+            subject, size = str(query["subject"]), int(query["tree_size"])
+            body = {
+                "subject": subject,
+                "tree_size": size,
+                "indices": self.events_about(subject, size),
+            }
         elif path == "/api/v1/log/proof/inclusion":
             body = proof_json(self.entries[: query["tree_size"]], query["index"])
         else:
@@ -632,7 +650,9 @@ def registry() -> Iterator[FakeRegistry]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             fake.requests.append(self.path)
-            query = {k: int(v[0]) for k, v in parse_qs(parts.query).items()}
+            query = {
+                k: int(v[0]) if v[0].isdigit() else v[0] for k, v in parse_qs(parts.query).items()
+            }
             status, content_type, body = fake.handle(parts.path, query)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -786,3 +806,68 @@ def test_an_unreachable_registry_cannot_be_checked(
     status, _out, err = run(capsys, argv)
     assert status == 2
     assert err.startswith("error: cannot reach")
+
+
+# --- standing from the log's events --------------------------------------------------------
+
+
+def logged(kind: str, **fields: str) -> bytes:
+    return canonical_json({"type": kind, "at": "2027-01-05T10:00:00.000Z", **fields})
+
+
+def proven_online(files: Files, registry: FakeRegistry, *extra: str) -> list[str]:
+    return online(files, registry, "--verifier-key", LOG_VERIFIER_KEY, *extra)
+
+
+def test_a_hold_in_the_log_suspends_the_license_and_its_release_lifts_it(
+    files: Files, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = logged("license.held", license_id=LICENSE_ID, hold_id="4", reason="invoice_overdue")
+    registry.entries.append(held)
+    err = assert_invalid(run(capsys, proven_online(files, registry, "--json")), "suspended")
+    assert "held (invoice_overdue)" in err
+    status, out, _ = run(capsys, proven_online(files, registry, "--json"))
+    revocation = json.loads(out)["checks"]["revocation"]
+    assert revocation["event"]["index"] == SIZE
+    assert revocation["event"]["proof"]["tree_size"] == SIZE + 1
+    registry.entries.append(
+        logged("license.released", license_id=LICENSE_ID, hold_id="4", reason="invoice_overdue")
+    )
+    status, out, err = run(capsys, proven_online(files, registry))
+    assert status == 0, err
+    # Its issuance, the hold and the release.
+    assert "3 events about it and its voice in the log, each proven" in out
+
+
+def test_a_suspended_voice_in_the_log_suspends_its_licenses(
+    files: Files, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.entries.append(logged("consent.withdrawn", voice_id="3"))
+    registry.entries.append(logged("voice.suspended", voice_id="3", cause="consent_withdrawn"))
+    err = assert_invalid(run(capsys, proven_online(files, registry)), "suspended")
+    assert "its voice was suspended (consent withdrawn)" in err
+    registry.entries.append(logged("voice.suspended", voice_id="4", cause="operator"))
+    registry.entries.append(logged("voice.reinstated", voice_id="3", cause="performer"))
+    status, _out, err = run(capsys, proven_online(files, registry))
+    assert status == 0, err  # reinstated; another voice's suspension is not its business
+
+
+def test_the_log_outranks_a_registry_that_says_active(
+    files: Files, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = hashlib.sha256(TOKEN.encode("ascii")).hexdigest()
+    registry.entries.append(
+        logged("license.revoked", license_id=LICENSE_ID, reason="breach", jws_sha256=digest)
+    )
+    err = assert_invalid(run(capsys, proven_online(files, registry)), "revoked")
+    assert "the log shows it revoked (breach)" in err
+
+
+def test_a_registry_naming_someone_elses_event_is_caught(
+    files: Files, registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Entry INDEX + 1 is another license's issuance; naming it as this license's is a lie.
+    registry.extra_events[f"license:{LICENSE_ID}"] = [INDEX + 1]
+    status, _out, err = run(capsys, proven_online(files, registry))
+    assert status == 1
+    assert "invalid: log.bad_event:" in err and OTHER_LICENSE_ID in err

@@ -52,8 +52,20 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
+def recorded(work_id: str) -> dict[str, str]:
+    """A well-formed work.recorded event (the monitor judges every entry's shape)."""
+    return {
+        "type": "work.recorded",
+        "at": "2026-11-20T09:30:00.000Z",
+        "work_id": work_id,
+        "license_id": "lic_1",
+        "content_sha256": "ab" * 32,
+        "duration_ms": "1000",
+    }
+
+
 def event(n: int, tag: str = "a") -> bytes:
-    return canonical_json({"type": "work.recorded", "work_id": f"{tag}{n}"})
+    return canonical_json(recorded(f"{tag}{n}"))
 
 
 # --- the fake log ---------------------------------------------------------------------------
@@ -87,7 +99,7 @@ class FakeLog:
     def rewrite(self, index: int) -> None:
         """What an attacker with database access does: change an old entry, and
         rebuild everything (the fake derives every hash from the leaves anyway)."""
-        self.leaves[index] = canonical_json({"type": "work.recorded", "work_id": "forged"})
+        self.leaves[index] = canonical_json(recorded("forged"))
 
     def hashes(self) -> list[bytes]:
         return [leaf_hash(data) for data in self.leaves]
@@ -270,7 +282,7 @@ def test_the_first_run_with_a_key_pins_it_and_saves_the_checkpoint(
     assert monitor(log.url, state, "--verifier-key", KEY + "\n") == 0
     out, err = capsys.readouterr()
     root = b64(root_from_leaf_hashes(log.hashes()))
-    assert out == f"ok: {ORIGIN} size 10 root {root} (grew by 10)\n"
+    assert out == f"ok: {ORIGIN} size 10 root {root} (grew by 10; 10 events checked)\n"
     assert err == ""
     saved = json.loads(state.read_text())
     assert saved["verifier_key"] == KEY
@@ -337,11 +349,12 @@ def test_two_runs_with_appends_in_between_pass(
     assert consistency_requests(log) == ["/api/v1/log/proof/consistency?first=10&second=17"]
     log.append(1)
     assert monitor(log.url, state) == 0
-    assert capsys.readouterr().out.endswith("(grew by 1)\n")
+    assert capsys.readouterr().out.endswith("(grew by 1; 1 events checked)\n")
+    assert log.requests[-1] == "/api/v1/log/entries?start=17&end=18", "only the new entry"
     assert json.loads(state.read_text())["tree_size"] == 18
     # Nothing new: still fine, and no proof is needed for equal trees.
     assert monitor(log.url, state) == 0
-    assert capsys.readouterr().out.endswith("(grew by 0)\n")
+    assert capsys.readouterr().out.endswith("(grew by 0; 0 events checked)\n")
     assert len(consistency_requests(log)) == 2
 
 
@@ -365,7 +378,10 @@ def test_an_empty_log_then_growth_needs_no_proof(
     log.leaves = []
     state = tmp_path / "state.json"
     assert monitor(log.url, state, "--verifier-key", KEY) == 0
-    assert capsys.readouterr().out == f"ok: {ORIGIN} size 0 root {b64(EMPTY_ROOT)} (grew by 0)\n"
+    assert (
+        capsys.readouterr().out
+        == f"ok: {ORIGIN} size 0 root {b64(EMPTY_ROOT)} (grew by 0; 0 events checked)\n"
+    )
     log.append(3)
     assert monitor(log.url, state) == 0
     assert "size 3 " in capsys.readouterr().out
@@ -615,7 +631,7 @@ def test_a_base_url_with_a_trailing_slash_works(
     log: FakeLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert monitor(log.url + "/", tmp_path / "s.json", "--verifier-key", KEY) == 0
-    assert log.requests == ["/api/v1/log/checkpoint"]
+    assert log.requests == ["/api/v1/log/checkpoint", "/api/v1/log/entries?start=0&end=10"]
 
 
 # --- inclusion --url ------------------------------------------------------------------------------
@@ -631,7 +647,7 @@ def test_inclusion_online_fetches_and_proves_the_entry(
     assert inclusion(log, 4, "--verifier-key", KEY) == 0
     out, err = capsys.readouterr()
     document, _, last = out.rstrip("\n").rpartition("\n")
-    assert json.loads(document) == {"type": "work.recorded", "work_id": "a4"}
+    assert json.loads(document) == recorded("a4")
     assert last.startswith("ok: entry 4 is in checkpoint of size 10 ")
     assert err == ""
     assert "/api/v1/log/proof/inclusion?index=4&tree_size=10" in log.requests
@@ -663,7 +679,7 @@ def test_inclusion_online_rejects_an_entry_the_server_altered(
     log: FakeLog, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The server's entry and its leaf_hash agree with each other, but not with the tree.
-    log.entry_override = canonical_json({"type": "work.recorded", "work_id": "swapped"})
+    log.entry_override = canonical_json(recorded("swapped"))
     assert inclusion(log, 4, "--verifier-key", KEY) == 1
     out, err = capsys.readouterr()
     assert "invalid: merkle.proof_mismatch" in err
@@ -747,3 +763,48 @@ def test_python_dash_m_verifier_monitor_runs_as_a_subprocess(log: FakeLog, tmp_p
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "fork" in result.stderr
+
+
+# --- the monitor reads every entry ---------------------------------------------------------
+
+
+def test_entries_that_do_not_make_the_signed_tree_are_caught(
+    log: FakeLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    first_run(log, state, capsys)
+    log.append(3)
+    log.entry_override = event(99, "swapped")  # served for every entry, hashed to match
+    assert monitor(log.url, state) == 1
+    assert "invalid: log.entries_mismatch:" in capsys.readouterr().err
+    assert json.loads(state.read_text())["tree_size"] == 10, "the state is kept"
+
+
+def test_a_malformed_event_is_caught_and_an_unknown_type_only_noted(
+    log: FakeLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    first_run(log, state, capsys)
+    log.leaves.append(canonical_json({**recorded("x"), "type": "work.remixed"}))
+    assert monitor(log.url, state) == 0
+    out, err = capsys.readouterr()
+    assert "1 events checked" in out and "'work.remixed', which this verifier does not" in err
+    log.leaves.append(canonical_json({**recorded("y"), "duration_ms": -5}))
+    assert monitor(log.url, state) == 1
+    assert "invalid: log.bad_event: entry 11: work.recorded: the field 'duration_ms'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_state_without_a_frontier_reads_the_log_once_and_checks_its_old_root(
+    log: FakeLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    first_run(log, state, capsys)
+    saved = json.loads(state.read_text())
+    del saved["frontier"]  # as written by a monitor before it read entries
+    state.write_text(json.dumps(saved))
+    log.append(2)
+    assert monitor(log.url, state) == 0
+    assert "12 events checked" in capsys.readouterr().out
+    assert "frontier" in json.loads(state.read_text())

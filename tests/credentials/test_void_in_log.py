@@ -1,0 +1,166 @@
+"""A voided work's stamped file reads "voided" everywhere: the API, /verify/, the lookup by
+hash, and the offline verifier given the log, with the void's entry and its proof."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from credentials import identity
+from licensing import services as licensing
+from royalties.models import LicenseUsage
+from royalties.services import work_void
+from tests.credentials.helpers import record
+from transparency import keys as log_keys
+from transparency.models import LogEntry
+from verifier.cli import main
+from verifier.merkle import leaf_hash
+from verifier.proofs import InclusionProof
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _stamp(client: Client, key: str, work_id: str, data: bytes) -> bytes:
+    response = client.post(
+        f"/api/v1/works/{work_id}/stamp",
+        data=data,
+        content_type="audio/wav",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 200, response.content[:300]
+    return response.content
+
+
+def _offline(
+    live_server: Any, tmp_path: Path, stamped: bytes, capsys: Any, *extra: str
+) -> tuple[int, Any, str]:
+    (tmp_path / "root.pem").write_text(identity.current().root_pem)
+    (tmp_path / "stamped.wav").write_bytes(stamped)
+    capsys.readouterr()
+    status = main(
+        [
+            "audio",
+            "--root",
+            str(tmp_path / "root.pem"),
+            "--url",
+            live_server.url,
+            "--verifier-key",
+            log_keys.verifier_key(),
+            *extra,
+            str(tmp_path / "stamped.wav"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_a_voided_stamped_work_reads_voided_everywhere_with_the_logged_void(
+    client: Client,
+    live_server: Any,
+    license_: Any,
+    bob_key: str,
+    wav: bytes,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    work = record(license_, wav)
+    stamped = _stamp(client, bob_key, work.work_id, wav)
+    # Before the void, the offline verifier given the log says licensed.
+    status, out, err = _offline(live_server, tmp_path, stamped, capsys)
+    assert status == 0, err
+    assert "standing: licensed" in out
+
+    voided = work_void(brand=license_.brand, work_id=work.work_id)
+
+    # The log holds the void, naming the work and its receipt's hash.
+    entry = LogEntry.objects.get(index=voided.void_log_index)
+    event = json.loads(bytes(entry.data))
+    assert event["type"] == "work.voided"
+    assert event["work_id"] == work.work_id
+    assert event["receipt_sha256"] == hashlib.sha256(work.receipt.encode()).hexdigest()
+    assert event["recorded_index"] == str(work.log_index)
+    assert event["slot_returned"] is False  # it was stamped: its cap slot stays used
+    assert LicenseUsage.objects.get(license=license_).works == 1
+
+    # The API, the page and the lookup by hash all say voided.
+    verdict = client.post("/api/v1/verify/audio", data=stamped, content_type="audio/wav").json()
+    assert verdict["verdict"] == "voided"
+    assert verdict["work"]["void_log_index"] == voided.void_log_index
+    page = client.post("/verify/", {"audio": _upload(stamped)})
+    assert "Voided: the brand withdrew" in page.content.decode()
+    for digest in (hashlib.sha256(stamped).hexdigest(), work.content_sha256):
+        [match] = client.get(f"/api/v1/works/by-hash/{digest}").json()["matches"]
+        assert match["work_id"] == work.work_id and match["voided"] is True
+
+    # Offline, from the log: voided, with the void's entry proven in a signed checkpoint.
+    status, out, err = _offline(live_server, tmp_path, stamped, capsys, "--json")
+    assert status == 1
+    assert err.startswith("invalid: audio.voided: voided at ")
+    standing = json.loads(out)["standing"]
+    assert standing["status"] == "voided"
+    [void] = [e for e in standing["events"] if e["event"]["type"] == "work.voided"]
+    assert void["index"] == voided.void_log_index
+    proof = InclusionProof.from_json(void["proof"])
+    assert proof.leaf_hash == leaf_hash(bytes(entry.data))
+    # The proof holds against the checkpoint the server signs for that size.
+    note = client.get("/api/v1/log/checkpoint").content.decode()
+    root = _root_of(note, proof.tree_size)
+    proof.verify(root)
+
+
+def test_a_held_then_revoked_license_reads_so_offline(
+    client: Client,
+    live_server: Any,
+    license_: Any,
+    bob_key: str,
+    wav: bytes,
+    operator: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    work = record(license_, wav)
+    stamped = _stamp(client, bob_key, work.work_id, wav)
+    licensing.license_hold(license=license_, reason="invoice_overdue", ref="inv_secret_42")
+    status, out, err = _offline(live_server, tmp_path, stamped, capsys)
+    assert status == 1 and "invalid: audio.suspended: held (invoice_overdue)" in err
+    assert "inv_secret_42" not in out + err  # the cause's own reference stays private
+    licensing.license_release(license=license_, reason="invoice_overdue", ref="inv_secret_42")
+    status, out, err = _offline(live_server, tmp_path, stamped, capsys)
+    assert status == 0, err
+    licensing.license_revoke(actor=operator, license=license_, reason="operator")
+    status, out, err = _offline(live_server, tmp_path, stamped, capsys)
+    assert status == 1 and err.startswith("invalid: audio.revoked: revoked (operator)")
+
+
+def test_an_unstamped_voided_work_gives_its_cap_slot_back(license_: Any, wav: bytes) -> None:
+    work = record(license_, wav)
+    voided = work_void(brand=license_.brand, work_id=work.work_id)
+    event = json.loads(bytes(LogEntry.objects.get(index=voided.void_log_index).data))
+    assert event["slot_returned"] is True
+    assert LicenseUsage.objects.get(license=license_).works == 0
+
+
+def test_audio_with_url_needs_the_logs_key(tmp_path: Path, live_server: Any) -> None:
+    (tmp_path / "root.pem").write_text(identity.current().root_pem)
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    argv = ["audio", "--root", str(tmp_path / "root.pem"), "--url", live_server.url]
+    assert main([*argv, str(tmp_path / "a.wav")]) == 2
+
+
+def _upload(data: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("clip.wav", data, content_type="audio/wav")
+
+
+def _root_of(note: str, size: int) -> bytes:
+    import base64
+
+    lines = note.splitlines()
+    assert int(lines[1]) == size, "the checkpoint is of the size the proof is for"
+    return base64.b64decode(lines[2])

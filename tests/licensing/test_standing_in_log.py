@@ -1,0 +1,154 @@
+"""Consent withdrawn, a voice suspended, a license held: each is a log entry, and the
+offline verifier given the registry's URL and the log's key reports each state from them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from licensing import services as licensing
+from registry import services as registry
+from tests import factories as f
+from tests.royalties.helpers import issue
+from transparency import keys as log_keys
+from transparency.models import LogEntry
+from verifier.cli import main
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def live_voice(performer_alice: Any) -> Any:
+    """A voice that went live through consent, so it is in the log."""
+    voice = f.VoiceFactory(performer=performer_alice, display_name="Alice Live", status="draft")
+    registry.consent_give(
+        actor=performer_alice.user,
+        voice=voice,
+        statement_version=registry.CONSENT_STATEMENT_VERSION,
+        ip_address=None,
+        user_agent="",
+    )
+    return registry.voice_set_status(actor=performer_alice.user, voice=voice, status="active")
+
+
+def _events(*kinds: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(bytes(data))
+        for data in LogEntry.objects.filter(event_type__in=kinds)
+        .order_by("index")
+        .values_list("data", flat=True)
+    ]
+
+
+def _check(
+    live_server: Any, lic: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any], str]:
+    (tmp_path / "license.jws").write_text(lic.jws + "\n")
+    capsys.readouterr()
+    status = main(
+        [
+            "license",
+            str(tmp_path / "license.jws"),
+            "--jwks",
+            f"{live_server.url}/.well-known/jwks.json",
+            "--url",
+            live_server.url,
+            "--verifier-key",
+            log_keys.verifier_key(),
+            "--json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    return status, json.loads(out)["checks"]["revocation"], err
+
+
+def test_hold_suspension_and_withdrawn_consent_are_logged_and_read_offline(
+    live_server: Any,
+    live_voice: Any,
+    brand_bob: Any,
+    operator: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lic = issue(live_voice, brand_bob, operator)
+    alice = live_voice.performer.user
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 0, err
+    assert check["outcome"] == "ok" and check["standing"] == "active"
+
+    # A hold for an overdue invoice: logged with its reason's class, not its reference.
+    licensing.license_hold(license=lic, reason="invoice_overdue", ref="in_private_77")
+    [held] = _events("license.held")
+    assert held["license_id"] == lic.license_id and held["reason"] == "invoice_overdue"
+    assert "in_private_77" not in json.dumps(held)
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 1 and err.startswith("invalid: suspended: the log shows it held")
+    assert check["event"]["event"]["type"] == "license.held"
+    assert check["event"]["proof"]["index"] == check["event"]["index"]
+    licensing.license_release(license=lic, reason="invoice_overdue", ref="in_private_77")
+    assert _events("license.released")[0]["hold_id"] == held["hold_id"]
+    assert _check(live_server, lic, tmp_path, capsys)[0] == 0
+
+    # The performer suspends the voice, then brings it back.
+    registry.voice_set_status(actor=alice, voice=live_voice, status="suspended", reason="a break")
+    [suspended] = _events("voice.suspended")
+    assert suspended == {**suspended, "voice_id": str(live_voice.pk), "cause": "performer"}
+    assert "a break" not in json.dumps(suspended)
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 1 and "its voice was suspended (performer)" in err
+    registry.voice_set_status(actor=alice, voice=live_voice, status="active")
+    assert _events("voice.reinstated")[0]["voice_id"] == str(live_voice.pk)
+    assert _check(live_server, lic, tmp_path, capsys)[0] == 0
+
+    # Consent withdrawn: logged, the voice suspended, every live license revoked.
+    registry.consent_withdraw(actor=alice, voice=live_voice, reason="changed my mind")
+    assert _events("consent.withdrawn") == [
+        {**_events("consent.withdrawn")[0], "voice_id": str(live_voice.pk)}
+    ]
+    assert _events("voice.suspended")[-1]["cause"] == "consent_withdrawn"
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 1 and err.startswith("invalid: revoked: the log shows it revoked")
+    assert check["event"]["event"]["reason"] == "consent_withdrawn"
+
+
+def test_log_audit_and_the_monitor_pass_over_every_event_type(
+    live_server: Any,
+    live_voice: Any,
+    brand_bob: Any,
+    operator: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from django.core.management import call_command
+
+    from royalties.services import work_void
+    from tests.credentials.helpers import record
+    from tests.helpers import wav_bytes
+    from verifier.events import EVENTS
+
+    state = tmp_path / "monitor.json"
+    key = log_keys.verifier_key()
+    assert (
+        main(["monitor", "--url", live_server.url, "--state", str(state), "--verifier-key", key])
+        == 0
+    )
+    lic = issue(live_voice, brand_bob, operator)
+    work = record(lic, wav_bytes())
+    work_void(brand=lic.brand, work_id=work.work_id)
+    licensing.license_hold(license=lic, reason="disputed", ref="dp_1")
+    licensing.license_release(license=lic, reason="disputed", ref="dp_1")
+    alice = live_voice.performer.user
+    registry.voice_set_status(actor=alice, voice=live_voice, status="suspended")
+    registry.voice_set_status(actor=alice, voice=live_voice, status="active")
+    registry.consent_withdraw(actor=alice, voice=live_voice, reason="")
+    registry.voice_set_status(actor=alice, voice=live_voice, status="retired")
+    seen = set(LogEntry.objects.values_list("event_type", flat=True))
+    missing = EVENTS - seen - {"statement.issued", "key.retired", "key.compromised"}
+    assert not missing, f"not exercised here: {missing}"
+    call_command("log_audit")
+    capsys.readouterr()
+    assert main(["monitor", "--url", live_server.url, "--state", str(state)]) == 0
+    assert "events checked" in capsys.readouterr().out

@@ -1,0 +1,263 @@
+"""What the log says holds for a license or a work at a tree head.
+
+The registry's database can say anything; what a verifier believes is the log. Every
+event that changes a verdict is an entry (see :mod:`verifier.events`): a license is
+revoked, held for an unpaid invoice and released, its voice suspended, retired or
+reinstated, consent withdrawn, a work voided. :func:`license_standing` and
+:func:`work_standing` fold such events, in log order, into the standing they leave, and
+name the event that decides it.
+
+:func:`proven_events` fetches the events about some subjects from a registry, each with
+its inclusion proof against a signed checkpoint: the registry chooses which indices it
+names, but cannot forge one, nor slip in one about someone else. (An index it leaves out
+is not caught here; a monitor that reads every entry catches that.)
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifier.checkpoint import Checkpoint
+from verifier.errors import JSONError, VerificationError
+from verifier.events import event_problem, subjects
+from verifier.jcs import parse_json_strict
+from verifier.merkle import leaf_hash
+from verifier.monitor import EVENTS_PATH, LogClient, SignedCheckpoint
+from verifier.proofs import InclusionProof
+
+__all__ = [
+    "LoggedEvent",
+    "Standing",
+    "license_standing",
+    "proven_events",
+    "work_in_log",
+    "work_standing",
+]
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One entry of the log, parsed, with the proof that put it in a checkpoint."""
+
+    index: int
+    event: dict[str, Any]
+    proof: InclusionProof | None = None
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type"))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "event": self.event}
+        if self.proof is not None:
+            out["proof"] = self.proof.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Standing:
+    """``active``, ``revoked``, ``suspended`` or ``voided``, and the event that says so."""
+
+    status: str
+    detail: str
+    because: LoggedEvent | None = None
+    events: Sequence[LoggedEvent] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "active"
+
+
+_VOICE_DOWN = {"voice.suspended": "suspended", "voice.retired": "retired"}
+
+
+def license_standing(license_id: str, voice_id: str, events: Iterable[LoggedEvent]) -> Standing:
+    """Fold the events about a license and its voice into the license's standing.
+
+    Revoked outranks suspended: a revocation is for good. A license is suspended while a
+    hold on it is open (held, not yet released), or while its voice is suspended or
+    retired (a retirement is for good; a reinstatement lifts a suspension only).
+    """
+    ordered = sorted(events, key=lambda e: e.index)
+    revoked: LoggedEvent | None = None
+    holds: dict[str, LoggedEvent] = {}
+    voice_down: LoggedEvent | None = None
+    consent: LoggedEvent | None = None
+    for item in ordered:
+        e = item.event
+        if e.get("license_id") not in (None, license_id):
+            continue
+        if e.get("voice_id") not in (None, voice_id):
+            continue
+        kind = item.type
+        if kind == "license.revoked" and revoked is None:
+            revoked = item
+        elif kind == "license.held":
+            holds.setdefault(str(e["hold_id"]), item)
+        elif kind == "license.released":
+            holds.pop(str(e["hold_id"]), None)
+        elif kind in _VOICE_DOWN:
+            if voice_down is None or voice_down.type != "voice.retired":
+                voice_down = item
+        elif kind == "voice.reinstated":
+            if voice_down is not None and voice_down.type != "voice.retired":
+                voice_down = None
+        elif kind == "consent.withdrawn":
+            consent = item
+    if revoked is not None:
+        why = revoked.event.get("reason", "")
+        return Standing(
+            "revoked",
+            f"revoked ({why}) at {revoked.event.get('at')}, log index {revoked.index}",
+            revoked,
+            ordered,
+        )
+    if holds:
+        hold = min(holds.values(), key=lambda e: e.index)
+        return Standing(
+            "suspended",
+            f"held ({hold.event.get('reason')}) since {hold.event.get('at')}, "
+            f"log index {hold.index}, not released",
+            hold,
+            ordered,
+        )
+    if voice_down is not None:
+        word = _VOICE_DOWN[voice_down.type]
+        cause = voice_down.event.get("cause", "")
+        if consent is not None and consent.index < voice_down.index:
+            cause = "consent withdrawn"
+        return Standing(
+            "suspended",
+            f"its voice was {word} ({cause}) at {voice_down.event.get('at')}, "
+            f"log index {voice_down.index}",
+            voice_down,
+            ordered,
+        )
+    return Standing("active", "no logged event revokes or suspends it", None, ordered)
+
+
+def work_standing(work_id: str, events: Iterable[LoggedEvent]) -> Standing | None:
+    """``voided`` with the void's event, or None when no event about the work voids it."""
+    for item in sorted(events, key=lambda e: e.index):
+        if item.type == "work.voided" and item.event.get("work_id") == work_id:
+            return Standing(
+                "voided",
+                f"voided at {item.event.get('at')}, log index {item.index} (the receipt with "
+                f"SHA-256 {item.event.get('receipt_sha256')} no longer stands)",
+                item,
+                (item,),
+            )
+    return None
+
+
+# --- fetching, with proofs -----------------------------------------------------------------
+
+
+def _malformed(message: str) -> VerificationError:
+    return VerificationError("log.malformed_response", message)
+
+
+def event_indices(client: LogClient, subject: str, tree_size: int) -> list[int]:
+    """The indices the registry names for ``subject`` within ``tree_size`` entries."""
+    obj = client.http.get_json(EVENTS_PATH, {"subject": subject, "tree_size": tree_size})
+    if not isinstance(obj, dict) or obj.get("subject") != subject:
+        raise _malformed(f"asked for the events about {subject}, got another answer")
+    indices = obj.get("indices")
+    if not isinstance(indices, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < tree_size for i in indices
+    ):
+        raise _malformed(f"the events about {subject} are not indices below {tree_size}")
+    return sorted(set(indices))
+
+
+def proven_events(
+    client: LogClient, checkpoint: Checkpoint | SignedCheckpoint, wanted: Sequence[str]
+) -> list[LoggedEvent]:
+    """Every event the registry names about the ``wanted`` subjects, each proven included
+    in ``checkpoint`` and shown to be about one of them; in log order."""
+    found: dict[int, LoggedEvent] = {}
+    for subject in wanted:
+        for index in event_indices(client, subject, checkpoint.size):
+            if index in found:
+                continue
+            data = client.entry(index)
+            proof = client.inclusion_proof(index, checkpoint.size)
+            if not hmac.compare_digest(leaf_hash(data), proof.leaf_hash):
+                raise VerificationError(
+                    "merkle.proof_mismatch",
+                    f"entry {index}'s data does not hash to its inclusion proof's leaf_hash",
+                )
+            proof.verify(checkpoint.root_hash)
+            try:
+                event = parse_json_strict(data)
+            except JSONError as exc:
+                raise VerificationError(
+                    "log.bad_event", f"entry {index} is not strict JSON: {exc.message}"
+                ) from exc
+            problem = event_problem(event)
+            if problem is not None:
+                raise VerificationError("log.bad_event", f"entry {index}: {problem}")
+            if subject not in subjects(event):
+                raise VerificationError(
+                    "log.bad_event",
+                    f"the registry named entry {index} as about {subject}, but it is a "
+                    f"{event.get('type')} event about {', '.join(subjects(event)) or 'nothing'}",
+                )
+            found[index] = LoggedEvent(index, event, proof)
+    return [found[i] for i in sorted(found)]
+
+
+def work_in_log(
+    client: LogClient,
+    checkpoint: Checkpoint | SignedCheckpoint,
+    *,
+    work_id: str,
+    license_id: str,
+    voice_id: str,
+    log_index: int,
+    content_sha256: str,
+) -> Standing:
+    """A recorded work's standing at ``checkpoint``: its ``work.recorded`` entry proven to
+    be this work's, then voided, or else its license's standing (revoked, suspended,
+    active), each from proven events."""
+    if not 0 <= log_index < checkpoint.size:
+        raise VerificationError(
+            "merkle.index_out_of_range",
+            f"the work is logged at index {log_index}, beyond the checkpoint of size "
+            f"{checkpoint.size}",
+        )
+    data = client.entry(log_index)
+    proof = client.inclusion_proof(log_index, checkpoint.size)
+    if not hmac.compare_digest(leaf_hash(data), proof.leaf_hash):
+        raise VerificationError(
+            "merkle.proof_mismatch", f"entry {log_index} does not hash to its proof's leaf_hash"
+        )
+    proof.verify(checkpoint.root_hash)
+    try:
+        recorded = parse_json_strict(data)
+    except JSONError as exc:
+        raise VerificationError("log.bad_event", f"entry {log_index}: {exc.message}") from exc
+    if not (
+        isinstance(recorded, dict)
+        and recorded.get("type") == "work.recorded"
+        and recorded.get("work_id") == work_id
+        and recorded.get("license_id") == license_id
+        and recorded.get("content_sha256") == content_sha256
+    ):
+        raise VerificationError(
+            "log.entry_mismatch",
+            f"entry {log_index} is not the recording of work {work_id} under {license_id} "
+            f"with audio {content_sha256}",
+        )
+    events = proven_events(
+        client, checkpoint, [f"work:{work_id}", f"license:{license_id}", f"voice:{voice_id}"]
+    )
+    recording = LoggedEvent(log_index, recorded, proof)
+    voided = work_standing(work_id, events)
+    if voided is not None:
+        return Standing(voided.status, voided.detail, voided.because, (recording, *events))
+    standing = license_standing(license_id, voice_id, events)
+    return Standing(standing.status, standing.detail, standing.because, (recording, *events))
