@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django_countries.fields import CountryField
 
 from registry.models import USE_CHOICES, Authority, Performer, User
@@ -145,3 +146,17 @@ def _nonce() -> str:
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'render pipeline'")
     nonce = forms.CharField(widget=forms.HiddenInput, initial=_nonce, max_length=43, min_length=16)
+
+
+class AuditGrantForm(forms.Form):
+    performer = forms.ModelChoiceField(queryset=Performer.objects.none(), empty_label=None)
+    auditor_email = forms.EmailField(
+        label="Auditor's email",
+        help_text="The email of their Timbre auditor account (a union, an accountant).",
+    )
+
+    def __init__(self, *args: Any, performers: QuerySet[Performer], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["performer"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = performers

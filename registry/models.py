@@ -212,6 +212,33 @@ class Auditor(models.Model):
         return f"Auditor {self.user}"
 
 
+class AuditGrant(models.Model):
+    """A performer's side lets an auditor (a union, an accountant) read what is theirs:
+    the usage of licenses on the performer's voices, those licenses' signed terms, and
+    the statements of the performer's payees. Revoked, it ends at once."""
+
+    performer = models.ForeignKey(Performer, on_delete=models.PROTECT, related_name="audit_grants")
+    auditor = models.ForeignKey(Auditor, on_delete=models.PROTECT, related_name="grants")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["performer", "auditor"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_open_audit_grant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.auditor} audits {self.performer}"
+
+
 def hash_api_key(raw_key: str) -> str:
     """Keys carry 256 random bits, so a fast hash is enough: nothing to brute-force."""
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()

@@ -78,3 +78,12 @@ def consent_capacity(user: Any, performer: Performer) -> tuple[str, Authority | 
         else ConsentRecord.GivenAs.GUARDIAN
     )
     return given_as, authority
+
+
+def audited_performers(auditor: Any) -> QuerySet[Performer]:
+    """Performers whose side granted this auditor access, and has not revoked it."""
+    if auditor is None:
+        return Performer.objects.none()
+    return Performer.objects.filter(
+        audit_grants__auditor=auditor, audit_grants__revoked_at__isnull=True
+    ).distinct()

@@ -18,6 +18,7 @@ from registry import hooks, validation
 from registry.models import (
     USE_CODES,
     ApiKey,
+    AuditGrant,
     Auditor,
     Authority,
     Brand,
@@ -270,6 +271,40 @@ def api_key_revoke(*, actor: User, key: ApiKey) -> ApiKey:
         locked.revoked_by = actor
         locked.save(update_fields=["revoked_at", "revoked_by"])
     return locked
+
+
+# --- auditors ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def audit_grant_give(*, actor: User, performer: Performer, auditor_email: str) -> AuditGrant:
+    """Let the auditor with this email read the performer's usage, licenses' terms and
+    payees' statements. Giving it twice is a no-op."""
+    if not can_manage_performer(actor, performer):
+        raise PermissionDenied("You do not act for this performer.")
+    auditor = Auditor.objects.filter(user__email__iexact=auditor_email.strip()).first()
+    if auditor is None:
+        raise ValidationError(
+            {"auditor_email": ["No auditor has an account with this email; ask them to sign up."]}
+        )
+    Performer.objects.select_for_update().get(pk=performer.pk)  # one grant at a time
+    grant = AuditGrant.objects.filter(
+        performer=performer, auditor=auditor, revoked_at__isnull=True
+    ).first()
+    if grant is None:
+        grant = AuditGrant.objects.create(performer=performer, auditor=auditor, granted_by=actor)
+    return grant
+
+
+@transaction.atomic
+def audit_grant_revoke(*, actor: User, grant: AuditGrant) -> AuditGrant:
+    grant = AuditGrant.objects.select_for_update().get(pk=grant.pk)
+    if not can_manage_performer(actor, grant.performer):
+        raise PermissionDenied("You do not act for this performer.")
+    if grant.revoked_at is None:
+        grant.revoked_at = timezone.now()
+        grant.save(update_fields=["revoked_at"])
+    return grant
 
 
 # --- voices ----------------------------------------------------------------------------

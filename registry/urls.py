@@ -27,5 +27,7 @@ urlpatterns = [
     path("studio/voices/<slug:slug>/status/", views.voice_status, name="voice-status"),
     path("brands/<slug:slug>/", views.brand_dashboard, name="brand-dashboard"),
     path("auditor/", views.auditor_dashboard, name="auditor-dashboard"),
+    path("studio/auditors/", views.audit_grants, name="audit-grants"),
+    path("studio/auditors/<int:pk>/revoke/", views.audit_grant_revoke, name="audit-grant-revoke"),
     path("keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
 ]

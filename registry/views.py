@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import apply_service_errors, split_list
 from registry import forms, selectors, services
-from registry.models import USE_CHOICES, ApiKey, Auditor, Brand, VoiceModel
+from registry.models import USE_CHOICES, ApiKey, AuditGrant, Auditor, Brand, VoiceModel
 from registry.policies import (
     can_manage_voice,
     consent_capacity,
@@ -363,7 +363,8 @@ def auditor_dashboard(request: HttpRequest) -> HttpResponse:
     auditor = getattr(request.user, "auditor", None)
     if auditor is None:
         raise PermissionDenied("This page is for auditors.")
-    return _keys_page(request, auditor, "registry/auditor_dashboard.html")
+    grants = auditor.grants.filter(revoked_at__isnull=True).select_related("performer")
+    return _keys_page(request, auditor, "registry/auditor_dashboard.html", grants=grants)
 
 
 @login_required
@@ -376,3 +377,39 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if key.brand is not None:
         return redirect("brand-dashboard", slug=key.brand.slug)
     return redirect("auditor-dashboard")
+
+
+@login_required
+def audit_grants(request: HttpRequest) -> HttpResponse:
+    """Which auditors may read a performer's usage, licenses' terms and statements."""
+    performers = managed_performers(request.user)
+    if not performers.exists():
+        raise PermissionDenied("You act for no performer.")
+    form = forms.AuditGrantForm(request.POST or None, performers=performers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = services.audit_grant_give(
+                actor=signed_in_user(request),
+                performer=form.cleaned_data["performer"],
+                auditor_email=form.cleaned_data["auditor_email"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request, f"{grant.auditor.user.email} can now audit {grant.performer.stage_name}."
+            )
+            return redirect("audit-grants")
+    grants = AuditGrant.objects.filter(performer__in=performers).select_related(
+        "performer", "auditor__user", "granted_by"
+    )
+    return render(request, "registry/audit_grants.html", {"form": form, "grants": grants})
+
+
+@login_required
+@require_POST
+def audit_grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = get_object_or_404(AuditGrant, pk=pk, performer__in=managed_performers(request.user))
+    services.audit_grant_revoke(actor=signed_in_user(request), grant=grant)
+    messages.success(request, f"{grant.auditor.user.email} no longer audits {grant.performer}.")
+    return redirect("audit-grants")
