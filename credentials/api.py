@@ -109,10 +109,12 @@ class StampWork(APIView):
         summary="Stamp a recorded work's audio with content credentials (C2PA)",
         description=(
             "Send the exact audio recorded for the work (its SHA-256 must match) as the "
-            "body. The answer is the same audio with an embedded C2PA manifest signed by "
-            "the registry: an actions assertion marking it created by a trained algorithm, "
-            "and an `org.timbre.license` assertion with the license, work, voice, "
-            "performer, receipt and log index. WAV, MP3, FLAC and M4A."
+            "body. The registry measures how long it plays and refuses it when the work's "
+            "recorded `duration_ms` differs by more than the larger of 100 ms and 1%, or "
+            "when it cannot measure it. The answer is the same audio with an embedded C2PA "
+            "manifest signed by the registry: an actions assertion marking it created by a "
+            "trained algorithm, and an `org.timbre.license` assertion with the license, "
+            "work, voice, performer, receipt and log index. WAV, MP3, FLAC and M4A."
         ),
         request=_AUDIO_BODY,
         parameters=[
@@ -147,6 +149,13 @@ _VerdictOut = inline_serializer(
         "verdict": serializers.ChoiceField(choices=sorted(WORDS)),
         "words": serializers.CharField(),
         "credentials": serializers.DictField(),
+        "duration": serializers.DictField(
+            help_text=(
+                "measured_ms (null if the file cannot be measured), words, and when the "
+                "credentials carry a valid receipt: receipt_ms, receipt_duration_measured, "
+                "receipt_agrees (within the larger of 100 ms and 1%)"
+            )
+        ),
         "receipt": serializers.DictField(required=False),
         "license": serializers.DictField(required=False),
         "work": serializers.DictField(required=False),

@@ -6,6 +6,11 @@ the audio was created by a trained algorithm (synthetic audio must say so), and 
 the work's signed receipt and its log index, and the SHA-256 of the audio as recorded.
 The manifest's hard binding covers the stamped bytes; the assertion names the original
 hash, so both the file and the registry's records lead to the work.
+
+Before it signs, the registry measures the audio (``registry.audio``) and refuses a file
+whose recorded duration is not what it plays (beyond the larger of 100 ms and 1%): a
+stamp vouches for the work as recorded, and per-second royalties were priced on that
+duration.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.db import transaction
 
 from credentials import identity
 from licensing.models import License
+from registry.audio import disagreement, duration_ms
 from registry.models import Brand, User
 from royalties.models import Work, WorkStamp
 from verifier import audio
@@ -31,6 +37,10 @@ _SIGN_SETTINGS = {
 
 
 class ContentMismatch(ValidationError):
+    pass
+
+
+class DurationMismatch(ValidationError):
     pass
 
 
@@ -98,7 +108,8 @@ def _sign(manifest: dict[str, Any], mime: str, data: bytes) -> bytes:
 def stamp(*, actor: User | None, brand: Brand, work_id: str, data: bytes) -> tuple[bytes, str]:
     """The recorded work's audio with its content credentials embedded, and its MIME type.
 
-    Refused (and nothing kept) unless the audio is exactly what was recorded."""
+    Refused (and nothing kept) unless the audio is exactly what was recorded, and plays
+    for the duration it was recorded with."""
     import c2pa
 
     work = (
@@ -133,6 +144,7 @@ def stamp(*, actor: User | None, brand: Brand, work_id: str, data: bytes) -> tup
             },
             code="content_mismatch",
         )
+    _check_duration(work, data)
     try:
         stamped = _sign(_manifest(work, mime), mime, data)
     except c2pa.C2paError as exc:
@@ -145,6 +157,38 @@ def stamp(*, actor: User | None, brand: Brand, work_id: str, data: bytes) -> tup
             defaults={"work": work, "format": mime, "stamped_by": actor},
         )
     return stamped, mime
+
+
+def _check_duration(work: Work, data: bytes) -> None:
+    measured = duration_ms(data)
+    if measured is None:
+        # Refused, not stamped unmeasured: a stamp would vouch for a duration nobody
+        # checked, which is what measuring at the stamp exists to stop.
+        raise ValidationError(
+            {
+                "audio": [
+                    "The registry could not measure how long this audio plays (it is damaged, "
+                    "or holds no sound), and it stamps only audio whose duration it has "
+                    "checked against the work's."
+                ]
+            },
+            code="unmeasurable",
+        )
+    why = disagreement(
+        measured_ms=measured,
+        declared_ms=work.duration_ms,
+        declared_as=f"work {work.work_id} was recorded as",
+    )
+    if why is not None:
+        raise DurationMismatch(
+            {
+                "audio": [
+                    f"{why}. Record the work again with its audio "
+                    "(the registry then measures it), and void this one while you still can."
+                ]
+            },
+            code="duration_mismatch",
+        )
 
 
 def read(data: bytes) -> audio.AudioReport:

@@ -1,17 +1,21 @@
-"""What the registry says about an audio file: its credentials, and the license today."""
+"""What the registry says about an audio file: its credentials, the license today, and
+how long the file plays (measured here, and held against its receipt's duration)."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from credentials import stamping
 from licensing.keys import jwks
 from licensing.models import License
+from registry.audio import disagreement, duration_ms, seconds
 from royalties.models import Work
 from royalties.selectors import lookup_by_hash
 from verifier.audio import check_receipt
-from verifier.jws import keys_from_jwks
+from verifier.errors import JWSError
+from verifier.jws import TYP_RECEIPT, keys_from_jwks, verify_jws
 
 WORDS = {
     "licensed": "Licensed, active: made with a licensed voice, under a license in force today.",
@@ -40,6 +44,55 @@ WORDS = {
 }
 
 
+def measured_duration(data: bytes | IO[bytes]) -> dict[str, Any]:
+    """How long a file plays, measured by the registry (for files whose credentials are
+    not read)."""
+    return duration_report(duration_ms(data))
+
+
+def duration_report(
+    measured: int | None, receipt: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """How long the file plays (``measured`` by the registry, in ms), and, given the
+    payload of a receipt its credentials carry, whether the receipt's duration agrees
+    with it, by the same rule as stamping: within the larger of 100 ms and 1%."""
+    report: dict[str, Any] = {
+        "measured_ms": measured,
+        "words": (
+            f"Plays for {seconds(measured)} (measured by the registry)."
+            if measured is not None
+            else "The registry could not measure how long this file plays."
+        ),
+    }
+    raw = receipt.get("duration_ms") if receipt is not None else None
+    if receipt is None or not isinstance(raw, str) or not raw.isdigit():
+        return report
+    said = int(raw)
+    # Receipts signed before the flag existed lack it: their durations were declared.
+    how = "measured" if receipt.get("duration_measured") is True else "declared by the brand"
+    report.update(receipt_ms=said, receipt_duration_measured=how == "measured")
+    if measured is None:
+        report["words"] += f" Its receipt says {seconds(said)} ({how})."
+        return report
+    why = disagreement(measured_ms=measured, declared_ms=said, declared_as="its receipt says")
+    report["receipt_agrees"] = why is None
+    report["words"] = (
+        f"{why} ({how})."
+        if why is not None
+        else f"Plays for {seconds(measured)}, as its receipt says ({seconds(said)}, {how})."
+    )
+    return report
+
+
+def _receipt_payload(timbre: Mapping[str, Any], keys: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The payload of the receipt the credentials carry (already judged valid)."""
+    try:
+        payload = verify_jws(str(timbre.get("receipt", "")), keys, TYP_RECEIPT).payload
+    except JWSError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def _license_status(lic: License) -> str:
     status = str(lic.status_at())
     return "licensed" if status == "active" else status
@@ -49,7 +102,12 @@ def audio_verdict(data: bytes, digest: str | None = None) -> dict[str, Any]:
     """The verdict on a file; `digest` is its SHA-256 when the caller has it already."""
     digest = digest or hashlib.sha256(data).hexdigest()
     report = stamping.read(data)
-    answer: dict[str, Any] = {"content_sha256": digest, "credentials": report.to_json()}
+    measured = duration_ms(data)
+    answer: dict[str, Any] = {
+        "content_sha256": digest,
+        "credentials": report.to_json(),
+        "duration": duration_report(measured),
+    }
     if not report.readable or not report.manifest or (not report.valid and not report.tampered):
         # Nothing to believe in the file itself: its bytes' hash is all there is (the
         # recorded audio's, or a stamped copy's).
@@ -76,8 +134,12 @@ def audio_verdict(data: bytes, digest: str | None = None) -> dict[str, Any]:
             .filter(work_id=str(timbre.get("work_id", ""))[:40])
             .first()
         )
-        ok, why = check_receipt(timbre, keys_from_jwks(jwks()))
+        keys = keys_from_jwks(jwks())
+        ok, why = check_receipt(timbre, keys)
         answer["receipt"] = {"valid": ok, "detail": why}
+        receipt = _receipt_payload(timbre, keys) if ok else None
+        if receipt is not None:
+            answer["duration"] = duration_report(measured, receipt)
         if work is None or work.license.license_id != timbre.get("license_id"):
             verdict = "unknown"
         elif not ok:

@@ -1,5 +1,5 @@
 """The public /verify/ page: a license, or an audio file (its content credentials first,
-then the hash of its bytes)."""
+then the hash of its bytes, and how long it plays)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,15 @@ from django.shortcuts import render
 from core.forms import apply_service_errors
 from credentials.api import HEADROOM
 from credentials.forms import VerifyForm
-from credentials.verdicts import audio_verdict
+from credentials.verdicts import audio_verdict, measured_duration
 from licensing.verification import license_verdict
+from registry import audio as measuring
 from registry import validation
 from royalties import selectors
 from verifier.audio import sniff
 
-AUDIO_KINDS = {**validation.AUDIO_TYPES, "audio/flac": "FLAC", "audio/mp4": "M4A"}
 # What content credentials can be read from; other audio (Ogg) is looked up by hash.
 _CREDENTIAL_FORMATS = {"audio/wav", "audio/mpeg", "audio/flac", "audio/mp4"}
-
-
-def _sniff_any_audio(head: bytes) -> str | None:
-    return validation.sniff_audio(head) or sniff(head)
 
 
 def verify_page(request: HttpRequest) -> HttpResponse:
@@ -35,6 +31,7 @@ def verify_page(request: HttpRequest) -> HttpResponse:
     result: dict[str, Any] | None = None
     clip: dict[str, Any] | None = None
     credentials: dict[str, Any] | None = None
+    duration: dict[str, Any] | None = None
     if posted and form.is_valid():
         audio = form.cleaned_data.get("audio")
         try:
@@ -43,8 +40,8 @@ def verify_page(request: HttpRequest) -> HttpResponse:
                     audio,
                     field="audio",
                     max_bytes=settings.TIMBRE_MAX_VERIFY_AUDIO_BYTES,
-                    kinds=AUDIO_KINDS,
-                    sniff=_sniff_any_audio,
+                    kinds=measuring.MEASURED_TYPES,
+                    sniff=measuring.kind,
                 )
                 if sniff(audio.read(65536)) in _CREDENTIAL_FORMATS and (
                     audio.size <= settings.TIMBRE_MAX_STAMP_BYTES + HEADROOM
@@ -52,8 +49,10 @@ def verify_page(request: HttpRequest) -> HttpResponse:
                     audio.seek(0)
                     credentials = audio_verdict(audio.read(), digest)
                     clip = credentials.get("lookup")
+                    duration = credentials["duration"]
                 else:
                     clip = selectors.lookup_by_hash(digest)
+                    duration = measured_duration(audio)
             else:
                 token = form.token()
                 if not token:
@@ -67,5 +66,11 @@ def verify_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "licensing/verify.html",
-        {"form": form, "result": result, "clip": clip, "credentials": credentials},
+        {
+            "form": form,
+            "result": result,
+            "clip": clip,
+            "credentials": credentials,
+            "duration": duration,
+        },
     )

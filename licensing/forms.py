@@ -36,6 +36,15 @@ class OfferForm(forms.Form):
     minimum_guarantee = forms.IntegerField(min_value=0, initial=0, help_text="Minor units")
     requires_approval = forms.BooleanField(required=False, initial=True)
     exclusive = forms.BooleanField(required=False)
+    measured_only = forms.BooleanField(
+        required=False,
+        label="Only measured works",
+        help_text=(
+            "Brands must record each work with its audio, so the registry measures how long "
+            "it plays instead of taking their word; works with only a declared duration "
+            "are refused"
+        ),
+    )
 
     def terms(self) -> dict[str, Any]:
         d = dict(self.cleaned_data)

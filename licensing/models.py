@@ -95,6 +95,13 @@ class OfferVersion(models.Model):
     minimum_guarantee = models.BigIntegerField(default=0, help_text="Minor units.")
     requires_approval = models.BooleanField(default=True)
     exclusive = models.BooleanField(default=False)
+    # Signed into each license's terms as ``measured_only`` and enforced on every work
+    # (licensing.permission): only works recorded with their audio, which the registry
+    # hashes and measures itself, never a duration the brand merely declares.
+    measured_only = models.BooleanField(
+        default=False,
+        help_text="Works must be recorded with their audio, so the registry measures them.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

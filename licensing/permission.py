@@ -36,6 +36,9 @@ class WorkFacts:
     language: str
     medium: str
     duration_ms: int
+    # The registry measured the duration from the audio itself; False when the brand
+    # declared it (the safe default: a measured_only license refuses it).
+    measured: bool = False
 
 
 class WorkPermission:
@@ -59,6 +62,13 @@ class WorkPermission:
         if found is not None:
             return found
         signed = lic.document["terms"]
+        # Licenses signed before the term existed lack it: they never required it.
+        if signed.get("measured_only") is True and not work.measured:
+            return Refusal(
+                "measured_audio_required",
+                "the license requires works recorded with their audio, which the registry "
+                "measures: send the audio file instead of a declared duration",
+            )
         max_works, max_seconds = signed.get("max_works"), signed.get("max_seconds")
         if max_works is not None and works_used + 1 > int(max_works):
             return Refusal("works_cap_exceeded", f"the license allows {max_works} works")

@@ -51,6 +51,11 @@ class OfferTermsIn(serializers.Serializer):
     )
     requires_approval = serializers.BooleanField(required=False, default=True)
     exclusive = serializers.BooleanField(required=False, default=False)
+    measured_only = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Only works recorded with their audio (which the registry measures)",
+    )
 
 
 class OfferIn(OfferTermsIn):
@@ -76,6 +81,7 @@ class OfferVersionOut(serializers.Serializer):
     minimum_guarantee = serializers.IntegerField()
     requires_approval = serializers.BooleanField()
     exclusive = serializers.BooleanField()
+    measured_only = serializers.BooleanField()
 
 
 class OfferOut(serializers.Serializer):

@@ -143,6 +143,7 @@ class OfferTerms:
     max_seconds: int | None = None
     requires_approval: bool = True
     exclusive: bool = False
+    measured_only: bool = False
 
 
 def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
@@ -207,6 +208,7 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
         "max_seconds": t.max_seconds,
         "requires_approval": t.requires_approval,
         "exclusive": t.exclusive,
+        "measured_only": bool(t.measured_only),
     }
 
 
@@ -506,6 +508,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
         max_works=version.max_works,
         max_seconds=version.max_seconds,
         exclusive=req.exclusive,
+        measured_only=version.measured_only,
         currency=version.currency,
         upfront_fee=version.upfront_fee,
         per_work=version.per_work,

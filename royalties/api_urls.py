@@ -6,6 +6,11 @@ from royalties import api
 
 urlpatterns = [
     path("licenses/<str:license_id>/works", api.LicenseWorks.as_view(), name="api-license-works"),
+    path(
+        "licenses/<str:license_id>/usage/<str:report>",
+        api.LicenseUsageReport.as_view(),
+        name="api-license-usage",
+    ),
     path("works/bulk", api.BulkWorks.as_view(), name="api-works-bulk"),
     path("works", api.WorkList.as_view(), name="api-works"),
     path("works/by-hash/<str:sha256>", api.WorksByHash.as_view(), name="api-works-by-hash"),

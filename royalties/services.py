@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -24,6 +24,7 @@ from licensing.ids import new_id
 from licensing.keys import active_signer
 from licensing.models import License
 from licensing.permission import WorkFacts, WorkPermission
+from registry import audio, validation
 from registry.models import Brand
 from royalties import advance, ledger, rules
 from royalties.models import (
@@ -40,6 +41,7 @@ from verifier.jws import TYP_RECEIPT, Signer
 
 MAX_BULK = 10_000
 VOID_WINDOW = timedelta(hours=24)
+MAX_DURATION_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,69 @@ class WorkInput:
     title: str = ""
     characters: int | None = None
     declared_revenue: int = 0
+    # The registry hashed and measured the audio itself (work_audio_measure); otherwise
+    # the hash and the duration are the brand's word, and the work says "declared".
+    measured: bool = False
+
+
+@dataclass(frozen=True)
+class MeasuredAudio:
+    content_sha256: str
+    duration_ms: int
+
+
+def work_audio_measure(
+    *, data: IO[bytes], declared_sha256: str | None = None, declared_ms: int | None = None
+) -> MeasuredAudio:
+    """Hash and measure a work's audio, for recording it as a measured work (the caller
+    has checked its size). Refused, naming the field, when the file is empty, is not
+    audio the registry can measure, plays longer than a work may, or when the brand also
+    declared a hash or a duration that disagrees with the file's (a duration within the
+    tolerance of ``registry.audio`` agrees; the work is priced on the measured one)."""
+    digest = validation.sha256_of(data)
+    data.seek(0)
+    if not data.read(1):
+        raise ValidationError({"audio": ["The file is empty."]})
+    data.seek(0)
+    if audio.kind(data.read(65536)) is None:
+        raise ValidationError({"audio": [f"This is not a {audio.KINDS_IN_WORDS} file."]})
+    measured = audio.duration_ms(data)
+    if measured is None:
+        # Not measurable is refused rather than recorded as declared: the brand chose to
+        # send the audio so that it would be measured, and a measured_only license needs it.
+        raise ValidationError(
+            {
+                "audio": [
+                    "The registry could not measure how long this audio plays (it is damaged, "
+                    "or holds no sound): send a playable "
+                    f"{audio.KINDS_IN_WORDS} file."
+                ]
+            }
+        )
+    if measured > MAX_DURATION_MS:
+        raise ValidationError(
+            {
+                "audio": [
+                    f"The audio plays for {audio.seconds(measured)}; a work is at most "
+                    f"{audio.seconds(MAX_DURATION_MS)}."
+                ]
+            }
+        )
+    errors: dict[str, list[str]] = {}
+    if declared_sha256 is not None and declared_sha256 != digest:
+        errors["content_sha256"] = [
+            f"The uploaded audio's SHA-256 is {digest}, but you declared {declared_sha256}: "
+            "send one or the other, or the hash of this file."
+        ]
+    if declared_ms is not None:
+        why = audio.disagreement(
+            measured_ms=measured, declared_ms=declared_ms, declared_as="you declared"
+        )
+        if why is not None:
+            errors["duration_ms"] = [f"{why}."]
+    if errors:
+        raise ValidationError(errors)
+    return MeasuredAudio(content_sha256=digest, duration_ms=measured)
 
 
 @dataclass
@@ -171,7 +236,14 @@ def works_record(
         usage = usages[item.license_id]
         refusal = permission.refusal(
             lic,
-            WorkFacts(item.use, item.territory, item.language, item.medium, item.duration_ms),
+            WorkFacts(
+                item.use,
+                item.territory,
+                item.language,
+                item.medium,
+                item.duration_ms,
+                measured=item.measured,
+            ),
             works_used=usage.works,
             milliseconds_used=usage.milliseconds,
         )
@@ -208,6 +280,7 @@ def works_record(
                 license_id=a.lic.license_id,
                 content_sha256=a.item.content_sha256,
                 duration_ms=str(a.item.duration_ms),
+                measured=a.item.measured,
                 declared_revenue=str(a.item.declared_revenue),
                 price=str(a.price),
                 from_advance=str(a.from_advance),
@@ -228,6 +301,7 @@ def works_record(
                 license_id=a.lic.license_id,
                 content_sha256=a.item.content_sha256,
                 duration_ms=a.item.duration_ms,
+                duration_measured=a.item.measured,
                 recorded_at=recorded_at,
                 log_index=entry.index,
             )
@@ -257,6 +331,7 @@ def works_record(
                 item.client_ref,
                 item.content_sha256,
                 item.duration_ms,
+                item.measured,
                 item.characters,
                 item.language,
                 item.territory.upper(),
@@ -304,6 +379,7 @@ _WORK_FIELDS = (
     "client_ref",
     "content_sha256",
     "duration_ms",
+    "measured",
     "characters",
     "language",
     "territory",

@@ -44,3 +44,20 @@ def work_logged(work_id: str, **extra: str) -> dict[str, str]:
         duration_ms="1000",
         **extra,
     )
+
+
+def tone(seconds: float, fmt: str = "WAV", rate: int = 8000) -> bytes:
+    """A mono 440 Hz tone of ``seconds`` as a WAV, FLAC, OGG (Vorbis) or MP3 file, written
+    by libsndfile (through soundfile), so that tests measure files a real encoder made."""
+    import numpy
+    import soundfile  # type: ignore[import-untyped]  # soundfile ships no type hints
+
+    subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}[fmt]
+    frames = round(seconds * rate)
+    samples = 0.3 * numpy.sin(2 * numpy.pi * 440.0 * numpy.arange(frames) / rate)
+    out = io.BytesIO()
+    with soundfile.SoundFile(out, "w", rate, 1, format=fmt, subtype=subtype) as file:
+        # In blocks: libsndfile's Vorbis encoder has crashed on one very large write.
+        for start in range(0, frames, rate):
+            file.write(samples[start : start + rate].astype("float32"))
+    return out.getvalue()

@@ -52,6 +52,7 @@ def license_document(
     max_works: int | None,
     max_seconds: int | None,
     exclusive: bool,
+    measured_only: bool,
     currency: str,
     upfront_fee: int,
     per_work: int,
@@ -61,7 +62,9 @@ def license_document(
 ) -> dict[str, Any]:
     """A ``timbre.license/1`` document. ``voice`` is (id, name, model SHA-256), the
     parties (id, name). The term runs from the first to the last instant (UTC) of its
-    days; the disclosure is the label the brand must show beside the voice."""
+    days; the disclosure is the label the brand must show beside the voice.
+    ``measured_only``: every work must be recorded with its audio, which the registry
+    measures (a license without the field, issued before it existed, does not require it)."""
     voice_id, voice_name, model_sha256 = voice
     performer_id, performer_name = performer
     licensee_id, licensee_name = licensee
@@ -85,6 +88,7 @@ def license_document(
             "max_works": _count(max_works),
             "max_seconds": _count(max_seconds),
             "exclusive": exclusive,
+            "measured_only": measured_only,
             "disclosure": f"AI-generated voice of {performer_name}, licensed ({license_id})",
         },
         "royalty": {
@@ -106,16 +110,20 @@ def receipt_document(
     duration_ms: int,
     recorded_at: str,
     log_index: int,
+    duration_measured: bool,
 ) -> dict[str, Any]:
     """A ``timbre.receipt/1`` document: the registry's word that this work was recorded
     under this license, at this place in the log. ``recorded_at`` is already RFC 3339
-    (a batch shares one)."""
+    (a batch shares one). ``duration_measured`` says whether the registry measured the
+    duration from the audio itself (true) or the brand declared it (false); receipts
+    signed before it existed lack it, and mean "declared"."""
     return {
         "schema": RECEIPT_SCHEMA,
         "work_id": work_id,
         "license_id": license_id,
         "content_sha256": content_sha256,
         "duration_ms": str(duration_ms),
+        "duration_measured": duration_measured,
         "recorded_at": recorded_at,
         "log_index": str(log_index),
     }

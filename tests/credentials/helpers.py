@@ -9,18 +9,20 @@ from typing import Any
 
 from django.db import transaction
 
+from registry.audio import duration_ms as measured_ms
 from royalties.services import WorkInput, works_record
 
 
-def record(lic: Any, data: bytes, ref: str = "spot-1") -> Any:
-    """Record `data` as a work under `lic`; return the Work."""
+def record(lic: Any, data: bytes, ref: str = "spot-1", *, duration_ms: int | None = None) -> Any:
+    """Record `data` as a work under `lic`, declaring `duration_ms` (by default, how long
+    the audio really plays, so that it can be stamped); return the Work."""
     from royalties.models import Work
 
     item = WorkInput(
         license_id=lic.license_id,
         client_ref=ref,
         content_sha256=hashlib.sha256(data).hexdigest(),
-        duration_ms=1000,
+        duration_ms=duration_ms or measured_ms(data) or 1000,
         language="en-US",
         territory="US",
         use="advertising",

@@ -1,46 +1,82 @@
-"""Sample durations are read from the container, or not at all."""
+"""Durations are measured by an audio library (libsndfile, mutagen), or not at all; and
+a declared duration agrees with a measured one within the larger of 100 ms and 1%."""
 
 from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 
-from registry.audio import duration_ms
-from registry.validation import sniff_audio
-from tests.helpers import wav_bytes
+import pytest
 
+from registry import audio
+from tests.helpers import tone, wav_bytes
 
-def test_it_reads_a_wav_duration() -> None:
-    assert duration_ms(io.BytesIO(wav_bytes(seconds=1.25, rate=16000)), "audio/wav") == 1250
-
-
-def mp3_cbr(seconds: int, kbps: int = 128) -> bytes:
-    # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz frame header; the payload's size gives the time.
-    header = bytes([0xFF, 0xFB, 0x90, 0x64])
-    size = kbps * 1000 // 8 * seconds
-    return header + b"\x00" * (size - 4)
+M4A = Path(__file__).parent.parent / "fixtures" / "tone-1s.m4a"
 
 
-def test_it_estimates_a_constant_bitrate_mp3() -> None:
-    data = mp3_cbr(3)
-    assert sniff_audio(data[:16]) == "audio/mpeg"
-    assert duration_ms(io.BytesIO(data), "audio/mpeg") == 3000
+def test_it_measures_a_wav() -> None:
+    assert audio.duration_ms(io.BytesIO(wav_bytes(seconds=1.25, rate=16000))) == 1250
 
 
-def test_it_does_not_guess_a_variable_bitrate_mp3() -> None:
-    data = bytes([0xFF, 0xFB, 0x90, 0x64]) + b"\x00" * 32 + b"Xing" + b"\x00" * 5000
-    assert duration_ms(io.BytesIO(data), "audio/mpeg") is None
+@pytest.mark.parametrize("fmt", ["WAV", "FLAC", "OGG", "MP3"])
+def test_it_measures_each_format_libsndfile_writes(fmt: str) -> None:
+    data = tone(3.0, fmt, rate=16000 if fmt == "MP3" else 8000)
+    measured = audio.duration_ms(data)
+    assert measured is not None and abs(measured - 3000) <= 100, (fmt, measured)
+    assert audio.kind(data[:65536]) is not None
 
 
-def ogg_page(granule: int, payload: bytes) -> bytes:
-    return b"OggS" + b"\x00\x00" + struct.pack("<q", granule) + b"\x00" * 12 + payload
+def test_it_measures_an_m4a_with_mutagen() -> None:
+    data = M4A.read_bytes()
+    assert audio.kind(data[:65536]) == "audio/mp4"
+    measured = audio.duration_ms(data)
+    assert measured is not None and abs(measured - 1000) <= 100, measured
 
 
-def test_it_reads_an_ogg_vorbis_duration_from_the_last_granule() -> None:
-    ident = b"\x01vorbis" + struct.pack("<IBI", 0, 1, 48000) + b"\x00" * 20
-    data = ogg_page(0, ident) + ogg_page(96000, b"audio")
-    assert duration_ms(io.BytesIO(data), "audio/ogg") == 2000
+def test_an_mp3_whose_length_tag_understates_it_is_measured_by_its_frames() -> None:
+    data = bytearray(tone(20.0, "MP3", rate=16000))
+    at = max(data.find(b"Xing"), data.find(b"Info"))
+    assert at > 0, "libsndfile's MP3 writer puts a length tag in the first frame"
+    struct.pack_into(">I", data, at + 8, 2)  # "two frames"
+    measured = audio.duration_ms(bytes(data))
+    assert measured is not None and abs(measured - 20000) <= 200, measured
 
 
-def test_a_damaged_file_has_no_duration() -> None:
-    assert duration_ms(io.BytesIO(b"RIFF\x00\x00\x00\x00WAVEjunk"), "audio/wav") is None
+def test_a_file_leaves_at_its_start() -> None:
+    file = io.BytesIO(wav_bytes(seconds=0.5))
+    file.read(10)
+    assert audio.duration_ms(file) == 500 and file.tell() == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00" * 4096,
+        b"not audio at all, just words" * 10,
+        b"RIFF\x00\x00\x00\x00WAVEjunk",
+        bytes([0xFF, 0xFB, 0x90, 0x64]) + b"\x00" * 4000,
+    ],
+    ids=["empty", "nul-bytes", "text", "damaged-wav", "mp3-header-then-nothing"],
+)
+def test_what_cannot_be_read_has_no_duration(data: bytes) -> None:
+    assert audio.duration_ms(data) is None
+
+
+def test_the_tolerance_is_the_larger_of_100_ms_and_1_percent() -> None:
+    assert audio.tolerance_ms(500) == 100
+    assert audio.tolerance_ms(60_000) == 600
+    assert audio.disagreement(measured_ms=60_000, declared_ms=60_600, declared_as="x") is None
+    assert audio.disagreement(measured_ms=60_000, declared_ms=59_400, declared_as="x") is None
+    assert audio.disagreement(measured_ms=60_000, declared_ms=60_601, declared_as="x")
+    assert audio.disagreement(measured_ms=1_000, declared_ms=1_100, declared_as="x") is None
+    assert audio.disagreement(measured_ms=1_000, declared_ms=1_101, declared_as="x")
+
+
+def test_a_disagreement_names_both_durations_in_seconds() -> None:
+    words = audio.disagreement(
+        measured_ms=60_000, declared_ms=1, declared_as="the work was recorded as"
+    )
+    assert words is not None
+    assert "measured at 60.000 s" in words and "recorded as 0.001 s" in words

@@ -68,3 +68,66 @@ def record_one(lic: Any, ref: str, *, content_sha256: str | None = None) -> Any:
     with transaction.atomic():
         [outcome] = works_record(brand=lic.brand, items=[item])
     return outcome
+
+
+def post_with_audio(
+    key: str, license_id: str, audio: bytes, *, idem: str, name: str = "spot.wav", **fields: Any
+) -> Any:
+    """POST one work with its audio (multipart) as a brand's pipeline does; the fields
+    are the JSON body's, less the hash and the duration, which the registry measures."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    body = {k: v for k, v in work(**fields).items() if k not in ("content_sha256", "duration_ms")}
+    body.update({k: v for k, v in fields.items() if k in ("content_sha256", "duration_ms")})
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return c.post(
+        f"/api/v1/licenses/{license_id}/works",
+        {**body, "audio": SimpleUploadedFile(name, audio)},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY=idem,
+    )
+
+
+def licensed(voice: Any, brand_user: Any, operator: Any, **terms: Any) -> Any:
+    """A license issued and paid as operators settle invoices by hand (payments books the
+    upfront fee and the guarantee), with ``terms`` over offer_terms' defaults; the term is
+    ``valid_from``..``valid_until`` (default: today, for a year)."""
+    from payments import fees
+
+    valid = {k: terms.pop(k) for k in ("valid_from", "valid_until") if k in terms}
+    brand = brand_user.brand_memberships.get().brand
+    offer = licensing.offer_publish(
+        actor=voice.performer.user, voice=voice, title="Works", offer_terms=offer_terms(**terms)
+    )
+    req = licensing.request_submit(
+        actor=brand_user,
+        brand=brand,
+        offer=offer,
+        data=request_input(
+            media=["tv"], languages=["en-US"], territories=["US"], uses=["advertising"], **valid
+        ),
+    )
+    licensing.request_decide(actor=voice.performer.user, request=req, approve=True)
+    req.refresh_from_db()
+    return fees.fee_settle_manually(operator=operator, request=req, reference=f"BANK-{req.pk}")
+
+
+def run_statement_check(url: str, jws: str, folder: Any, *args: str) -> int:
+    """``python -m verifier statement`` on ``jws`` against the registry at ``url``, with
+    the log's key (as an auditor holds it) and any further arguments."""
+    from unittest import mock
+
+    from transparency import keys
+    from verifier import cli, statement_check
+
+    path = folder / f"statement-{hashlib.sha256(jws.encode()).hexdigest()[:12]}.jws"
+    path.write_text(jws + "\n")
+    commands = cli.COMMANDS
+    if statement_check.register not in commands:
+        commands = [*commands, statement_check.register]
+    argv = ["statement", "--url", url, "--statement", str(path)]
+    argv += ["--verifier-key", keys.verifier_key(), *args]
+    with mock.patch.object(cli, "COMMANDS", commands):
+        return cli.main(argv)
