@@ -26,6 +26,7 @@ from core.problems import problem_response
 from core.throttling import public_rate_limit
 from licensing import keys, services
 from licensing.models import License, LicenseRequest, Offer
+from licensing.policies import readable_licenses
 from licensing.serializers import (
     DecisionIn,
     LicenseOut,
@@ -255,6 +256,25 @@ class LicenseDetail(APIView):
     def get(self, request: Request, license_id: str) -> Response:
         lic = get_object_or_404(_brand_licenses(request), license_id=license_id)
         return Response(LicenseOut(lic).data)
+
+
+@extend_schema(tags=["licensing"])
+class LicenseJws(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="A license's signed document, as the compact JWS that was logged",
+        description=(
+            "For whoever may read the license's terms: its brand, those who act for its "
+            "voice's performer, auditors the performer's side granted access to, operators. "
+            "`python -m verifier statement` reads the royalty terms from it, checked against "
+            "the hash its `license.issued` log entry holds."
+        ),
+        responses={(200, "application/jose"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, license_id: str) -> HttpResponse:
+        lic = get_object_or_404(readable_licenses(request.user), license_id=license_id[:40])
+        return HttpResponse(lic.jws, content_type="application/jose")
 
 
 @extend_schema(tags=["licensing"])

@@ -30,6 +30,7 @@ urlpatterns = [
     path(
         "licenses/<str:license_id>/status", api.LicenseStatus.as_view(), name="api-license-status"
     ),
+    path("licenses/<str:license_id>/jws", api.LicenseJws.as_view(), name="api-license-jws"),
     path(
         "licenses/<str:license_id>/revoke", api.LicenseRevoke.as_view(), name="api-license-revoke"
     ),

@@ -22,6 +22,11 @@ urlpatterns = [
         views.statement_pdf,
         name="statement-pdf",
     ),
+    path(
+        "statements/<int:payee_id>/<str:month>/<str:currency>.jws",
+        views.statement_jws,
+        name="statement-jws",
+    ),
     path("brands/<slug:slug>/usage/", views.brand_usage, name="brand-usage"),
     path("studio/voices/<slug:slug>/splits/", views.voice_splits, name="voice-splits"),
 ]

@@ -19,7 +19,7 @@ from registry.policies import managed_performers, signed_in_user
 from royalties import exports, selectors
 from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
-from royalties.statements import StatementData, currencies_of, statement_for
+from royalties.statements import StatementData, currencies_of, signed_statement, statement_for
 
 
 def _month(raw: str) -> date:
@@ -87,7 +87,10 @@ def _statement(
 @login_required
 def statement_page(request: HttpRequest, payee_id: int, month: str, currency: str) -> HttpResponse:
     data, frozen = _statement(request, payee_id, month, currency)
-    return render(request, "royalties/statement.html", {"s": data, "frozen": frozen})
+    signed = frozen and signed_statement(data.payee, data.month, currency) is not None
+    return render(
+        request, "royalties/statement.html", {"s": data, "frozen": frozen, "signed": signed}
+    )
 
 
 @login_required
@@ -108,6 +111,20 @@ def statement_pdf(request: HttpRequest, payee_id: int, month: str, currency: str
     response = HttpResponse(exports.pdf_bytes(data), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="statement-{payee_id}-{month}-{currency}.pdf"'
+    )
+    return response
+
+
+@login_required
+def statement_jws(request: HttpRequest, payee_id: int, month: str, currency: str) -> HttpResponse:
+    """The signed statement (timbre-statement+jws), for `python -m verifier statement`."""
+    payee = get_object_or_404(selectors.payees_of(request.user), pk=payee_id)
+    stored = signed_statement(payee, _month(month), currency)
+    if stored is None:
+        raise Http404("No signed statement: the month is open, or closed before signing began")
+    response = HttpResponse(stored.jws, content_type="application/jose")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{payee_id}-{month}-{currency}.jws"'
     )
     return response
 

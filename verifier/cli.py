@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from verifier import statement_check
 from verifier.checkpoint import Checkpoint, open_checkpoint
 from verifier.errors import JSONError, VerificationError
 from verifier.http import DEFAULT_TIMEOUT, FetchError, HttpClient
@@ -864,6 +865,7 @@ COMMANDS: list[Callable[[Subparsers], None]] = [
     _register_license,
     _register_audio,
     _register_stamp,
+    statement_check.register,
 ]
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "MAX_TOKEN_BYTES",
     "TYP_LICENSE",
     "TYP_RECEIPT",
+    "TYP_STATEMENT",
     "DecodedJWS",
     "Signer",
     "VerifiedJWS",
@@ -54,6 +55,7 @@ __all__ = [
 ALGORITHM = "EdDSA"
 TYP_LICENSE = "timbre-license+jws"
 TYP_RECEIPT = "timbre-receipt+jws"
+TYP_STATEMENT = "timbre-statement+jws"
 
 # A license is a few KiB; the cap bounds work done on hostile input before any
 # signature has been checked.

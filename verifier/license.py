@@ -75,6 +75,7 @@ __all__ = [
     "failed_report",
     "format_report",
     "judge_key",
+    "key_status_in",
     "parse_at",
     "parse_rfc3339",
     "verify_license",
@@ -221,7 +222,7 @@ def _count(value: object) -> int | None:
     return None
 
 
-def _key_status(jwks: Mapping[str, Any], kid: str) -> KeyStatus:
+def key_status_in(jwks: Mapping[str, Any], kid: str) -> KeyStatus:
     """The status the JWKS gives the key ``kid`` (already known to be in it)."""
     matches = []
     for jwk in jwks["keys"]:
@@ -697,7 +698,7 @@ def verify_license(
         f"a {LICENSE_SCHEMA} document", schema=LICENSE_SCHEMA, license_id=terms.license_id
     )
     try:
-        key = _key_status(jwks, kid)
+        key = key_status_in(jwks, kid)
     except JWSError as exc:
         checks["key"] = _failed("bad_jwks", exc.message)
         return report

@@ -144,4 +144,4 @@ def test_the_rules_import_no_django() -> None:
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported <= {"__future__", "collections", "dataclasses", "decimal"}
+    assert imported <= {"__future__", "collections", "dataclasses", "decimal", "verifier"}

@@ -10,6 +10,7 @@ import io
 import math
 import struct
 import wave
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -277,15 +278,53 @@ class Command(BaseCommand):
         invoices_issue(month=last_month)
         if not Payout.objects.filter(month=last_month).exists():
             payout_run(month=last_month)
+        self._statement_files(last_month)
         record(getattr(morning, "license", None), "northwind-radio-now", 9, None, **radio)
         game = {"language": "es-419", "territory": "MX", "use": "video_game", "medium": "in_game"}
         record(getattr(skyforge, "license", None), "skyforge-line", 40, None, **game)
+
+    def _statement_files(self, month: Any) -> None:
+        """What `python -m verifier statement` needs to check the closed month offline, as
+        a performer and an auditor would have it: the signed statements (the performer
+        downloads them beside the PDF), an auditor's API key that may read the licenses'
+        signed terms, and the log's key (here read from the key file itself, not asked of
+        the server)."""
+        from registry.models import ApiKey, hash_api_key
+        from royalties.models import Statement
+        from transparency.keys import verifier_key
+
+        folder = self.files
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "log.vkey").write_text(verifier_key() + "\n")
+        key_file = folder / "auditor.key"
+        known = key_file.read_text().strip() if key_file.exists() else ""
+        if not ApiKey.objects.filter(key_hash=hash_api_key(known), revoked_at=None).exists():
+            ada = User.objects.get(email=PEOPLE["auditor"])
+            _, raw = services.api_key_create(
+                actor=ada, owner=ada.auditor, name="demo: verifier statement"
+            )
+            key_file.write_text(raw + "\n")
+            key_file.chmod(0o600)
+        signed = Statement.objects.filter(period__month=month).exclude(jws="")
+        for statement in signed.select_related("payee"):
+            slug = statement.payee.name.split()[0].lower()
+            name = f"statement-{slug}-{statement.currency}.jws"
+            (folder / name).write_text(statement.jws + "\n")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--allow-production",
             action="store_true",
             help="Load demo accounts (with a published password) even with DEBUG off.",
+        )
+        parser.add_argument(
+            "--files",
+            metavar="DIR",
+            help="Where to write the closed month's signed statements, an auditor's API key "
+            "and the log's key, for `python -m verifier statement` (default: var/demo; none "
+            "under the test suite unless given).",
         )
 
     @transaction.atomic
@@ -295,6 +334,10 @@ class Command(BaseCommand):
                 "Refusing to create demo accounts with a published password while DEBUG is "
                 "off; pass --allow-production if you really mean it."
             )
+        if options.get("files"):
+            self.files: Path | None = Path(options["files"])
+        else:
+            self.files = None if settings.TESTING else settings.VAR_DIR / "demo"
         operator = self._user("operator", "Olive Operator", is_staff=True, is_superuser=True)
 
         june = self._user("performer", "June Calloway")
@@ -395,6 +438,8 @@ class Command(BaseCommand):
 
         auditor = self._user("auditor", "Ada Auditor")
         Auditor.objects.get_or_create(user=auditor, defaults={"organisation": "Open Audit Co."})
+        # June lets Ada read her licenses' terms, usage and statements (a no-op when done).
+        services.audit_grant_give(actor=june, performer=june_p, auditor_email=PEOPLE["auditor"])
 
         self._licensing(operator)
         checkpoint_sign()
@@ -403,3 +448,8 @@ class Command(BaseCommand):
         )
         for role, email in PEOPLE.items():
             self.stdout.write(f"  {role:<10} {email}")
+        if self.files is not None:
+            self.stdout.write(
+                f"Last month's signed statements, an auditor's API key and the log's key are "
+                f"in {self.files}/: check them with `python -m verifier statement` (README)."
+            )

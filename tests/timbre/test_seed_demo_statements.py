@@ -1,0 +1,37 @@
+"""The demo's closed month verifies offline, with the files the README's command reads."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from core.months import previous_month
+from registry.models import ApiKey
+from royalties.models import Statement
+from tests.royalties.helpers import run_statement_check
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_demo_months_statements_verify_with_the_readme_command(
+    live_server: Any, tmp_path: Path
+) -> None:
+    files = tmp_path / "demo"
+    call_command("seed_demo", files=str(files))
+    closed = Statement.objects.filter(period__closed_at__isnull=False).exclude(jws="")
+    assert closed.exists()
+    jws = (files / "statement-june-USD.jws").read_text().strip()
+    stored = closed.get()  # June's, in dollars: the demo's only payee last month
+    assert stored.jws == jws and stored.period.month == previous_month(date.today())
+    args = ("--key-file", str(files / "auditor.key"))
+    assert run_statement_check(live_server.url, jws, tmp_path, *args) == 0
+    assert (files / "log.vkey").read_text().strip().startswith("127.0.0.1")
+    # Run again: the same key file still works, and no second key was made.
+    keys = ApiKey.objects.count()
+    call_command("seed_demo", files=str(files))
+    assert ApiKey.objects.count() == keys
+    assert run_statement_check(live_server.url, jws, tmp_path, *args) == 0
