@@ -32,7 +32,7 @@ from verifier.checkpoint import Checkpoint, open_checkpoint
 from verifier.errors import JSONError, VerificationError
 from verifier.http import DEFAULT_TIMEOUT, FetchError, HttpClient
 from verifier.jcs import parse_json_strict
-from verifier.jws import keys_from_jwks, verify_jws
+from verifier.jws import TYP_RECEIPT, keys_from_jwks, verify_jws
 from verifier.license import (
     CannotCheck,
     LicenseReport,
@@ -783,14 +783,19 @@ def _audio_lines(out: dict[str, Any]) -> list[str]:
         lines.append(f"receipt: {out['receipt']['detail']}")
     standing = out.get("standing")
     if standing is not None:
-        lines.append(f"standing: {standing['status']}: {standing['detail']}")
-        for item in standing["events"]:
-            event = item["event"]
-            proof = item.get("proof") or {}
-            lines.append(
-                f"  log entry {item['index']}: {event.get('type')} at {event.get('at')}, "
-                f"proven in the checkpoint of size {proof.get('tree_size')}"
-            )
+        lines += _standing_lines(standing)
+    return lines
+
+
+def _standing_lines(standing: dict[str, Any]) -> list[str]:
+    lines = [f"standing: {standing['status']}: {standing['detail']}"]
+    for item in standing["events"]:
+        event = item["event"]
+        proof = item.get("proof") or {}
+        lines.append(
+            f"  log entry {item['index']}: {event.get('type')} at {event.get('at')}, "
+            f"proven in the checkpoint of size {proof.get('tree_size')}"
+        )
     return lines
 
 
@@ -855,6 +860,90 @@ def _run_stamp(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
+# --- receipt ------------------------------------------------------------------------------
+
+
+def _register_receipt(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "receipt",
+        help="judge a work receipt: its signature, and the work's standing in the log",
+        description=_paragraphs(
+            "Verify a work receipt (a compact JWS, typ timbre-receipt+jws) against the "
+            "registry's JWK Set, then, as the log stands at its latest signed checkpoint, "
+            "prove that the work's recording is logged where the receipt says, and judge it "
+            "from every event about the work, its license and the license's voice: voided, "
+            "revoked, suspended, or standing. The event that decides is printed with its "
+            "proof.",
+        ),
+        epilog="standing: voided revoked suspended active\n\n" + _EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("receipt_file", metavar="FILE", help="the receipt JWS ('-' for stdin)")
+    parser.add_argument(
+        "--jwks",
+        required=True,
+        metavar="FILE_OR_URL",
+        help="the registry's JWK Set (GET /.well-known/jwks.json)",
+    )
+    _add_network_arguments(parser, required=True)
+    parser.add_argument(
+        "--verifier-key",
+        required=True,
+        metavar="KEY",
+        help="the log's note verifier key, obtained out of band",
+    )
+    parser.add_argument("--origin", help="the log's origin (default: the key's name)")
+    parser.add_argument("--json", action="store_true", help="print the judgement as JSON")
+    parser.set_defaults(handler=_run_receipt)
+
+
+def _run_receipt(args: argparse.Namespace) -> int:
+    try:
+        token = _read_bytes(args.receipt_file).decode("ascii").strip()
+    except UnicodeDecodeError as exc:
+        raise VerificationError("jws.malformed", "the receipt file is not ASCII") from exc
+    keys = keys_from_jwks(_load_jwks(args.jwks, args.timeout))
+    payload = verify_jws(token, keys, expected_typ=TYP_RECEIPT).payload
+    fields = ("work_id", "license_id", "content_sha256", "log_index")
+    if not isinstance(payload, dict) or any(not isinstance(payload.get(f), str) for f in fields):
+        raise VerificationError("receipt.malformed", f"not a receipt: it must name {fields}")
+    if not payload["log_index"].isdigit():
+        raise VerificationError("receipt.malformed", "the receipt's log_index is not a number")
+    trusted = trusted_log(args.verifier_key, args.origin)
+    client = _log_client(args)
+    standing = work_in_log(
+        client,
+        client.checkpoint(trusted),
+        work_id=payload["work_id"],
+        license_id=payload["license_id"],
+        voice_id="",
+        log_index=int(payload["log_index"]),
+        content_sha256=payload["content_sha256"],
+    )
+    out = {
+        "receipt": payload,
+        "standing": {
+            "status": standing.status,
+            "detail": standing.detail,
+            "tree_size": standing_size(standing),
+            "events": [e.to_json() for e in standing.events],
+        },
+    }
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print(f"work {_printable(payload['work_id'])} under {_printable(payload['license_id'])}")
+        print(f"signature: ok (typ {TYP_RECEIPT})")
+        print("\n".join(_standing_lines(out["standing"])))
+    if not standing.ok:
+        raise VerificationError(f"receipt.{standing.status}", standing.detail)
+    return EXIT_VALID
+
+
+def _printable(value: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in value)
+
+
 # --- entry point -----------------------------------------------------------------------
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
@@ -865,6 +954,7 @@ COMMANDS: list[Callable[[Subparsers], None]] = [
     _register_license,
     _register_audio,
     _register_stamp,
+    _register_receipt,
     statement_check.register,
 ]
 

@@ -139,6 +139,10 @@ def license_standing(license_id: str, voice_id: str, events: Iterable[LoggedEven
     return Standing("active", "no logged event revokes or suspends it", None, ordered)
 
 
+def _index(item: LoggedEvent) -> int:
+    return item.index
+
+
 def work_standing(work_id: str, events: Iterable[LoggedEvent]) -> Standing | None:
     """``voided`` with the void's event, or None when no event about the work voids it."""
     for item in sorted(events, key=lambda e: e.index):
@@ -222,7 +226,8 @@ def work_in_log(
 ) -> Standing:
     """A recorded work's standing at ``checkpoint``: its ``work.recorded`` entry proven to
     be this work's, then voided, or else its license's standing (revoked, suspended,
-    active), each from proven events."""
+    active), each from proven events. Without ``voice_id`` (a receipt names none) the
+    voice is the one the license's logged issuance names."""
     if not 0 <= log_index < checkpoint.size:
         raise VerificationError(
             "merkle.index_out_of_range",
@@ -252,9 +257,15 @@ def work_in_log(
             f"entry {log_index} is not the recording of work {work_id} under {license_id} "
             f"with audio {content_sha256}",
         )
-    events = proven_events(
-        client, checkpoint, [f"work:{work_id}", f"license:{license_id}", f"voice:{voice_id}"]
-    )
+    events = proven_events(client, checkpoint, [f"work:{work_id}", f"license:{license_id}"])
+    if not voice_id:
+        # A receipt does not name the voice: the license's logged issuance does.
+        issued = [e for e in events if e.type == "license.issued"]
+        voice_id = str(issued[0].event.get("voice_id", "")) if issued else ""
+    if voice_id:
+        known = {e.index for e in events}
+        extra = proven_events(client, checkpoint, [f"voice:{voice_id}"])
+        events = sorted([*events, *(e for e in extra if e.index not in known)], key=_index)
     recording = LoggedEvent(log_index, recorded, proof)
     voided = work_standing(work_id, events)
     if voided is not None:

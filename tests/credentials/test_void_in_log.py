@@ -164,3 +164,36 @@ def _root_of(note: str, size: int) -> bytes:
     lines = note.splitlines()
     assert int(lines[1]) == size, "the checkpoint is of the size the proof is for"
     return base64.b64decode(lines[2])
+
+
+def test_a_voided_works_receipt_reads_voided_offline(
+    live_server: Any, license_: Any, wav: bytes, tmp_path: Path, capsys: Any
+) -> None:
+    work = record(license_, wav)
+    (tmp_path / "receipt.jws").write_text(work.receipt + "\n")
+    argv = [
+        "receipt",
+        str(tmp_path / "receipt.jws"),
+        "--jwks",
+        f"{live_server.url}/.well-known/jwks.json",
+        "--url",
+        live_server.url,
+        "--verifier-key",
+        log_keys.verifier_key(),
+    ]
+    capsys.readouterr()
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "standing: active" in capsys.readouterr().out
+    voided = work_void(brand=license_.brand, work_id=work.work_id)
+    assert main([*argv, "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("invalid: receipt.voided: voided at ")
+    standing = json.loads(out)["standing"]
+    assert standing["status"] == "voided"
+    assert voided.void_log_index in [e["index"] for e in standing["events"]]
+    # A receipt altered by one character is refused before the log is asked.
+    (tmp_path / "receipt.jws").write_text(
+        work.receipt[:-2] + ("A" if work.receipt[-2] != "A" else "B") + work.receipt[-1]
+    )
+    assert main(argv) == 1
+    assert capsys.readouterr().err.startswith("invalid: jws.")

@@ -35,3 +35,20 @@ def test_the_demo_months_statements_verify_with_the_readme_command(
     call_command("seed_demo", files=str(files))
     assert ApiKey.objects.count() == keys
     assert run_statement_check(live_server.url, jws, tmp_path, *args) == 0
+
+
+def test_log_audit_and_the_monitor_pass_over_the_demos_log(
+    live_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from transparency import keys as log_keys
+    from transparency.models import LogEntry
+    from verifier.cli import main
+
+    call_command("seed_demo", files=str(tmp_path / "demo"))
+    kinds = set(LogEntry.objects.values_list("event_type", flat=True))
+    assert {"statement.issued", "work.recorded", "license.issued"} <= kinds
+    call_command("log_audit")
+    state = tmp_path / "monitor.json"
+    argv = ["monitor", "--url", live_server.url, "--state", str(state)]
+    assert main([*argv, "--verifier-key", log_keys.verifier_key()]) == 0
+    assert f"{LogEntry.objects.count()} events checked" in capsys.readouterr().out
