@@ -30,7 +30,10 @@ def test_eight_writers_append_a_thousand_entries_each_without_gaps() -> None:
             barrier.wait()
             for start in range(0, PER_WRITER, BATCH):
                 services.log_append(
-                    events=[work_logged(f"{number}-{start + i}") for i in range(BATCH)]
+                    events=[
+                        work_logged(f"{number}-{start + i}", writer=str(number), seq=str(start + i))
+                        for i in range(BATCH)
+                    ]
                 )
         except BaseException as exc:  # reported below; a thread's exception is otherwise lost
             errors.append(exc)
