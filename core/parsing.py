@@ -20,13 +20,14 @@ def parse_index(raw: str | None) -> int | None:
     return value if value < 2**63 else None
 
 
-_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 
 
 def parse_month(raw: str | None) -> date | None:
-    """The first day of a month written YYYY-MM, or None."""
+    """The first day of a month written YYYY-MM, or None. December 9999 is refused too:
+    a month's end is the next month's start, which a date cannot hold."""
     match = _MONTH.fullmatch(raw or "")
-    if match is None:
+    if match is None or match[0] == "9999-12":
         return None
     try:
         return date(int(match[1]), int(match[2]), 1)

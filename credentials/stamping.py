@@ -152,6 +152,13 @@ def stamp(*, actor: User | None, brand: Brand, work_id: str, data: bytes) -> tup
             {"audio": [f"The file could not be stamped: {str(exc)[:200]}"]}, code="unsupported"
         ) from exc
     with transaction.atomic():
+        # The work's row lock orders this with a void (work_void takes the same lock, and
+        # reads whether a stamp exists under it): a void that committed while the audio
+        # was being signed wins, and no stamped copy leaves; one that comes after sees
+        # this stamp, and does not give the cap slot back.
+        locked = Work.objects.select_for_update(of=("self",)).get(pk=work.pk)
+        if locked.voided_at is not None:
+            raise ValidationError({"work": ["This work was voided; it cannot be stamped."]})
         WorkStamp.objects.get_or_create(
             stamped_sha256=hashlib.sha256(stamped).hexdigest(),
             defaults={"work": work, "format": mime, "stamped_by": actor},

@@ -10,7 +10,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, permissions, serializers
@@ -31,7 +31,8 @@ from registry.authentication import acting_brand
 from registry.models import Brand, User
 from royalties import services, usage
 from royalties.models import Work
-from royalties.selectors import lookup_by_hash
+from royalties.selectors import lookup_by_hash, statement_payees
+from royalties.statements import signed_statement
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {
@@ -486,3 +487,31 @@ class LicenseUsageReport(APIView):
             )
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+@extend_schema(tags=["works"])
+class StatementJws(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary="A payee's signed statement of a closed month (timbre-statement+jws)",
+        description=(
+            "For the payee's own side, and auditors the performer's side granted access to: "
+            "`python -m verifier statement` recomputes it from the log."
+        ),
+        responses={(200, "application/jose"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, payee_id: int, month: str, currency: str) -> HttpResponse:
+        payee = statement_payees(request.user).filter(pk=payee_id).first()
+        parsed = parse_month(month)
+        stored = (
+            signed_statement(payee, parsed, currency.upper()[:3])
+            if payee is not None and parsed is not None
+            else None
+        )
+        if stored is None:
+            raise NotFound(
+                "No signed statement you may read: the payee is not yours to audit, the month "
+                "is open, or it closed before statements were signed."
+            )
+        return HttpResponse(stored.jws, content_type="application/jose")

@@ -11,6 +11,11 @@ urlpatterns = [
         api.LicenseUsageReport.as_view(),
         name="api-license-usage",
     ),
+    path(
+        "statements/<int:payee_id>/<str:month>/<str:currency>.jws",
+        api.StatementJws.as_view(),
+        name="api-statement-jws",
+    ),
     path("works/bulk", api.BulkWorks.as_view(), name="api-works-bulk"),
     path("works", api.WorkList.as_view(), name="api-works"),
     path("works/by-hash/<str:sha256>", api.WorksByHash.as_view(), name="api-works-by-hash"),

@@ -14,18 +14,29 @@ from django.db.models.functions import TruncMonth
 
 from core.months import bounds, month_start
 from licensing.models import License
-from registry.policies import managed_performers
+from registry.authentication import ApiPrincipal
+from registry.policies import audited_performers, managed_performers
 from royalties import ledger
 from royalties.models import Account, JournalEntry, Payee, Period, Posting, Work, WorkStamp
 from transparency.selectors import inclusion_proofs, latest_checkpoint
 
 
 def payees_of(user: Any) -> QuerySet[Payee]:
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or isinstance(user, ApiPrincipal):
         return Payee.objects.none()
     if user.is_staff:
         return Payee.objects.all()
     return Payee.objects.filter(Q(user=user) | Q(performer__in=managed_performers(user))).distinct()
+
+
+def statement_payees(user: Any) -> QuerySet[Payee]:
+    """Payees whose statements ``user`` may read: their own (payees_of), and, for an
+    auditor (signed in, or by API key), those of the performers who granted it access."""
+    auditor = getattr(user, "auditor", None) if getattr(user, "is_authenticated", False) else None
+    audited = Q(performer__in=audited_performers(auditor)) if auditor is not None else Q(pk=None)
+    if isinstance(user, ApiPrincipal):
+        return Payee.objects.filter(audited)
+    return Payee.objects.filter(Q(pk__in=payees_of(user)) | audited).distinct()
 
 
 def earnings_by_month(payees: QuerySet[Payee]) -> list[dict[str, Any]]:

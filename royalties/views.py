@@ -78,7 +78,7 @@ def works(request: HttpRequest) -> HttpResponse:
 def _statement(
     request: HttpRequest, payee_id: int, month: str, currency: str
 ) -> tuple[StatementData, bool]:
-    payee = get_object_or_404(selectors.payees_of(request.user), pk=payee_id)
+    payee = get_object_or_404(selectors.statement_payees(request.user), pk=payee_id)
     if currency not in currencies_of(payee):
         raise Http404("No statement in this currency")
     return statement_for(payee, _month(month), currency)
@@ -118,7 +118,7 @@ def statement_pdf(request: HttpRequest, payee_id: int, month: str, currency: str
 @login_required
 def statement_jws(request: HttpRequest, payee_id: int, month: str, currency: str) -> HttpResponse:
     """The signed statement (timbre-statement+jws), for `python -m verifier statement`."""
-    payee = get_object_or_404(selectors.payees_of(request.user), pk=payee_id)
+    payee = get_object_or_404(selectors.statement_payees(request.user), pk=payee_id)
     stored = signed_statement(payee, _month(month), currency)
     if stored is None:
         raise Http404("No signed statement: the month is open, or closed before signing began")

@@ -47,6 +47,10 @@ from verifier.monitor import (
     LogClient,
     LogMisbehaviour,
     MonitorError,
+    MonitorState,
+    SignedCheckpoint,
+    TrustedLog,
+    check_extends,
     check_inclusion,
     load_state,
     run_monitor,
@@ -133,6 +137,55 @@ def _add_network_arguments(parser: argparse.ArgumentParser, *, required: bool) -
 
 def _log_client(args: argparse.Namespace) -> LogClient:
     return LogClient(HttpClient(args.url, timeout=args.timeout))
+
+
+def _add_state_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="a monitor's state file (python -m verifier monitor): the log's key is taken "
+        "from it, and the registry's checkpoint must extend the one the monitor last saw, so "
+        "that an older tree head, from before a void or a revocation, cannot be passed off "
+        "(it is not updated)",
+    )
+
+
+def _log_trust(args: argparse.Namespace) -> tuple[TrustedLog, MonitorState | None]:
+    """The log's key: from --state (with the monitor's last checkpoint), or --verifier-key."""
+    if args.state is not None:
+        state = load_state(Path(args.state))
+        if state is None:
+            raise CommandError(f"no state file at {args.state}; run monitor first")
+        if args.verifier_key is not None and (
+            trusted_log(args.verifier_key, args.origin).verifier_key != state.trusted.verifier_key
+        ):
+            raise CommandError(f"--verifier-key is not the key pinned in {args.state}")
+        return state.trusted, state
+    if args.verifier_key is None:
+        raise CommandError(
+            "give the log's key: --state FILE (pinned by monitor) or --verifier-key KEY, "
+            "obtained out of band, not from the server being checked"
+        )
+    return trusted_log(args.verifier_key, args.origin), None
+
+
+def _warn_no_state() -> None:
+    print(
+        "note: without --state (a monitor's state file), an older tree head the registry "
+        "served would go unnoticed: the answer is as of the checkpoint it chose to show",
+        file=sys.stderr,
+    )
+
+
+def _latest_checkpoint(
+    client: LogClient, trusted: TrustedLog, state: MonitorState | None
+) -> SignedCheckpoint:
+    latest = client.checkpoint(trusted)
+    if state is None:
+        _warn_no_state()
+    else:
+        check_extends(client, state.latest, latest, ("seen by the monitor", "served now"))
+    return latest
 
 
 def _paragraphs(*texts: str) -> str:
@@ -550,6 +603,7 @@ def _register_license(subparsers: Subparsers) -> None:
         help="the registry's base URL: the license's log index, the events about it and its "
         "voice (revocation, holds, suspension), and their proofs are fetched from it",
     )
+    _add_state_argument(parser)
     parser.add_argument(
         "--at",
         metavar="DATE",
@@ -569,6 +623,14 @@ def _register_license(subparsers: Subparsers) -> None:
 
 
 def _license_log_inputs(args: argparse.Namespace) -> LogInputs:
+    state = None
+    if args.state is not None:
+        if args.log_url is None or args.checkpoint is not None:
+            raise CommandError("--state works with --url, against the registry's latest checkpoint")
+        trusted, state = _log_trust(args)
+        args.verifier_key, args.origin = trusted.verifier_key, trusted.origin
+    elif args.log_url is not None and args.verifier_key is not None:
+        _warn_no_state()
     if args.checkpoint is not None and args.verifier_key is None:
         raise CommandError("--checkpoint needs --verifier-key: the log's key, obtained out of band")
     if args.verifier_key is None and args.origin is not None:
@@ -594,6 +656,7 @@ def _license_log_inputs(args: argparse.Namespace) -> LogInputs:
         proof=InclusionProof.from_json(_read_json(args.proof)) if args.proof else None,
         entry=_read_bytes(args.entry) if args.entry is not None else None,
         registry=registry,
+        state=state,
     )
 
 
@@ -664,6 +727,7 @@ def _register_audio(subparsers: Subparsers) -> None:
         help="with --url: the log's note verifier key, obtained out of band",
     )
     parser.add_argument("--origin", help="with --url: the log's origin (default: the key's name)")
+    _add_state_argument(parser)
     parser.set_defaults(handler=_run_audio)
 
 
@@ -676,10 +740,10 @@ def _run_audio(args: argparse.Namespace) -> int:
         raise CommandError("reading audio credentials needs c2pa-python installed") from exc
     from cryptography import x509
 
-    if args.url is not None and args.verifier_key is None:
+    if args.url is not None and args.verifier_key is None and args.state is None:
         raise CommandError(
-            "audio --url needs --verifier-key: the log's key, obtained out of band, not from "
-            "the server being checked"
+            "audio --url needs the log's key: --state FILE (pinned by monitor) or "
+            "--verifier-key KEY, obtained out of band, not from the server being checked"
         )
     raw_root = _read_bytes(args.root)
     try:
@@ -744,7 +808,7 @@ def standing_size(standing: Standing) -> int | None:
 
 def _work_standing(args: argparse.Namespace, timbre: dict[str, Any]) -> Standing:
     """The stamped work as the log stands: recorded, voided, its license's standing."""
-    trusted = trusted_log(args.verifier_key, args.origin)
+    trusted, state = _log_trust(args)
     client = _log_client(args)
     voice = timbre.get("voice")
     try:
@@ -753,7 +817,7 @@ def _work_standing(args: argparse.Namespace, timbre: dict[str, Any]) -> Standing
         raise VerificationError(
             "audio.bad_assertion", "the credentials' log_index is not a number"
         ) from exc
-    checkpoint = client.checkpoint(trusted)
+    checkpoint = _latest_checkpoint(client, trusted, state)
     return work_in_log(
         client,
         checkpoint,
@@ -888,11 +952,11 @@ def _register_receipt(subparsers: Subparsers) -> None:
     _add_network_arguments(parser, required=True)
     parser.add_argument(
         "--verifier-key",
-        required=True,
         metavar="KEY",
-        help="the log's note verifier key, obtained out of band",
+        help="the log's note verifier key, obtained out of band (or --state)",
     )
     parser.add_argument("--origin", help="the log's origin (default: the key's name)")
+    _add_state_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the judgement as JSON")
     parser.set_defaults(handler=_run_receipt)
 
@@ -909,11 +973,11 @@ def _run_receipt(args: argparse.Namespace) -> int:
         raise VerificationError("receipt.malformed", f"not a receipt: it must name {fields}")
     if not payload["log_index"].isdigit():
         raise VerificationError("receipt.malformed", "the receipt's log_index is not a number")
-    trusted = trusted_log(args.verifier_key, args.origin)
+    trusted, state = _log_trust(args)
     client = _log_client(args)
     standing = work_in_log(
         client,
-        client.checkpoint(trusted),
+        _latest_checkpoint(client, trusted, state),
         work_id=payload["work_id"],
         license_id=payload["license_id"],
         voice_id="",

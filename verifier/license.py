@@ -57,7 +57,7 @@ from verifier.jws import (
 )
 from verifier.keys import KEY_STATUSES, KeyStatus, judge_key_status
 from verifier.merkle import leaf_hash
-from verifier.monitor import LogClient, TrustedLog
+from verifier.monitor import LogClient, MonitorState, TrustedLog, check_extends
 from verifier.proofs import InclusionProof, encode_hash
 from verifier.reasons import reason_for_jws_error
 from verifier.state import Standing, license_standing, proven_events
@@ -341,6 +341,9 @@ class LogInputs:
     entry: bytes | None = None
     # The registry (--log-url): license status, log entries, proofs, checkpoint.
     registry: HttpClient | None = None
+    # A monitor's state (--state): the registry's checkpoint must extend the one it saw,
+    # so that an older tree head (one from before a revocation) cannot be passed off.
+    state: MonitorState | None = None
 
 
 @dataclass(frozen=True)
@@ -457,6 +460,10 @@ def _check_log(inputs: LogInputs, token: str, license_id: str, kid: str) -> _Log
                 signed = _from_registry(
                     "the registry's checkpoint", functools.partial(registry.checkpoint, trusted)
                 )
+                if inputs.state is not None:
+                    check_extends(
+                        registry, inputs.state.latest, signed, ("seen by the monitor", "served now")
+                    )
                 checkpoint = signed.checkpoint
         except VerificationError as exc:
             return _LogResult(
@@ -598,7 +605,7 @@ def _judge_standing(standing: Standing | None, status: RegistryStatus | None) ->
     if standing.because is not None:
         facts["event"] = standing.because.to_json()
     if standing.status in ("revoked", "suspended"):
-        return _failed(standing.status, f"the log shows it {standing.detail}", **facts)
+        return _failed(standing.status, f"the log shows: {standing.detail}", **facts)
     if status is not None and status.status in ("revoked", "suspended", *_KEY_REFUSALS):
         # The registry is stricter than its log: refuse, but say that the log is silent.
         return _failed(

@@ -100,7 +100,7 @@ def test_a_voided_stamped_work_reads_voided_everywhere_with_the_logged_void(
     # Offline, from the log: voided, with the void's entry proven in a signed checkpoint.
     status, out, err = _offline(live_server, tmp_path, stamped, capsys, "--json")
     assert status == 1
-    assert err.startswith("invalid: audio.voided: voided at ")
+    assert "invalid: audio.voided: voided at " in err
     standing = json.loads(out)["standing"]
     assert standing["status"] == "voided"
     [void] = [e for e in standing["events"] if e["event"]["type"] == "work.voided"]
@@ -134,7 +134,7 @@ def test_a_held_then_revoked_license_reads_so_offline(
     assert status == 0, err
     licensing.license_revoke(actor=operator, license=license_, reason="operator")
     status, out, err = _offline(live_server, tmp_path, stamped, capsys)
-    assert status == 1 and err.startswith("invalid: audio.revoked: revoked (operator)")
+    assert status == 1 and "invalid: audio.revoked: revoked (operator)" in err
 
 
 def test_an_unstamped_voided_work_gives_its_cap_slot_back(license_: Any, wav: bytes) -> None:
@@ -187,7 +187,7 @@ def test_a_voided_works_receipt_reads_voided_offline(
     voided = work_void(brand=license_.brand, work_id=work.work_id)
     assert main([*argv, "--json"]) == 1
     out, err = capsys.readouterr()
-    assert err.startswith("invalid: receipt.voided: voided at ")
+    assert "invalid: receipt.voided: voided at " in err
     standing = json.loads(out)["standing"]
     assert standing["status"] == "voided"
     assert voided.void_log_index in [e["index"] for e in standing["events"]]
@@ -196,4 +196,70 @@ def test_a_voided_works_receipt_reads_voided_offline(
         work.receipt[:-2] + ("A" if work.receipt[-2] != "A" else "B") + work.receipt[-1]
     )
     assert main(argv) == 1
-    assert capsys.readouterr().err.startswith("invalid: jws.")
+    assert "invalid: jws." in capsys.readouterr().err
+
+
+def test_a_void_while_the_audio_is_signed_wins_and_no_stamp_leaves(
+    license_: Any, wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from credentials import stamping
+    from royalties.models import WorkStamp
+
+    work = record(license_, wav)
+    sign = stamping._sign
+
+    def void_meanwhile(*args: Any) -> bytes:
+        signed = sign(*args)
+        work_void(brand=license_.brand, work_id=work.work_id)  # another request, committed
+        return signed
+
+    monkeypatch.setattr(stamping, "_sign", void_meanwhile)
+    with pytest.raises(ValidationError, match="voided"):
+        stamping.stamp(actor=None, brand=license_.brand, work_id=work.work_id, data=wav)
+    assert not WorkStamp.objects.exists()
+    # The void gave the slot back, and rightly: no stamped copy exists.
+    voided = json.loads(bytes(LogEntry.objects.filter(event_type="work.voided").get().data))
+    assert voided["slot_returned"] is True
+
+
+def test_an_older_tree_head_from_before_the_void_is_caught_with_a_monitors_state(
+    client: Client,
+    live_server: Any,
+    license_: Any,
+    bob_key: str,
+    wav: bytes,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from verifier.checkpoint import open_checkpoint
+    from verifier.monitor import LogClient, SignedCheckpoint
+    from verifier.note import parse_verifier_key
+
+    work = record(license_, wav)
+    stamped = _stamp(client, bob_key, work.work_id, wav)
+    stale_note = client.get("/api/v1/log/checkpoint").content
+    work_void(brand=license_.brand, work_id=work.work_id)
+    state = tmp_path / "monitor.json"
+    key = log_keys.verifier_key()
+    assert (
+        main(["monitor", "--url", live_server.url, "--state", str(state), "--verifier-key", key])
+        == 0
+    )
+
+    # A registry that shows the tree as it was before the void.
+    verifier = parse_verifier_key(key)
+    stale = SignedCheckpoint(
+        open_checkpoint(stale_note, [verifier], verifier.name), stale_note.decode()
+    )
+    monkeypatch.setattr(LogClient, "checkpoint", lambda self, trusted: stale)
+    status, out, err = _offline(live_server, tmp_path, stamped, capsys)
+    assert status == 0 and "standing: licensed" in out, "without a state it cannot tell"
+    assert "note: without --state" in err
+    (tmp_path / "root.pem").write_text(identity.current().root_pem)
+    capsys.readouterr()
+    argv = ["audio", "--root", str(tmp_path / "root.pem"), "--url", live_server.url]
+    assert main([*argv, "--state", str(state), str(tmp_path / "stamped.wav")]) == 1
+    assert "invalid: log.rollback:" in capsys.readouterr().err

@@ -88,7 +88,7 @@ def test_hold_suspension_and_withdrawn_consent_are_logged_and_read_offline(
     assert held["license_id"] == lic.license_id and held["reason"] == "invoice_overdue"
     assert "in_private_77" not in json.dumps(held)
     status, check, err = _check(live_server, lic, tmp_path, capsys)
-    assert status == 1 and err.startswith("invalid: suspended: the log shows it held")
+    assert status == 1 and "invalid: suspended: the log shows: held" in err
     assert check["event"]["event"]["type"] == "license.held"
     assert check["event"]["proof"]["index"] == check["event"]["index"]
     licensing.license_release(license=lic, reason="invoice_overdue", ref="in_private_77")
@@ -113,7 +113,7 @@ def test_hold_suspension_and_withdrawn_consent_are_logged_and_read_offline(
     ]
     assert _events("voice.suspended")[-1]["cause"] == "consent_withdrawn"
     status, check, err = _check(live_server, lic, tmp_path, capsys)
-    assert status == 1 and err.startswith("invalid: revoked: the log shows it revoked")
+    assert status == 1 and "invalid: revoked: the log shows: revoked" in err
     assert check["event"]["event"]["reason"] == "consent_withdrawn"
 
 

@@ -473,10 +473,47 @@ def test_the_payee_downloads_the_signed_statement_beside_the_pdf_and_csv(
     download = client.get(base + ".jws")
     assert download.status_code == 200 and download["Content-Type"] == "application/jose"
     assert download.content.decode() == stored.jws
-    assert client.get("/statements/{stored.payee.pk}/2031-02/USD.jws").status_code == 404
+    assert client.get(f"/statements/{stored.payee.pk}/2031-02/USD.jws").status_code == 404
     assert client.get(f"/statements/{stored.payee.pk}/nope/USD.jws").status_code == 404
     client.force_login(performer_dave.user)
     assert client.get(base + ".jws").status_code == 404
+
+
+def test_a_granted_auditor_reads_the_signed_statement_and_nobody_else(
+    one_closed_month: dict[str, Any],
+    auditor_key: str,
+    auditor_ada: Any,
+    client: Client,
+    bob_key: str,
+    performer_dave: Any,
+) -> None:
+    stored = one_closed_month["statement"]
+    url = f"/api/v1/statements/{stored.payee.pk}/2031-01/USD.jws"
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {Path(auditor_key).read_text().strip()}")
+    answer = api.get(url)
+    assert answer.status_code == 200 and answer.content.decode() == stored.jws
+    assert api.get(url.replace("2031-01", "2031-02")).status_code == 404
+    assert api.get(url.replace("2031-01", "9999-12")).status_code == 404
+    # Signed in, the auditor opens the statement's page and its downloads too.
+    client.force_login(auditor_ada)
+    page = f"/statements/{stored.payee.pk}/2031-01/USD"
+    assert client.get(page + "/").status_code == 200
+    assert client.get(page + ".jws").content.decode() == stored.jws
+    # The brand's key, an ungranted auditor, another performer: nothing.
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {bob_key}")
+    assert api.get(url).status_code == 404
+    stranger = f.AuditorFactory(user__email="eve@example.com")
+    eve = registry_services.api_key_create(actor=stranger.user, owner=stranger, name="eve")[1]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {eve}")
+    assert api.get(url).status_code == 404
+    client.force_login(performer_dave.user)
+    assert client.get(page + ".jws").status_code == 404
+    # The grant ends: so does the access.
+    grant = auditor_ada.auditor.grants.get()
+    registry_services.audit_grant_revoke(actor=grant.performer.user, grant=grant)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {Path(auditor_key).read_text().strip()}")
+    assert api.get(url).status_code == 404
 
 
 def test_who_may_read_a_licenses_signed_document(

@@ -104,6 +104,7 @@ def test_only_those_with_a_right_to_it_read_it(
     ("report", "field"),
     [
         ("2026-13.csv", "month"),
+        ("9999-12.json", "month"),
         (".csv", "month"),
         ("2026-11%00.json", "month"),
         ("2026-11.xlsx", "report"),

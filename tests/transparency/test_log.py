@@ -302,3 +302,38 @@ def test_log_audit_flags_an_entry_that_is_not_a_wellformed_event(
     with pytest.raises(CommandError, match="first bad index 3"):
         call_command("log_audit")
     assert "entry 3: unknown event type 'voice.deleted'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "",
+        "voice:-1",
+        "voice:\u0663",
+        "payee:\uff11",
+        "voice:99999999999999999999999",
+        "license:lic_01h\n",
+        "license:",
+        "license:lic_01h\x00",
+        "person:12",
+        "voice 12",
+    ],
+)
+def test_an_oddly_shaped_subject_is_a_problem_naming_it(client: Any, subject: str) -> None:
+    response = client.get("/api/v1/log/events", {"subject": subject})
+    assert response.status_code == 400
+    assert "subject" in response.json()["errors"]
+
+
+def test_the_events_about_a_subject_are_listed_within_the_tree_size(client: Any) -> None:
+    append(2)
+    held = services.event("license.held", license_id="lic_01habc", hold_id="4", reason="disputed")
+    services.log_append(events=[held, held])
+    answer = client.get("/api/v1/log/events", {"subject": "license:lic_01habc"}).json()
+    assert answer == {"subject": "license:lic_01habc", "tree_size": 4, "indices": [2, 3]}
+    smaller = client.get(
+        "/api/v1/log/events", {"subject": "license:lic_01habc", "tree_size": 3}
+    ).json()
+    assert smaller["indices"] == [2]
+    beyond = client.get("/api/v1/log/events", {"subject": "license:lic_01habc", "tree_size": 5})
+    assert beyond.status_code == 400 and "tree_size" in beyond.json()["errors"]
