@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from verifier import statement_check
+from verifier import logfile, statement_check
 from verifier.checkpoint import Checkpoint, open_checkpoint
 from verifier.errors import JSONError, VerificationError
 from verifier.http import DEFAULT_TIMEOUT, FetchError, HttpClient
@@ -42,7 +42,7 @@ from verifier.license import (
     parse_at,
     verify_license,
 )
-from verifier.merkle import EMPTY_ROOT, leaf_hash
+from verifier.merkle import EMPTY_ROOT, leaf_hash, root_from_leaf_hashes
 from verifier.monitor import (
     LogClient,
     LogMisbehaviour,
@@ -58,7 +58,7 @@ from verifier.monitor import (
 )
 from verifier.note import parse_verifier_key
 from verifier.proofs import ConsistencyProof, InclusionProof, encode_hash
-from verifier.state import Standing, work_in_log
+from verifier.state import EventSource, RegistrySource, Standing, work_in_log
 
 __all__ = ["COMMANDS", "CommandError", "build_parser", "main"]
 
@@ -167,6 +167,53 @@ def _log_trust(args: argparse.Namespace) -> tuple[TrustedLog, MonitorState | Non
             "obtained out of band, not from the server being checked"
         )
     return trusted_log(args.verifier_key, args.origin), None
+
+
+def _add_log_file_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help="judge from a downloaded copy of the log (python -m verifier log-download) "
+        "instead of asking the registry: every entry is read, none can be left out",
+    )
+
+
+def _event_source(args: argparse.Namespace) -> EventSource:
+    """Where the events come from: a downloaded copy (--log), or the registry (--url)."""
+    trusted, state = _log_trust(args)
+    if getattr(args, "log", None) is not None:
+        try:
+            copy = logfile.load(Path(args.log), trusted)
+        except logfile.LogFileError as exc:
+            raise CommandError(str(exc)) from exc
+        if state is not None:
+            copy_extends(copy, state)
+        for kind, count in sorted(copy.unknown_types.items()):
+            print(
+                f"note: {count} entries of type {kind!r} in the copy, which this verifier does "
+                "not know: update the verifier to judge them",
+                file=sys.stderr,
+            )
+        return copy
+    client = _log_client(args)
+    return RegistrySource(client, _latest_checkpoint(client, trusted, state))
+
+
+def copy_extends(copy: logfile.LogFile, state: MonitorState) -> None:
+    """A copy is as new as what the monitor saw, and agrees with it: its first entries
+    make the monitor's tree."""
+    seen = state.latest
+    evidence = [("seen by the monitor", seen.note), ("in the copy", copy.checkpoint.note)]
+    if copy.size < seen.size:
+        raise LogMisbehaviour(
+            "log.rollback",
+            f"the copy is of size {copy.size}, older than the {seen.size} the monitor saw",
+            evidence,
+        )
+    if root_from_leaf_hashes(copy.hashes[: seen.size]) != seen.root_hash:
+        raise LogMisbehaviour(
+            "log.fork", "the copy's first entries do not make the tree the monitor saw", evidence
+        )
 
 
 def _warn_no_state() -> None:
@@ -604,6 +651,7 @@ def _register_license(subparsers: Subparsers) -> None:
         "voice (revocation, holds, suspension), and their proofs are fetched from it",
     )
     _add_state_argument(parser)
+    _add_log_file_argument(parser)
     parser.add_argument(
         "--at",
         metavar="DATE",
@@ -623,6 +671,22 @@ def _register_license(subparsers: Subparsers) -> None:
 
 
 def _license_log_inputs(args: argparse.Namespace) -> LogInputs:
+    if args.log is not None:
+        others = [
+            name
+            for name, value in (
+                ("--url", args.log_url),
+                ("--checkpoint", args.checkpoint),
+                ("--proof", args.proof),
+                ("--entry", args.entry),
+            )
+            if value is not None
+        ]
+        if others:
+            raise CommandError(f"--log is the whole log: drop {', '.join(others)}")
+        source = _event_source(args)
+        assert isinstance(source, logfile.LogFile)
+        return LogInputs(trusted=_log_trust(args)[0], log_file=source)
     state = None
     if args.state is not None:
         if args.log_url is None or args.checkpoint is not None:
@@ -728,6 +792,7 @@ def _register_audio(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--origin", help="with --url: the log's origin (default: the key's name)")
     _add_state_argument(parser)
+    _add_log_file_argument(parser)
     parser.set_defaults(handler=_run_audio)
 
 
@@ -740,9 +805,12 @@ def _run_audio(args: argparse.Namespace) -> int:
         raise CommandError("reading audio credentials needs c2pa-python installed") from exc
     from cryptography import x509
 
-    if args.url is not None and args.verifier_key is None and args.state is None:
+    if args.url is not None and args.log is not None:
+        raise CommandError("give the log once: --url URL (the registry) or --log FILE (a copy)")
+    judged = args.url is not None or args.log is not None
+    if judged and args.verifier_key is None and args.state is None:
         raise CommandError(
-            "audio --url needs the log's key: --state FILE (pinned by monitor) or "
+            "judging from the log needs its key: --state FILE (pinned by monitor) or "
             "--verifier-key KEY, obtained out of band, not from the server being checked"
         )
     raw_root = _read_bytes(args.root)
@@ -763,7 +831,7 @@ def _run_audio(args: argparse.Namespace) -> int:
         )
         out["receipt"] = {"valid": receipt[0], "detail": receipt[1]}
     standing = None
-    if args.url is not None and report.trusted and report.timbre is not None:
+    if judged and report.trusted and report.timbre is not None:
         standing = _work_standing(args, report.timbre)
         out["standing"] = {
             "status": "licensed" if standing.ok else standing.status,
@@ -792,7 +860,7 @@ def _run_audio(args: argparse.Namespace) -> int:
         )
     if receipt is not None and not receipt[0]:
         raise VerificationError("audio.bad_receipt", receipt[1])
-    if args.url is not None and standing is None:
+    if judged and standing is None:
         raise VerificationError(
             "audio.unknown", "the credentials carry no Timbre assertion to look up in the log"
         )
@@ -808,8 +876,6 @@ def standing_size(standing: Standing) -> int | None:
 
 def _work_standing(args: argparse.Namespace, timbre: dict[str, Any]) -> Standing:
     """The stamped work as the log stands: recorded, voided, its license's standing."""
-    trusted, state = _log_trust(args)
-    client = _log_client(args)
     voice = timbre.get("voice")
     try:
         log_index = int(str(timbre.get("log_index")))
@@ -817,10 +883,8 @@ def _work_standing(args: argparse.Namespace, timbre: dict[str, Any]) -> Standing
         raise VerificationError(
             "audio.bad_assertion", "the credentials' log_index is not a number"
         ) from exc
-    checkpoint = _latest_checkpoint(client, trusted, state)
     return work_in_log(
-        client,
-        checkpoint,
+        _event_source(args),
         work_id=str(timbre.get("work_id")),
         license_id=str(timbre.get("license_id")),
         voice_id=str(voice.get("id")) if isinstance(voice, dict) else "",
@@ -924,6 +988,50 @@ def _run_stamp(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
+# --- log-download -------------------------------------------------------------------------
+
+
+def _register_log_download(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "log-download",
+        help="save a verified copy of the whole log, to judge from it with no server",
+        description=_paragraphs(
+            "Fetch the latest signed checkpoint (verified with the log's key) and every "
+            "entry up to it, check that they make its root, and write them to FILE. Then "
+            "`license`, `audio` and `receipt` take --log FILE instead of --url: every entry "
+            "is read, so no event about a license or a work can be left out.",
+        ),
+        epilog=_EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_network_arguments(parser, required=True)
+    parser.add_argument("--verifier-key", metavar="KEY", help="the log's key (or --state)")
+    parser.add_argument("--origin", help="the log's origin (default: the key's name)")
+    _add_state_argument(parser)
+    parser.add_argument("--out", required=True, metavar="FILE", help="where to write the copy")
+    parser.set_defaults(handler=_run_log_download)
+
+
+def _run_log_download(args: argparse.Namespace) -> int:
+    trusted, state = _log_trust(args)
+    client = _log_client(args)
+    try:
+        copy = logfile.download(client, trusted, Path(args.out))
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    if state is not None:
+        try:
+            copy_extends(copy, state)
+        except VerificationError:
+            Path(args.out).unlink(missing_ok=True)  # a copy that contradicts the monitor
+            raise
+    print(
+        f"ok: {copy.size} entries of {trusted.origin} up to root "
+        f"{encode_hash(copy.checkpoint.root_hash)} written to {args.out}"
+    )
+    return EXIT_VALID
+
+
 # --- receipt ------------------------------------------------------------------------------
 
 
@@ -949,7 +1057,8 @@ def _register_receipt(subparsers: Subparsers) -> None:
         metavar="FILE_OR_URL",
         help="the registry's JWK Set (GET /.well-known/jwks.json)",
     )
-    _add_network_arguments(parser, required=True)
+    _add_network_arguments(parser, required=False)
+    _add_log_file_argument(parser)
     parser.add_argument(
         "--verifier-key",
         metavar="KEY",
@@ -962,6 +1071,8 @@ def _register_receipt(subparsers: Subparsers) -> None:
 
 
 def _run_receipt(args: argparse.Namespace) -> int:
+    if (args.url is None) == (args.log is None):
+        raise CommandError("give the log: --url URL (the registry) or --log FILE (a copy)")
     try:
         token = _read_bytes(args.receipt_file).decode("ascii").strip()
     except UnicodeDecodeError as exc:
@@ -973,11 +1084,8 @@ def _run_receipt(args: argparse.Namespace) -> int:
         raise VerificationError("receipt.malformed", f"not a receipt: it must name {fields}")
     if not payload["log_index"].isdigit():
         raise VerificationError("receipt.malformed", "the receipt's log_index is not a number")
-    trusted, state = _log_trust(args)
-    client = _log_client(args)
     standing = work_in_log(
-        client,
-        _latest_checkpoint(client, trusted, state),
+        _event_source(args),
         work_id=payload["work_id"],
         license_id=payload["license_id"],
         voice_id="",
@@ -1019,6 +1127,7 @@ COMMANDS: list[Callable[[Subparsers], None]] = [
     _register_audio,
     _register_stamp,
     _register_receipt,
+    _register_log_download,
     statement_check.register,
 ]
 

@@ -56,11 +56,12 @@ from verifier.jws import (
     verify_jws,
 )
 from verifier.keys import KEY_STATUSES, KeyStatus, judge_key_status
+from verifier.logfile import LogFile
 from verifier.merkle import leaf_hash
 from verifier.monitor import LogClient, MonitorState, TrustedLog, check_extends
 from verifier.proofs import InclusionProof, encode_hash
 from verifier.reasons import reason_for_jws_error
-from verifier.state import Standing, license_standing, proven_events
+from verifier.state import EventSource, RegistrySource, Standing, license_standing
 
 __all__ = [
     "CHECK_ORDER",
@@ -344,6 +345,8 @@ class LogInputs:
     # A monitor's state (--state): the registry's checkpoint must extend the one it saw,
     # so that an older tree head (one from before a revocation) cannot be passed off.
     state: MonitorState | None = None
+    # A downloaded copy of the log (--log), verified: everything is read from it.
+    log_file: LogFile | None = None
 
 
 @dataclass(frozen=True)
@@ -422,7 +425,7 @@ class _LogResult:
     status: RegistryStatus | None = None
     # The signed checkpoint the entry was proven in, and where to ask for more events.
     checkpoint: Checkpoint | None = None
-    registry: LogClient | None = None
+    events: EventSource | None = None
 
 
 def _check_log(inputs: LogInputs, token: str, license_id: str, kid: str) -> _LogResult:
@@ -568,28 +571,61 @@ def _check_log(inputs: LogInputs, token: str, license_id: str, kid: str) -> _Log
         index,
         status,
         checkpoint,
-        registry,
+        RegistrySource(registry, checkpoint) if registry is not None else None,
     )
 
 
 def _standing(result: _LogResult, document: Mapping[str, Any]) -> Standing | None:
     """The license's standing from the events the log holds about it and its voice,
     each proven in the checkpoint; None when there is no checkpoint to prove them in."""
-    if result.checkpoint is None or result.registry is None or result.log_index is None:
+    source = result.events
+    if result.checkpoint is None or source is None or result.log_index is None:
         return None
     voice = document.get("voice")
     voice_id = str(voice.get("id")) if isinstance(voice, dict) else ""
     license_id = str(document["license_id"])
     events = _from_registry(
         "the events about the license and its voice",
-        functools.partial(
-            proven_events,
-            result.registry,
-            result.checkpoint,
-            [f"license:{license_id}", f"voice:{voice_id}"],
-        ),
+        functools.partial(source.events_about, [f"license:{license_id}", f"voice:{voice_id}"]),
     )
     return license_standing(license_id, voice_id, events)
+
+
+def _check_log_file(copy: LogFile, token: str, license_id: str, kid: str) -> _LogResult:
+    """The license's issuance found in a downloaded copy of the log (every entry read)."""
+    checkpoint = copy.checkpoint.checkpoint
+    index = copy.find_issuance(license_id)
+    if index is None:
+        return _LogResult(
+            _failed(
+                "log_index_unknown",
+                f"the copy of the log (size {copy.size}) holds no issuance of {license_id}",
+            )
+        )
+    data, _proof = copy.proven_entry(index)
+    mismatch = _entry_mismatch(data, token, license_id, kid)
+    facts = {
+        "log_index": index,
+        "index_from": "the copy of the log",
+        "tree_size": checkpoint.size,
+        "root_hash": encode_hash(checkpoint.root_hash),
+        "origin": checkpoint.origin,
+    }
+    if mismatch is not None:
+        return _LogResult(
+            _failed("entry_mismatch", f"the copy's issuance of {license_id}: {mismatch}", **facts)
+        )
+    return _LogResult(
+        _ok(
+            f"logged at index {index}, in the copy of the log of size {checkpoint.size} "
+            f"({checkpoint.origin}), every entry read",
+            **facts,
+        ),
+        index,
+        None,
+        checkpoint,
+        copy,
+    )
 
 
 def _judge_standing(standing: Standing | None, status: RegistryStatus | None) -> Check:
@@ -710,7 +746,10 @@ def verify_license(
         checks["key"] = _failed("bad_jwks", exc.message)
         return report
 
-    result = _check_log(log, token, terms.license_id, kid)
+    if log.log_file is not None:
+        result = _check_log_file(log.log_file, token, terms.license_id, kid)
+    else:
+        result = _check_log(log, token, terms.license_id, kid)
     checks["log"] = result.check
     checks["key"] = judge_key(key, result.log_index)
     checks["revocation"] = _judge_standing(_standing(result, verified.payload), result.status)

@@ -7,10 +7,11 @@ reinstated, consent withdrawn, a work voided. :func:`license_standing` and
 :func:`work_standing` fold such events, in log order, into the standing they leave, and
 name the event that decides it.
 
-:func:`proven_events` fetches the events about some subjects from a registry, each with
-its inclusion proof against a signed checkpoint: the registry chooses which indices it
-names, but cannot forge one, nor slip in one about someone else. (An index it leaves out
-is not caught here; a monitor that reads every entry catches that.)
+The events come from an :class:`EventSource`: a registry (:class:`RegistrySource`, each
+event fetched with its inclusion proof against a signed checkpoint: the registry chooses
+which indices it names, but cannot forge one, nor slip in one about someone else; an
+index it leaves out is caught by a monitor that reads every entry), or a downloaded log
+(:class:`verifier.logfile.LogFile`, every entry read, so nothing can be left out).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from verifier.checkpoint import Checkpoint
 from verifier.errors import JSONError, VerificationError
@@ -29,7 +30,9 @@ from verifier.monitor import EVENTS_PATH, LogClient, SignedCheckpoint
 from verifier.proofs import InclusionProof
 
 __all__ = [
+    "EventSource",
     "LoggedEvent",
+    "RegistrySource",
     "Standing",
     "license_standing",
     "proven_events",
@@ -157,11 +160,37 @@ def work_standing(work_id: str, events: Iterable[LoggedEvent]) -> Standing | Non
     return None
 
 
-# --- fetching, with proofs -----------------------------------------------------------------
+# --- where the events come from ----------------------------------------------------------
+
+
+class EventSource(Protocol):
+    """A log as of one signed tree head, that can show an entry with its proof and every
+    event about some subjects."""
+
+    @property
+    def size(self) -> int: ...
+
+    def proven_entry(self, index: int) -> tuple[bytes, InclusionProof]: ...
+
+    def events_about(self, wanted: Sequence[str]) -> list[LoggedEvent]: ...
 
 
 def _malformed(message: str) -> VerificationError:
     return VerificationError("log.malformed_response", message)
+
+
+def checked_event(index: int, data: bytes) -> dict[str, Any]:
+    """The event at ``index``, parsed and checked against the one schema of events."""
+    try:
+        event = parse_json_strict(data)
+    except JSONError as exc:
+        raise VerificationError(
+            "log.bad_event", f"entry {index} is not strict JSON: {exc.message}"
+        ) from exc
+    problem = event_problem(event)
+    if problem is not None:
+        raise VerificationError("log.bad_event", f"entry {index}: {problem}")
+    return dict(event)
 
 
 def event_indices(client: LogClient, subject: str, tree_size: int) -> list[int]:
@@ -177,46 +206,57 @@ def event_indices(client: LogClient, subject: str, tree_size: int) -> list[int]:
     return sorted(set(indices))
 
 
+@dataclass(frozen=True)
+class RegistrySource:
+    """The registry's log, as of ``checkpoint`` (already verified with the log's key)."""
+
+    client: LogClient
+    checkpoint: Checkpoint | SignedCheckpoint
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+    def proven_entry(self, index: int) -> tuple[bytes, InclusionProof]:
+        data = self.client.entry(index)
+        proof = self.client.inclusion_proof(index, self.checkpoint.size)
+        if not hmac.compare_digest(leaf_hash(data), proof.leaf_hash):
+            raise VerificationError(
+                "merkle.proof_mismatch",
+                f"entry {index}'s data does not hash to its inclusion proof's leaf_hash",
+            )
+        proof.verify(self.checkpoint.root_hash)
+        return data, proof
+
+    def events_about(self, wanted: Sequence[str]) -> list[LoggedEvent]:
+        found: dict[int, LoggedEvent] = {}
+        for subject in wanted:
+            for index in event_indices(self.client, subject, self.checkpoint.size):
+                if index in found:
+                    continue
+                data, proof = self.proven_entry(index)
+                event = checked_event(index, data)
+                if subject not in subjects(event):
+                    raise VerificationError(
+                        "log.bad_event",
+                        f"the registry named entry {index} as about {subject}, but it is a "
+                        f"{event.get('type')} event about "
+                        f"{', '.join(subjects(event)) or 'nothing'}",
+                    )
+                found[index] = LoggedEvent(index, event, proof)
+        return [found[i] for i in sorted(found)]
+
+
 def proven_events(
     client: LogClient, checkpoint: Checkpoint | SignedCheckpoint, wanted: Sequence[str]
 ) -> list[LoggedEvent]:
     """Every event the registry names about the ``wanted`` subjects, each proven included
     in ``checkpoint`` and shown to be about one of them; in log order."""
-    found: dict[int, LoggedEvent] = {}
-    for subject in wanted:
-        for index in event_indices(client, subject, checkpoint.size):
-            if index in found:
-                continue
-            data = client.entry(index)
-            proof = client.inclusion_proof(index, checkpoint.size)
-            if not hmac.compare_digest(leaf_hash(data), proof.leaf_hash):
-                raise VerificationError(
-                    "merkle.proof_mismatch",
-                    f"entry {index}'s data does not hash to its inclusion proof's leaf_hash",
-                )
-            proof.verify(checkpoint.root_hash)
-            try:
-                event = parse_json_strict(data)
-            except JSONError as exc:
-                raise VerificationError(
-                    "log.bad_event", f"entry {index} is not strict JSON: {exc.message}"
-                ) from exc
-            problem = event_problem(event)
-            if problem is not None:
-                raise VerificationError("log.bad_event", f"entry {index}: {problem}")
-            if subject not in subjects(event):
-                raise VerificationError(
-                    "log.bad_event",
-                    f"the registry named entry {index} as about {subject}, but it is a "
-                    f"{event.get('type')} event about {', '.join(subjects(event)) or 'nothing'}",
-                )
-            found[index] = LoggedEvent(index, event, proof)
-    return [found[i] for i in sorted(found)]
+    return RegistrySource(client, checkpoint).events_about(wanted)
 
 
 def work_in_log(
-    client: LogClient,
-    checkpoint: Checkpoint | SignedCheckpoint,
+    source: EventSource,
     *,
     work_id: str,
     license_id: str,
@@ -224,23 +264,16 @@ def work_in_log(
     log_index: int,
     content_sha256: str,
 ) -> Standing:
-    """A recorded work's standing at ``checkpoint``: its ``work.recorded`` entry proven to
-    be this work's, then voided, or else its license's standing (revoked, suspended,
+    """A recorded work's standing in ``source``: its ``work.recorded`` entry proven to be
+    this work's, then voided, or else its license's standing (revoked, suspended,
     active), each from proven events. Without ``voice_id`` (a receipt names none) the
     voice is the one the license's logged issuance names."""
-    if not 0 <= log_index < checkpoint.size:
+    if not 0 <= log_index < source.size:
         raise VerificationError(
             "merkle.index_out_of_range",
-            f"the work is logged at index {log_index}, beyond the checkpoint of size "
-            f"{checkpoint.size}",
+            f"the work is logged at index {log_index}, beyond the tree of size {source.size}",
         )
-    data = client.entry(log_index)
-    proof = client.inclusion_proof(log_index, checkpoint.size)
-    if not hmac.compare_digest(leaf_hash(data), proof.leaf_hash):
-        raise VerificationError(
-            "merkle.proof_mismatch", f"entry {log_index} does not hash to its proof's leaf_hash"
-        )
-    proof.verify(checkpoint.root_hash)
+    data, proof = source.proven_entry(log_index)
     try:
         recorded = parse_json_strict(data)
     except JSONError as exc:
@@ -257,14 +290,14 @@ def work_in_log(
             f"entry {log_index} is not the recording of work {work_id} under {license_id} "
             f"with audio {content_sha256}",
         )
-    events = proven_events(client, checkpoint, [f"work:{work_id}", f"license:{license_id}"])
+    events = source.events_about([f"work:{work_id}", f"license:{license_id}"])
     if not voice_id:
         # A receipt does not name the voice: the license's logged issuance does.
         issued = [e for e in events if e.type == "license.issued"]
         voice_id = str(issued[0].event.get("voice_id", "")) if issued else ""
     if voice_id:
         known = {e.index for e in events}
-        extra = proven_events(client, checkpoint, [f"voice:{voice_id}"])
+        extra = source.events_about([f"voice:{voice_id}"])
         events = sorted([*events, *(e for e in extra if e.index not in known)], key=_index)
     recording = LoggedEvent(log_index, recorded, proof)
     voided = work_standing(work_id, events)

@@ -263,3 +263,82 @@ def test_an_older_tree_head_from_before_the_void_is_caught_with_a_monitors_state
     argv = ["audio", "--root", str(tmp_path / "root.pem"), "--url", live_server.url]
     assert main([*argv, "--state", str(state), str(tmp_path / "stamped.wav")]) == 1
     assert "invalid: log.rollback:" in capsys.readouterr().err
+
+
+def test_a_downloaded_copy_of_the_log_judges_with_no_server(
+    client: Client,
+    live_server: Any,
+    license_: Any,
+    bob_key: str,
+    wav: bytes,
+    operator: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    work = record(license_, wav)
+    stamped = _stamp(client, bob_key, work.work_id, wav)
+    work_void(brand=license_.brand, work_id=work.work_id)
+    licensing.license_hold(license=license_, reason="disputed", ref="dp_9")
+    key = log_keys.verifier_key()
+    copy = tmp_path / "log.json"
+    assert (
+        main(["log-download", "--url", live_server.url, "--verifier-key", key, "--out", str(copy)])
+        == 0
+    )
+    (tmp_path / "root.pem").write_text(identity.current().root_pem)
+    (tmp_path / "stamped.wav").write_bytes(stamped)
+    (tmp_path / "receipt.jws").write_text(work.receipt)
+    (tmp_path / "license.jws").write_text(license_.jws)
+    (tmp_path / "jwks.json").write_text(client.get("/.well-known/jwks.json").content.decode())
+    offline = ["--log", str(copy), "--verifier-key", key]
+    capsys.readouterr()
+
+    # No --url anywhere: everything is read from the copy, every entry.
+    assert (
+        main(
+            ["audio", "--root", str(tmp_path / "root.pem"), *offline, str(tmp_path / "stamped.wav")]
+        )
+        == 1
+    )
+    assert "invalid: audio.voided: voided at " in capsys.readouterr().err
+    receipt = ["receipt", str(tmp_path / "receipt.jws"), "--jwks", str(tmp_path / "jwks.json")]
+    assert main([*receipt, *offline]) == 1
+    assert "invalid: receipt.voided:" in capsys.readouterr().err
+    license_args = ["license", str(tmp_path / "license.jws"), "--jwks", str(tmp_path / "jwks.json")]
+    assert main([*license_args, *offline, "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert "invalid: suspended: the log shows: held (disputed)" in err
+    checks = json.loads(out)["checks"]
+    assert checks["log"]["index_from"] == "the copy of the log"
+    assert checks["revocation"]["event"]["event"]["type"] == "license.held"
+
+    # A copy with one entry altered does not load.
+    body = json.loads(copy.read_text())
+    body["entries"][0] = body["entries"][1]
+    copy.write_text(json.dumps(body))
+    assert main([*receipt, *offline]) == 1
+    assert "invalid: log.entries_mismatch:" in capsys.readouterr().err
+
+
+def test_a_copy_older_than_what_the_monitor_saw_is_refused(
+    live_server: Any, license_: Any, wav: bytes, tmp_path: Path, capsys: Any
+) -> None:
+    work = record(license_, wav)
+    key = log_keys.verifier_key()
+    copy, state = tmp_path / "log.json", tmp_path / "monitor.json"
+    assert (
+        main(["log-download", "--url", live_server.url, "--verifier-key", key, "--out", str(copy)])
+        == 0
+    )
+    work_void(brand=license_.brand, work_id=work.work_id)  # after the copy was made
+    assert (
+        main(["monitor", "--url", live_server.url, "--state", str(state), "--verifier-key", key])
+        == 0
+    )
+    (tmp_path / "receipt.jws").write_text(work.receipt)
+    jwks = f"{live_server.url}/.well-known/jwks.json"
+    capsys.readouterr()
+    argv = ["receipt", str(tmp_path / "receipt.jws"), "--jwks", jwks, "--log", str(copy)]
+    assert main([*argv, "--verifier-key", key]) == 0, "alone, the old copy says active"
+    assert main([*argv, "--state", str(state)]) == 1
+    assert "invalid: log.rollback: the copy is of size" in capsys.readouterr().err
