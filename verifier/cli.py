@@ -503,7 +503,10 @@ def _register_monitor(subparsers: Subparsers) -> None:
             "check that it extends the checkpoint saved in the state file by the last run "
             "(a consistency proof from the old size to the new). A shrunken log is a "
             "rollback, a checkpoint that is not an extension is a fork; both print the two "
-            "conflicting signed checkpoints as evidence. The state file is only replaced "
+            "conflicting signed checkpoints as evidence. It also reads every new entry, "
+            "proves the lot against the new root (the state keeps the tree's compact range) "
+            "and checks that each is a well-formed event of a type it knows (types it does "
+            "not know, from a newer registry, are noted). The state file is only replaced "
             "when every check passed.",
             "The first run needs --verifier-key: the log's key as obtained out of band, "
             "never from the server being checked. It is pinned in the state file; later "
