@@ -61,3 +61,154 @@ def tone(seconds: float, fmt: str = "WAV", rate: int = 8000) -> bytes:
         for start in range(0, frames, rate):
             file.write(samples[start : start + rate].astype("float32"))
     return out.getvalue()
+
+
+# Hostile audio: files whose own length fields understate (or overstate) what they hold,
+# built from honest ones, for the tests of what the registry measures. Each is written
+# here, independently of registry/audio.py, so that a test does not check the code with
+# itself.
+
+
+def flac_claiming(data: bytes, total_samples: int, *, bits: int | None = None) -> bytes:
+    """A FLAC file written by :func:`tone` whose STREAMINFO claims ``total_samples`` (0 is
+    "unknown") and, given ``bits``, that bit depth; its frames untouched."""
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0, "STREAMINFO comes first"
+    out = bytearray(data)
+    fields = int.from_bytes(out[18:26], "big")  # rate, channels, depth, total samples
+    fields = (fields & ~((1 << 36) - 1)) | total_samples
+    if bits is not None:
+        fields = (fields & ~(31 << 36)) | ((bits - 1) << 36)
+    out[18:26] = fields.to_bytes(8, "big")
+    return bytes(out)
+
+
+def crc(data: bytes, poly: int, width: int) -> int:
+    """An unreflected CRC with no initial or final XOR (FLAC's CRC-8 and CRC-16, Ogg's
+    CRC-32), bit by bit."""
+    top, mask, value = 1 << (width - 1), (1 << width) - 1, 0
+    for byte in data:
+        value ^= byte << (width - 8)
+        for _ in range(8):
+            value = ((value << 1) ^ poly) & mask if value & top else (value << 1) & mask
+    return value
+
+
+def flac_frame_starts(data: bytes) -> list[int]:
+    """Where each frame of a FLAC file written by :func:`tone` starts: frames are numbered
+    0, 1, 2... (fewer than 128, so one byte each), and each header's CRC-8 holds."""
+    starts: list[int] = []
+    at = data.find(b"\xff\xf8")
+    while at >= 0:
+        size_code, rate_code = data[at + 2] >> 4, data[at + 2] & 15
+        extra = {6: 1, 7: 2}.get(size_code, 0) + {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+        header_end = at + 5 + extra
+        number_ok = data[at + 4] == len(starts)
+        if number_ok and crc(data[at:header_end], 0x07, 8) == data[header_end]:
+            starts.append(at)
+        at = data.find(b"\xff\xf8", at + 1)
+    assert len(starts) < 128, "frame numbers of one byte"
+    return starts
+
+
+def mpeg_frames(data: bytes) -> tuple[int, list[int]]:
+    """Where an MP3 written by :func:`tone` (MPEG Layer III) starts after its ID3 tag, and
+    each of its frames' lengths, read from their headers."""
+    kbps = {
+        3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+        2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    }
+    rates = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+    start = 0
+    if data[:3] == b"ID3":
+        start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    at, lengths = start, []
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] & 0xE6 == 0xE2:
+        version = (data[at + 1] >> 3) & 3
+        bitrate = kbps[3 if version == 3 else 2][data[at + 2] >> 4] * 1000
+        rate = rates[version][(data[at + 2] >> 2) & 3]
+        padding = (data[at + 2] >> 1) & 1
+        length = (144 if version == 3 else 72) * bitrate // rate + padding
+        lengths.append(length)
+        at += length
+    return start, lengths
+
+
+def mp3_claiming_two_frames(data: bytes, *, junk: bytes = b"", every: int = 0) -> bytes:
+    """An MP3 written by :func:`tone` whose Xing/Info tag says it holds two frames, with
+    ``junk`` after its third frame (and, given ``every``, after every ``every``-th one)."""
+    out = bytearray(data)
+    at = max(out.find(b"Xing"), out.find(b"Info"))
+    assert at > 0, "libsndfile's MP3 writer puts a length tag in the first frame"
+    struct.pack_into(">I", out, at + 8, 2)  # "two frames"
+    start, lengths = mpeg_frames(bytes(out))
+    pieces, at = [bytes(out[:start])], start
+    for index, length in enumerate(lengths, 1):
+        pieces.append(bytes(out[at : at + length]))
+        if index == 3 or (every and index % every == 0):
+            pieces.append(junk)
+        at += length
+    pieces.append(bytes(out[at:]))
+    return b"".join(pieces)
+
+
+def wav_chunk(tag: bytes, payload: bytes, size: int | None = None) -> bytes:
+    """A RIFF chunk: its tag, its size (``size`` when given, whatever the payload), its
+    payload and a pad byte when that is odd."""
+    declared = len(payload) if size is None else size
+    return tag + struct.pack("<I", declared) + payload + b"\0" * (len(payload) & 1)
+
+
+def riff_wave(*chunks: bytes) -> bytes:
+    body = b"WAVE" + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def wav_parts(seconds: float, rate: int = 8000) -> tuple[bytes, bytes]:
+    """The ``fmt `` chunk (whole) and the samples of :func:`wav_bytes`' mono 16-bit WAV."""
+    data = wav_bytes(seconds=seconds, rate=rate)
+    assert data[12:16] == b"fmt " and data[36:40] == b"data"
+    return data[12:36], data[44:]
+
+
+def ogg_pages(data: bytes) -> list[tuple[int, int]]:
+    """(offset, size) of each page of an Ogg file written by libsndfile."""
+    pages, at = [], 0
+    while (at := data.find(b"OggS", at)) >= 0:
+        count = data[at + 26]
+        size = 27 + count + sum(data[at + 27 : at + 27 + count])
+        pages.append((at, size))
+        at += size
+    return pages
+
+
+def ogg_rewritten(
+    data: bytes, *, granule: int | None = None, divide: int = 1, ends_at: int | None = None
+) -> bytes:
+    """An Ogg file whose audio pages all state ``granule`` as their granule position (or
+    theirs divided by ``divide``) and, given ``ends_at``, with that page flagged as the end
+    of the stream; each page's checksum recomputed."""
+    out = bytearray(data)
+    for index, (at, size) in enumerate(ogg_pages(data)):
+        if index < 2:
+            continue  # the header pages
+        (position,) = struct.unpack_from("<q", out, at + 6)
+        struct.pack_into("<q", out, at + 6, position // divide if granule is None else granule)
+        if index == ends_at:
+            out[at + 5] |= 4
+        struct.pack_into("<I", out, at + 22, 0)
+        struct.pack_into("<I", out, at + 22, crc(bytes(out[at : at + size]), 0x04C11DB7, 32))
+    return bytes(out)
+
+
+def opus(seconds: float, rate: int = 48000) -> bytes:
+    """A mono 440 Hz tone of ``seconds`` as Ogg Opus, written by libsndfile."""
+    import numpy
+    import soundfile  # type: ignore[import-untyped]  # soundfile ships no type hints
+
+    frames = round(seconds * rate)
+    samples = 0.3 * numpy.sin(2 * numpy.pi * 440.0 * numpy.arange(frames) / rate)
+    out = io.BytesIO()
+    with soundfile.SoundFile(out, "w", rate, 1, format="OGG", subtype="OPUS") as file:
+        for start in range(0, frames, rate):
+            file.write(samples[start : start + rate].astype("float32"))
+    return out.getvalue()

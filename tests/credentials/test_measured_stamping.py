@@ -4,6 +4,8 @@ whether its receipt agrees."""
 
 from __future__ import annotations
 
+import re
+import struct
 from typing import Any
 
 import pytest
@@ -12,7 +14,15 @@ from django.test import Client
 from credentials import stamping
 from royalties.models import WorkStamp
 from tests.credentials.helpers import record
-from tests.helpers import tone, wav_bytes
+from tests.helpers import (
+    flac_claiming,
+    mp3_claiming_two_frames,
+    riff_wave,
+    tone,
+    wav_bytes,
+    wav_chunk,
+    wav_parts,
+)
 from verifier.audio import MIME_TYPES
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +86,61 @@ def test_it_refuses_to_stamp_audio_it_cannot_measure(
     work = record(license_, silent, duration_ms=1000)
     response = stamp(client, bob_key, work.work_id, silent, "audio/wav")
     assert response.status_code == 400
+    assert "could not measure how long this audio plays" in response.json()["detail"]
+    assert not WorkStamp.objects.exists()
+
+
+def _wav_with_a_second_data_chunk() -> bytes:
+    fmt, samples = wav_parts(60.0)
+    return riff_wave(fmt, wav_chunk(b"data", samples[:2]), wav_chunk(b"data", samples))
+
+
+def _wav_whose_data_size_is_0() -> bytes:
+    fmt, samples = wav_parts(60.0)
+    return riff_wave(fmt, wav_chunk(b"data", samples, size=0))
+
+
+# Files whose length fields say they play for next to nothing while they play a minute:
+# (format, audio), built in the test from libsndfile's honest files.
+UNDERSTATED = {
+    "flac-streaminfo-44-samples": ("flac", lambda: flac_claiming(tone(60.0, "FLAC"), 44)),
+    "flac-streaminfo-unknown": ("flac", lambda: flac_claiming(tone(60.0, "FLAC"), 0)),
+    "mp3-xing-2-frames-and-junk": (
+        "mp3",
+        lambda: mp3_claiming_two_frames(tone(60.0, "MP3", rate=16000), junk=b"JUNK!"),
+    ),
+    "wav-data-size-0": ("wav", _wav_whose_data_size_is_0),
+    "wav-two-data-chunks": ("wav", _wav_with_a_second_data_chunk),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNDERSTATED))
+def test_it_refuses_to_stamp_a_minute_whose_header_understates_it_recorded_as_a_millisecond(
+    client: Client, license_: Any, bob_key: str, case: str
+) -> None:
+    kind, build = UNDERSTATED[case]
+    data = build()
+    work = record(license_, data, duration_ms=1)
+
+    response = stamp(client, bob_key, work.work_id, data, FORMATS[kind][1])
+
+    assert response.status_code == 400, response.content[:300]
+    detail = response.json()["detail"]
+    # Counted frames include the MP3's length tag and encoder padding: 60.1 s, within 1%.
+    assert re.search(r"measured at 60\.[01]\d\d s", detail), detail
+    assert "recorded as 0.001 s" in detail, detail
+    assert not WorkStamp.objects.exists()
+
+
+@pytest.mark.parametrize("claims_ms", [2000, 3_600_000], ids=["two-seconds", "an-hour"])
+def test_it_refuses_to_stamp_a_wav_header_recorded_as_what_it_claims(
+    client: Client, license_: Any, bob_key: str, claims_ms: int
+) -> None:
+    # 44 bytes: a header whose data size claims the duration, and no samples at all.
+    header_only = riff_wave(wav_parts(0.1)[0], b"data" + struct.pack("<I", claims_ms * 16))
+    work = record(license_, header_only, duration_ms=claims_ms)
+    response = stamp(client, bob_key, work.work_id, header_only, "audio/wav")
+    assert response.status_code == 400, response.content[:300]
     assert "could not measure how long this audio plays" in response.json()["detail"]
     assert not WorkStamp.objects.exists()
 

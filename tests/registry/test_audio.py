@@ -1,16 +1,31 @@
-"""Durations are measured by an audio library (libsndfile, mutagen), or not at all; and
-a declared duration agrees with a measured one within the larger of 100 ms and 1%."""
+"""Durations are measured (by libsndfile, and by counting what the file holds), or not at
+all; a length field that understates the audio never shortens it; and a declared duration
+agrees with a measured one within the larger of 100 ms and 1%."""
 
 from __future__ import annotations
 
 import io
+import itertools
+import random
 import struct
 from pathlib import Path
 
 import pytest
 
 from registry import audio
-from tests.helpers import tone, wav_bytes
+from tests.helpers import (
+    crc,
+    flac_claiming,
+    flac_frame_starts,
+    mp3_claiming_two_frames,
+    ogg_rewritten,
+    opus,
+    riff_wave,
+    tone,
+    wav_bytes,
+    wav_chunk,
+    wav_parts,
+)
 
 M4A = Path(__file__).parent.parent / "fixtures" / "tone-1s.m4a"
 
@@ -27,7 +42,7 @@ def test_it_measures_each_format_libsndfile_writes(fmt: str) -> None:
     assert audio.kind(data[:65536]) is not None
 
 
-def test_it_measures_an_m4a_with_mutagen() -> None:
+def test_it_measures_an_m4a_by_its_sample_table() -> None:
     data = M4A.read_bytes()
     assert audio.kind(data[:65536]) == "audio/mp4"
     measured = audio.duration_ms(data)
@@ -80,3 +95,236 @@ def test_a_disagreement_names_both_durations_in_seconds() -> None:
     )
     assert words is not None
     assert "measured at 60.000 s" in words and "recorded as 0.001 s" in words
+
+
+# -- Measure rather than trust: what a file's length fields say does not shorten it -------
+
+MINUTE = 60_000
+
+
+def about(measured: int | None, expected: int) -> bool:
+    """Within the tolerance a declared duration is held to."""
+    return measured is not None and abs(measured - expected) <= audio.tolerance_ms(expected)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rate", "plays"),
+    [
+        ("WAV", 44100, 2.5),
+        ("FLAC", 48000, 2.5),
+        ("FLAC", 8000, 61.0),
+        ("MP3", 44100, 2.5),
+        ("MP3", 8000, 7.0),
+        ("OGG", 44100, 2.5),
+    ],
+)
+def test_honest_files_measure_what_they_play(fmt: str, rate: int, plays: float) -> None:
+    measured = audio.duration_ms(tone(plays, fmt, rate=rate))
+    assert about(measured, round(plays * 1000)), (fmt, rate, measured)
+
+
+def test_an_honest_opus_file_measures_what_it_plays() -> None:
+    assert audio.duration_ms(opus(3.0)) == 3000
+
+
+@pytest.mark.parametrize("total", [44, 0], ids=["44-samples", "unknown"])
+def test_a_flac_whose_streaminfo_total_understates_it_is_measured_by_its_frames(
+    total: int,
+) -> None:
+    honest = tone(60.0, "FLAC")
+    assert audio.duration_ms(honest) == MINUTE
+    # libsndfile stops at STREAMINFO's total (44 samples: 6 ms), or does not read a total
+    # of 0 ("unknown"); players play every frame.
+    assert audio.duration_ms(flac_claiming(honest, total)) == MINUTE
+
+
+def test_a_flac_whose_streaminfo_misstates_its_bit_depth_is_measured_by_its_frames() -> None:
+    # Chromium plays 16-bit frames under a STREAMINFO that says 24 bits.
+    hostile = flac_claiming(tone(60.0, "FLAC"), 44, bits=24)
+    assert audio.duration_ms(hostile) == MINUTE
+
+
+def test_a_flac_with_junk_between_its_frames_is_measured_by_its_frames() -> None:
+    honest = tone(60.0, "FLAC")
+    middle = flac_frame_starts(honest)[50]
+    # libsndfile's decoder loses sync at the junk and stops; players find the next frame.
+    hostile = flac_claiming(honest[:middle] + b"JUNK" * 6 + honest[middle:], 44)
+    assert audio.duration_ms(hostile) == MINUTE
+
+
+def test_a_flac_is_measured_by_its_frames_whatever_they_are_numbered() -> None:
+    honest = tone(10.0, "FLAC")
+    starts = [*flac_frame_starts(honest), len(honest)]
+    rebuilt = bytearray(honest[: starts[0]])
+    for start, end in itertools.pairwise(starts):
+        frame = bytearray(honest[start:end])
+        frame[4] = 0  # every frame says it is frame 0
+        # A tone() frame header is the sync, two code bytes, the number and (for the last
+        # frame) an explicit block size; then its CRC-8.
+        size = 5 + {6: 1, 7: 2}.get(frame[2] >> 4, 0)
+        frame[size] = crc(bytes(frame[:size]), 0x07, 8)
+        frame[-2:] = crc(bytes(frame[:-2]), 0x8005, 16).to_bytes(2, "big")
+        rebuilt += frame
+    assert audio.duration_ms(flac_claiming(bytes(rebuilt), 44)) == 10_000
+
+
+def test_a_chance_sync_code_inside_a_flac_frame_is_not_counted() -> None:
+    honest = tone(60.0, "FLAC")
+    starts = flac_frame_starts(honest)
+    # Another frame's header (whose CRC-8 holds) inside frame 30's audio, as audio bytes
+    # may form one by chance; frame 30's own CRC-16 still holds.
+    start, end = starts[30], starts[31]
+    forged = bytearray(honest)
+    middle = (start + end) // 2
+    forged[middle : middle + 6] = honest[starts[90] : starts[90] + 6]
+    forged[end - 2 : end] = crc(bytes(forged[start : end - 2]), 0x8005, 16).to_bytes(2, "big")
+    assert audio.duration_ms(flac_claiming(bytes(forged), 44)) == MINUTE
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"JUNK!", b"\xff" * 999, random.Random(1).randbytes(4096)],
+    ids=["five-bytes", "sync-bytes", "random-bytes"],
+)
+def test_an_mp3_whose_length_tag_understates_it_is_measured_past_junk(junk: bytes) -> None:
+    hostile = mp3_claiming_two_frames(tone(60.0, "MP3", rate=16000), junk=junk)
+    # Counting stopped at the junk after the third frame (108 ms); decoders resync.
+    assert about(audio.duration_ms(hostile), MINUTE)
+
+
+def test_an_mp3_with_junk_after_every_tenth_frame_is_measured_by_its_frames() -> None:
+    hostile = mp3_claiming_two_frames(tone(60.0, "MP3", rate=16000), junk=b"\0" * 999, every=10)
+    assert about(audio.duration_ms(hostile), MINUTE)
+
+
+def test_an_mp3_full_of_header_like_junk_is_refused_rather_than_walked() -> None:
+    # A candidate MPEG header every four bytes, none followed by a frame: more looking than
+    # an honest file of this size needs (the work is bounded: linear, then refused).
+    junk = b"\0" + b"\xff\xfb\x90\x00" * 300_000
+    assert audio.duration_ms(tone(2.0, "MP3", rate=16000) + junk) is None
+
+
+@pytest.mark.parametrize("claims", [2.0, 3600.0], ids=["two-seconds", "an-hour"])
+def test_a_wav_header_with_no_samples_behind_it_has_no_duration(claims: float) -> None:
+    fmt, _ = wav_parts(0.1)
+    header_only = riff_wave(fmt, b"data" + struct.pack("<I", int(claims * 8000) * 2))
+    assert len(header_only) == 44
+    assert audio.duration_ms(header_only) is None
+
+
+def test_a_wav_whose_data_size_says_one_sample_holds_no_sound() -> None:
+    fmt, samples = wav_parts(60.0)
+    # Chromium and libsndfile stop where the data size says (a sample: 0.125 ms).
+    assert audio.duration_ms(riff_wave(fmt, wav_chunk(b"data", samples, size=2))) is None
+
+
+@pytest.mark.parametrize("rate", [0xFFFFFFFF, 0])
+def test_a_wav_with_an_impossible_sample_rate_has_no_duration(rate: int) -> None:
+    wav = bytearray(wav_bytes(seconds=2.0))
+    struct.pack_into("<I", wav, 24, rate)
+    assert audio.duration_ms(bytes(wav)) is None
+
+
+def test_a_wav_data_size_smaller_than_the_bytes_after_it_is_honoured() -> None:
+    fmt, samples = wav_parts(60.0)
+    # Players (Chromium, ffmpeg, libsndfile) stop where the data size says: bytes after it
+    # that do not form another data chunk are not played.
+    shorter = riff_wave(fmt, wav_chunk(b"data", samples, size=16000))
+    assert audio.duration_ms(shorter) == 1000
+
+
+@pytest.mark.parametrize("size", [0, 0xFFFFFFFF], ids=["zero", "unknown"])
+def test_a_wav_data_size_of_zero_or_unknown_plays_to_the_end(size: int) -> None:
+    fmt, samples = wav_parts(60.0)
+    # ffmpeg (so Chromium) plays such a chunk to the end of the file.
+    assert audio.duration_ms(riff_wave(fmt, wav_chunk(b"data", samples, size=size))) == MINUTE
+
+
+@pytest.mark.parametrize(
+    "between",
+    [b"", wav_chunk(b"\x00\x01\x02\x03", b"x" * 10)],
+    ids=["adjacent", "after-a-binary-tag"],
+)
+def test_a_wav_with_a_second_data_chunk_is_measured_with_it(between: bytes) -> None:
+    fmt, samples = wav_parts(60.0)
+    # libsndfile reads the first data chunk (2 ms), or stops at a chunk whose tag is not
+    # text; Chromium plays the last: both are counted.
+    hostile = riff_wave(fmt, wav_chunk(b"data", samples[:32]), between, wav_chunk(b"data", samples))
+    assert audio.duration_ms(hostile) == MINUTE + 2
+
+
+def test_a_wav_whose_format_follows_its_data_is_measured() -> None:
+    fmt, samples = wav_parts(3.0)
+    assert audio.duration_ms(riff_wave(wav_chunk(b"data", samples), fmt)) == 3000
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [{"granule": 44}, {"divide": 100}, {"ends_at": 4}],
+    ids=["positions-44", "positions-a-hundredth", "ends-early"],
+)
+def test_an_ogg_vorbis_stream_is_measured_to_its_last_page(rewrite: dict[str, int]) -> None:
+    honest = tone(60.0, "OGG")
+    # libsndfile stops at the last granule position (or the first end-of-stream flag);
+    # Chromium plays every page.
+    assert audio.duration_ms(ogg_rewritten(honest, **rewrite)) == MINUTE
+
+
+def test_an_opus_stream_flagged_as_ending_early_is_measured_to_its_last_page() -> None:
+    hostile = ogg_rewritten(opus(60.0), ends_at=10)
+    assert about(audio.duration_ms(hostile), MINUTE)
+
+
+def test_an_ogg_file_of_two_streams_is_not_measured() -> None:
+    # Chained: libsndfile plays the first stream, players play on into the second.
+    assert audio.duration_ms(tone(1.0, "OGG") + tone(59.0, "OGG")) is None
+
+
+def m4a_with(*, duration: int | None = None, cut_at_media: bool = False) -> bytes:
+    """The M4A fixture with its audio track's media header claiming ``duration`` (in its
+    16 kHz time scale), or cut where its media data starts."""
+    data = bytearray(M4A.read_bytes())
+    mdhd = data.find(b"mdhd") + 4
+    assert struct.unpack_from(">I", data, mdhd + 12)[0] == 16000, "a version 0 mdhd"
+    if duration is not None:
+        struct.pack_into(">I", data, mdhd + 16, duration)
+    if cut_at_media:
+        data = data[: data.find(b"mdat") - 4]
+    return bytes(data)
+
+
+@pytest.mark.parametrize("claims", [16000 * 60, 16], ids=["a-minute", "a-millisecond"])
+def test_an_m4a_is_measured_by_its_samples_not_its_media_header(claims: int) -> None:
+    measured = audio.duration_ms(m4a_with(duration=claims))
+    assert measured is not None and abs(measured - 1000) <= 100, measured
+
+
+@pytest.mark.parametrize("claims", [None, 16000 * 60], ids=["as-it-was", "a-minute"])
+def test_an_m4a_whose_media_data_is_missing_has_no_duration(claims: int | None) -> None:
+    assert audio.duration_ms(m4a_with(duration=claims, cut_at_media=True)) is None
+
+
+def test_an_m4a_edit_list_that_plays_its_media_three_times_measures_three_times() -> None:
+    data = M4A.read_bytes()
+    elst = data.find(b"elst") - 4
+    (size,) = struct.unpack_from(">I", data, elst)
+    assert size == 28, "one edit"
+    edit = data[elst + 16 : elst + 28]
+    three = struct.pack(">I4sII", 16 + 3 * 12, b"elst", 0, 3) + edit * 3
+    grown = bytearray(data[:elst] + three + data[elst + size :])
+    for name in (b"moov", b"trak", b"edts"):
+        at = data.find(name) - 4  # all three come before the edit list
+        struct.pack_into(">I", grown, at, struct.unpack_from(">I", grown, at)[0] + 24)
+    stco = grown.find(b"stco") + 4
+    struct.pack_into(">I", grown, stco + 8, struct.unpack_from(">I", grown, stco + 8)[0] + 24)
+    # Chromium plays the edit three times (3 s).
+    assert audio.duration_ms(bytes(grown)) == 3000
+
+
+def test_audio_of_another_kind_is_not_measured() -> None:
+    import soundfile  # type: ignore[import-untyped]  # soundfile ships no type hints
+
+    out = io.BytesIO()
+    soundfile.write(out, [0.0] * 8000, 8000, format="AIFF")
+    assert audio.kind(out.getvalue()[:64]) is None
+    assert audio.duration_ms(out.getvalue()) is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +17,22 @@ from rest_framework.test import APIClient
 from core.models import IdempotencyRecord
 from licensing.models import License
 from royalties.models import Work, WorkAttempt
-from tests.helpers import tone
+from tests.helpers import (
+    flac_claiming,
+    mp3_claiming_two_frames,
+    ogg_rewritten,
+    riff_wave,
+    tone,
+    wav_chunk,
+    wav_parts,
+)
 from tests.royalties.helpers import post_with_audio, work
 from transparency.models import LogEntry
 from verifier.jws import keys_from_jwks, verify_jws
 
 pytestmark = pytest.mark.django_db
+
+M4A = Path(__file__).parent.parent / "fixtures" / "tone-1s.m4a"
 
 
 def logged(index: int) -> dict[str, Any]:
@@ -65,6 +77,39 @@ def test_a_work_recorded_with_its_audio_is_measured_and_priced_on_what_it_plays(
     c.credentials(HTTP_AUTHORIZATION=f"Bearer {bob_key}")
     [listed] = c.get("/api/v1/works").json()["results"]
     assert listed["measured"] is True and listed["duration_ms"] == recorded.duration_ms
+
+
+@pytest.mark.parametrize(
+    ("case", "name"),
+    [
+        ("flac-streaminfo-44-samples", "spot.flac"),
+        ("mp3-xing-2-frames-and-junk", "spot.mp3"),
+        ("ogg-granules-44", "spot.ogg"),
+        ("wav-two-data-chunks", "spot.wav"),
+    ],
+)
+def test_a_work_whose_header_understates_its_audio_is_priced_on_what_it_plays(
+    license_: License, bob_key: str, case: str, name: str
+) -> None:
+    fmt, samples = wav_parts(60.0, rate=16000)
+    audio = {
+        "flac-streaminfo-44-samples": lambda: flac_claiming(tone(60.0, "FLAC", rate=16000), 44),
+        "mp3-xing-2-frames-and-junk": lambda: mp3_claiming_two_frames(
+            tone(60.0, "MP3", rate=16000), junk=b"JUNK!"
+        ),
+        "ogg-granules-44": lambda: ogg_rewritten(tone(60.0, "OGG", rate=16000), granule=44),
+        "wav-two-data-chunks": lambda: riff_wave(
+            fmt, wav_chunk(b"data", samples[:2]), wav_chunk(b"data", samples)
+        ),
+    }[case]()
+    response = post_with_audio(bob_key, license_.license_id, audio, idem=case, name=name, n=9)
+
+    assert response.status_code == 201, response.content
+    result = response.json()["results"][0]
+    recorded = Work.objects.get(work_id=result["work_id"])
+    assert recorded.measured is True
+    assert abs(recorded.duration_ms - 60_000) <= 600, recorded.duration_ms
+    assert result["price"] == 208  # 200 per work + 0.125 per second, as for an honest minute
 
 
 def test_a_declared_work_says_so_in_its_log_event_and_receipt(
@@ -141,8 +186,31 @@ def test_a_retry_with_the_same_audio_returns_the_first_answer_and_another_file_i
         (b"", "empty.wav", "The file is empty."),
         (b"\x00" * 8192, "nul.wav", "is not a WAV, MP3, Ogg, FLAC or M4A"),
         (b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64, "broken.wav", "could not measure"),
+        (
+            riff_wave(wav_parts(0.1)[0], b"data" + struct.pack("<I", 32_000)),
+            "header-only.wav",
+            "could not measure",
+        ),
+        (
+            riff_wave(wav_parts(60.0)[0], wav_chunk(b"data", wav_parts(60.0)[1], size=2)),
+            "one-sample.wav",
+            "could not measure",
+        ),
+        (
+            M4A.read_bytes()[: M4A.read_bytes().find(b"mdat") - 4],
+            "no-media.m4a",
+            "could not measure",
+        ),
     ],
-    ids=["not-audio", "empty", "nul-bytes", "damaged-wav"],
+    ids=[
+        "not-audio",
+        "empty",
+        "nul-bytes",
+        "damaged-wav",
+        "wav-header-only",
+        "wav-one-sample",
+        "m4a-without-media",
+    ],
 )
 def test_an_upload_that_is_not_measurable_audio_is_refused_and_nothing_is_written(
     license_: License, bob_key: str, audio: bytes, name: str, words: str
