@@ -478,7 +478,7 @@ class LicenseUsageReport(APIView):
             raise ValidationError(
                 {"month": [f"Give the month as YYYY-MM, got {raw_month[:20]!r}."]}
             )
-        name = f"usage-{lic.license_id}-{month:%Y-%m}.{kind}"
+        name = f"usage-{lic.license_id}-{month.isoformat()[:7]}.{kind}"
         if kind == "csv":
             response = StreamingHttpResponse(usage.csv_lines(lic, month), content_type="text/csv")
         else:

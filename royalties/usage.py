@@ -66,7 +66,7 @@ def rows(lic: License, month: date) -> Iterator[dict[str, Any]]:
         .order_by("recorded_at", "pk")
         .iterator(chunk_size=2000)
     )
-    period = f"{month:%Y-%m}"
+    period = month.isoformat()[:7]  # 0001-01, not 1-01
     for work in works:
         yield {
             "MessageNotificationPeriod": period,
@@ -117,7 +117,7 @@ def json_chunks(lic: License, month: date) -> Iterator[str]:
     """``{"license_id", "month", "columns", "works": [...]}`` streamed in pieces."""
     import json
 
-    head = {"license_id": lic.license_id, "month": f"{month:%Y-%m}", "columns": HEADER}
+    head = {"license_id": lic.license_id, "month": month.isoformat()[:7], "columns": HEADER}
     yield json.dumps(head)[:-1] + ', "works": ['
     for i, row in enumerate(rows(lic, month)):
         yield ("," if i else "") + json.dumps(row, ensure_ascii=False)

@@ -188,6 +188,13 @@ def _event_source(args: argparse.Namespace) -> EventSource:
             raise CommandError(str(exc)) from exc
         if state is not None:
             copy_extends(copy, state)
+        else:
+            print(
+                "note: without --state (a monitor's state file), a copy made before a void or "
+                f"a revocation would go unnoticed: the answer is as of the copy's tree of "
+                f"size {copy.size}",
+                file=sys.stderr,
+            )
         for kind, count in sorted(copy.unknown_types.items()):
             print(
                 f"note: {count} entries of type {kind!r} in the copy, which this verifier does "
@@ -1094,6 +1101,8 @@ def _run_receipt(args: argparse.Namespace) -> int:
         voice_id="",
         log_index=int(payload["log_index"]),
         content_sha256=payload["content_sha256"],
+        duration_ms=str(payload.get("duration_ms")),
+        measured=payload.get("duration_measured") is True,
     )
     out = {
         "receipt": payload,

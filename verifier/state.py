@@ -263,6 +263,8 @@ def work_in_log(
     voice_id: str,
     log_index: int,
     content_sha256: str,
+    duration_ms: str | None = None,
+    measured: bool | None = None,
 ) -> Standing:
     """A recorded work's standing in ``source``: its ``work.recorded`` entry proven to be
     this work's, then voided, or else its license's standing (revoked, suspended,
@@ -289,6 +291,20 @@ def work_in_log(
             "log.entry_mismatch",
             f"entry {log_index} is not the recording of work {work_id} under {license_id} "
             f"with audio {content_sha256}",
+        )
+    # A receipt also states the duration, and whether it was measured: they must be the
+    # logged ones (entries logged before the flag existed say nothing, i.e. declared).
+    if duration_ms is not None and recorded.get("duration_ms") != duration_ms:
+        raise VerificationError(
+            "log.entry_mismatch",
+            f"the receipt says {duration_ms} ms, but entry {log_index} logged "
+            f"{recorded.get('duration_ms')} ms",
+        )
+    if measured is not None and (recorded.get("measured") is True) != measured:
+        raise VerificationError(
+            "log.entry_mismatch",
+            f"the receipt says the duration was {'measured' if measured else 'declared'}, "
+            f"but entry {log_index} logged otherwise",
         )
     events = source.events_about([f"work:{work_id}", f"license:{license_id}"])
     if not voice_id:

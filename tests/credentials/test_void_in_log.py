@@ -13,6 +13,7 @@ from django.test import Client
 
 from credentials import identity
 from licensing import services as licensing
+from licensing.keys import jwks
 from royalties.models import LicenseUsage
 from royalties.services import work_void
 from tests.credentials.helpers import record
@@ -342,3 +343,46 @@ def test_a_copy_older_than_what_the_monitor_saw_is_refused(
     assert main([*argv, "--verifier-key", key]) == 0, "alone, the old copy says active"
     assert main([*argv, "--state", str(state)]) == 1
     assert "invalid: log.rollback: the copy is of size" in capsys.readouterr().err
+
+
+def test_a_receipt_signed_with_another_duration_than_logged_is_refused(
+    live_server: Any, license_: Any, wav: bytes, tmp_path: Path, capsys: Any
+) -> None:
+    from licensing.keys import active_signer
+    from verifier.jws import TYP_RECEIPT, Signer, verify_jws
+
+    work = record(license_, wav)
+    key, private = active_signer()
+    payload = dict(verify_jws(work.receipt, {key.kid: private.public_key()}, TYP_RECEIPT).payload)
+    copy = tmp_path / "log.json"
+    log_key = log_keys.verifier_key()
+    assert (
+        main(
+            [
+                "log-download",
+                "--url",
+                live_server.url,
+                "--verifier-key",
+                log_key,
+                "--out",
+                str(copy),
+            ]
+        )
+        == 0
+    )
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks()))
+    argv = ["receipt", str(tmp_path / "r.jws"), "--jwks", str(tmp_path / "jwks.json")]
+    argv += ["--log", str(copy), "--verifier-key", log_key]
+    # A buggy or dishonest registry signs a receipt for the logged work, but 1 ms long.
+    for forged, why in (
+        ({**payload, "duration_ms": "1"}, "the receipt says 1 ms"),
+        ({**payload, "duration_measured": True}, "the receipt says the duration was measured"),
+    ):
+        (tmp_path / "r.jws").write_text(Signer(private, key.kid, TYP_RECEIPT).sign(forged))
+        capsys.readouterr()
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "invalid: log.entry_mismatch:" in err and why in err
+    (tmp_path / "r.jws").write_text(work.receipt)
+    assert main(argv) == 0
+    assert "note: without --state" in capsys.readouterr().err, "a copy's age is said"

@@ -65,6 +65,8 @@ def test_the_brand_reads_its_usage_as_csv_and_json(license_: Any, bob_key: str) 
     assert report["works"][0]["LogIndex"] == first.log_index
     # Another month has no works, and is still a report.
     assert json.loads(_body(_usage(client, license_.license_id, month="2001-01")))["works"] == []
+    early = json.loads(_body(_usage(client, license_.license_id, month="0001-01")))
+    assert early["month"] == "0001-01"
 
 
 def test_only_those_with_a_right_to_it_read_it(
