@@ -212,3 +212,97 @@ def opus(seconds: float, rate: int = 48000) -> bytes:
         for start in range(0, frames, rate):
             file.write(samples[start : start + rate].astype("float32"))
     return out.getvalue()
+
+
+# Hostile audio built to cost work: many frames or pages, each as small as its format
+# allows. Built quickly (numpy, table-driven CRCs), so that tests can build files of
+# millions of frames.
+
+
+def crc_table(poly: int, width: int) -> list[int]:
+    """The byte table of :func:`crc`: each byte's CRC (with no bytes before it)."""
+    return [crc(bytes([byte]), poly, width) for byte in range(256)]
+
+
+def silent_mp3(frames: int) -> bytes:
+    """``frames`` silent MPEG-2.5 Layer III frames (8 kbit/s, 12 kHz, mono): 48 bytes each,
+    playing 48 ms each; the smallest audio MPEG frames a decoder plays for the longest."""
+    # The header (no CRC), then side information and main data all zero: silence.
+    return (b"\xff\xe3\x14\xc4" + b"\0" * 44) * frames
+
+
+def flac_of_one_sample_frames(count: int, *, rate: int = 8000, numbered: bool = True) -> bytes:
+    """A mono 16-bit FLAC of ``count`` frames (fewer than 2^26) of one (silent) sample
+    each, about 14 bytes apiece, under a STREAMINFO that says nothing of the total.
+    ``numbered``: each frame numbered by its first sample (so that each follows on from
+    the one before); else each says it is frame 0 of a stream of fixed block size (so
+    that none follows on)."""
+    import numpy
+
+    crc8 = numpy.array(crc_table(0x07, 8), dtype=numpy.uint32)
+    crc16 = numpy.array(crc_table(0x8005, 16), dtype=numpy.uint32)
+    info = (
+        struct.pack(">HH", 16, 16)
+        + b"\0" * 6
+        + ((rate << 44) | (15 << 36)).to_bytes(8, "big")  # mono, 16 bits, total unknown
+        + b"\0" * 16
+    )
+    out = [b"fLaC" + b"\x80" + len(info).to_bytes(3, "big") + info]
+    numbers = numpy.arange(count, dtype=numpy.int64) if numbered else numpy.zeros(count, int)
+    # Frame numbers in UTF-8's form: 1 to 5 bytes here; frames grouped by that length.
+    limits = [(0x80, 1), (0x800, 2), (0x10000, 3), (0x200000, 4), (0x4000000, 5)]
+    low = 0
+    for high, width in limits:
+        group = numbers[(numbers >= low) & (numbers < high)]
+        low = high
+        if not len(group):
+            continue
+        if width == 1:
+            utf8 = [group]
+        else:
+            lead = {2: 0xC0, 3: 0xE0, 4: 0xF0, 5: 0xF8}[width]
+            utf8 = [lead | (group >> (6 * (width - 1)))]
+            utf8 += [0x80 | ((group >> (6 * k)) & 0x3F) for k in range(width - 2, -1, -1)]
+        sync = 0xF9 if numbered else 0xF8
+        # Sync, block size "8 bits follow" with the stream's rate, mono 16-bit, number,
+        # block size less one (0), then the CRC-8.
+        columns = [numpy.full(len(group), b) for b in (0xFF, sync, 0x60, 0x08)]
+        columns += [*utf8, numpy.zeros(len(group), int)]
+        value = numpy.zeros(len(group), dtype=numpy.uint32)
+        for column in columns:
+            value = crc8[value ^ column.astype(numpy.uint32)]
+        columns.append(value)
+        # A constant subframe of sample 0, then the frame's CRC-16.
+        columns += [numpy.zeros(len(group), int)] * 3
+        value = numpy.zeros(len(group), dtype=numpy.uint32)
+        for column in columns:
+            value = ((value << 8) & 0xFFFF) ^ crc16[(value >> 8) ^ column.astype(numpy.uint32)]
+        columns += [value >> 8, value & 0xFF]
+        out.append(numpy.stack([c.astype(numpy.uint8) for c in columns], axis=1).tobytes())
+    return b"".join(out)
+
+
+def ogg_head(data: bytes) -> bytes:
+    """The pages of an Ogg file written by libsndfile that hold its header packets (its
+    first two pages: identification, then the rest)."""
+    pages = ogg_pages(data)
+    assert len(pages) > 2
+    return data[: pages[2][0]]
+
+
+def ogg_with_pages(head: bytes, count: int, *, packets: bytes = b"") -> bytes:
+    """``head`` (header pages) followed by ``count`` pages of its stream, each holding
+    ``packets``: one-byte packets, one for each byte (none: an empty page of 27 bytes)."""
+    table = crc_table(0x04C11DB7, 32)
+    serial, sequence = head[14:18], len(ogg_pages(head))
+    lacing = bytes([len(packets)]) + b"\x01" * len(packets)
+    out = [head]
+    for index in range(count):
+        page = bytearray(b"OggS\0\0" + struct.pack("<q", -1) + serial)
+        page += struct.pack("<I", sequence + index) + b"\0\0\0\0" + lacing + packets
+        value = 0
+        for byte in page:
+            value = ((value << 8) & 0xFFFFFFFF) ^ table[(value >> 24) ^ byte]
+        struct.pack_into("<I", page, 22, value)
+        out.append(bytes(page))
+    return b"".join(out)

@@ -8,6 +8,7 @@ import io
 import itertools
 import random
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,14 @@ from tests.helpers import (
     crc,
     flac_claiming,
     flac_frame_starts,
+    flac_of_one_sample_frames,
     mp3_claiming_two_frames,
+    ogg_head,
     ogg_rewritten,
+    ogg_with_pages,
     opus,
     riff_wave,
+    silent_mp3,
     tone,
     wav_bytes,
     wav_chunk,
@@ -49,7 +54,7 @@ def test_it_measures_an_m4a_by_its_sample_table() -> None:
     assert measured is not None and abs(measured - 1000) <= 100, measured
 
 
-def test_an_mp3_whose_length_tag_understates_it_is_measured_by_its_frames() -> None:
+def test_an_mp3_whose_length_tag_understates_it_is_measured_by_its_frames(mode: str) -> None:
     data = bytearray(tone(20.0, "MP3", rate=16000))
     at = max(data.find(b"Xing"), data.find(b"Info"))
     assert at > 0, "libsndfile's MP3 writer puts a length tag in the first frame"
@@ -107,6 +112,17 @@ def about(measured: int | None, expected: int) -> bool:
     return measured is not None and abs(measured - expected) <= audio.tolerance_ms(expected)
 
 
+@pytest.fixture(params=["decoded", "counted"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Measured as a file within the decode budget is (libsndfile decodes it, and its
+    stream is counted too), or as a longer file is (counted only: libsndfile opens it, and
+    decodes nothing of it but, for Ogg, its first pages). The same either way."""
+    if request.param == "counted":
+        for measured in audio._DECODE_BUDGET:
+            monkeypatch.setitem(audio._DECODE_BUDGET, measured, 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize(
     ("fmt", "rate", "plays"),
     [
@@ -118,18 +134,18 @@ def about(measured: int | None, expected: int) -> bool:
         ("OGG", 44100, 2.5),
     ],
 )
-def test_honest_files_measure_what_they_play(fmt: str, rate: int, plays: float) -> None:
+def test_honest_files_measure_what_they_play(fmt: str, rate: int, plays: float, mode: str) -> None:
     measured = audio.duration_ms(tone(plays, fmt, rate=rate))
     assert about(measured, round(plays * 1000)), (fmt, rate, measured)
 
 
-def test_an_honest_opus_file_measures_what_it_plays() -> None:
+def test_an_honest_opus_file_measures_what_it_plays(mode: str) -> None:
     assert audio.duration_ms(opus(3.0)) == 3000
 
 
 @pytest.mark.parametrize("total", [44, 0], ids=["44-samples", "unknown"])
 def test_a_flac_whose_streaminfo_total_understates_it_is_measured_by_its_frames(
-    total: int,
+    total: int, mode: str
 ) -> None:
     honest = tone(60.0, "FLAC")
     assert audio.duration_ms(honest) == MINUTE
@@ -138,13 +154,15 @@ def test_a_flac_whose_streaminfo_total_understates_it_is_measured_by_its_frames(
     assert audio.duration_ms(flac_claiming(honest, total)) == MINUTE
 
 
-def test_a_flac_whose_streaminfo_misstates_its_bit_depth_is_measured_by_its_frames() -> None:
+def test_a_flac_whose_streaminfo_misstates_its_bit_depth_is_measured_by_its_frames(
+    mode: str,
+) -> None:
     # Chromium plays 16-bit frames under a STREAMINFO that says 24 bits.
     hostile = flac_claiming(tone(60.0, "FLAC"), 44, bits=24)
     assert audio.duration_ms(hostile) == MINUTE
 
 
-def test_a_flac_with_junk_between_its_frames_is_measured_by_its_frames() -> None:
+def test_a_flac_with_junk_between_its_frames_is_measured_by_its_frames(mode: str) -> None:
     honest = tone(60.0, "FLAC")
     middle = flac_frame_starts(honest)[50]
     # libsndfile's decoder loses sync at the junk and stops; players find the next frame.
@@ -152,7 +170,7 @@ def test_a_flac_with_junk_between_its_frames_is_measured_by_its_frames() -> None
     assert audio.duration_ms(hostile) == MINUTE
 
 
-def test_a_flac_is_measured_by_its_frames_whatever_they_are_numbered() -> None:
+def test_a_flac_is_measured_by_its_frames_whatever_they_are_numbered(mode: str) -> None:
     honest = tone(10.0, "FLAC")
     starts = [*flac_frame_starts(honest), len(honest)]
     rebuilt = bytearray(honest[: starts[0]])
@@ -168,7 +186,7 @@ def test_a_flac_is_measured_by_its_frames_whatever_they_are_numbered() -> None:
     assert audio.duration_ms(flac_claiming(bytes(rebuilt), 44)) == 10_000
 
 
-def test_a_chance_sync_code_inside_a_flac_frame_is_not_counted() -> None:
+def test_a_chance_sync_code_inside_a_flac_frame_is_not_counted(mode: str) -> None:
     honest = tone(60.0, "FLAC")
     starts = flac_frame_starts(honest)
     # Another frame's header (whose CRC-8 holds) inside frame 30's audio, as audio bytes
@@ -186,13 +204,15 @@ def test_a_chance_sync_code_inside_a_flac_frame_is_not_counted() -> None:
     [b"JUNK!", b"\xff" * 999, random.Random(1).randbytes(4096)],
     ids=["five-bytes", "sync-bytes", "random-bytes"],
 )
-def test_an_mp3_whose_length_tag_understates_it_is_measured_past_junk(junk: bytes) -> None:
+def test_an_mp3_whose_length_tag_understates_it_is_measured_past_junk(
+    junk: bytes, mode: str
+) -> None:
     hostile = mp3_claiming_two_frames(tone(60.0, "MP3", rate=16000), junk=junk)
     # Counting stopped at the junk after the third frame (108 ms); decoders resync.
     assert about(audio.duration_ms(hostile), MINUTE)
 
 
-def test_an_mp3_with_junk_after_every_tenth_frame_is_measured_by_its_frames() -> None:
+def test_an_mp3_with_junk_after_every_tenth_frame_is_measured_by_its_frames(mode: str) -> None:
     hostile = mp3_claiming_two_frames(tone(60.0, "MP3", rate=16000), junk=b"\0" * 999, every=10)
     assert about(audio.duration_ms(hostile), MINUTE)
 
@@ -263,19 +283,21 @@ def test_a_wav_whose_format_follows_its_data_is_measured() -> None:
     [{"granule": 44}, {"divide": 100}, {"ends_at": 4}],
     ids=["positions-44", "positions-a-hundredth", "ends-early"],
 )
-def test_an_ogg_vorbis_stream_is_measured_to_its_last_page(rewrite: dict[str, int]) -> None:
+def test_an_ogg_vorbis_stream_is_measured_to_its_last_page(
+    rewrite: dict[str, int], mode: str
+) -> None:
     honest = tone(60.0, "OGG")
     # libsndfile stops at the last granule position (or the first end-of-stream flag);
     # Chromium plays every page.
     assert audio.duration_ms(ogg_rewritten(honest, **rewrite)) == MINUTE
 
 
-def test_an_opus_stream_flagged_as_ending_early_is_measured_to_its_last_page() -> None:
+def test_an_opus_stream_flagged_as_ending_early_is_measured_to_its_last_page(mode: str) -> None:
     hostile = ogg_rewritten(opus(60.0), ends_at=10)
     assert about(audio.duration_ms(hostile), MINUTE)
 
 
-def test_an_ogg_file_of_two_streams_is_not_measured() -> None:
+def test_an_ogg_file_of_two_streams_is_not_measured(mode: str) -> None:
     # Chained: libsndfile plays the first stream, players play on into the second.
     assert audio.duration_ms(tone(1.0, "OGG") + tone(59.0, "OGG")) is None
 
@@ -328,3 +350,145 @@ def test_audio_of_another_kind_is_not_measured() -> None:
     soundfile.write(out, [0.0] * 8000, 8000, format="AIFF")
     assert audio.kind(out.getvalue()[:64]) is None
     assert audio.duration_ms(out.getvalue()) is None
+
+
+# -- Bounded work: files built to cost work are refused, or measured within bounds --------
+#
+# The review's files (100 MB of one-sample FLAC frames, of tiny Ogg pages, of 48-byte MP3
+# frames) scaled down: each bound is asserted as what the measurement gives (refused,
+# measured, or decoded by libsndfile at most so much), never as a time.
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The frames each libsndfile decode gives (0: it failed) while a test measures."""
+    seen: list[int] = []
+    real = audio._decoded
+
+    def spy(source: bytes | io.IOBase, limit: int | None = None) -> tuple[int, int] | None:
+        got = real(source, limit)
+        seen.append(got[0] if got else 0)
+        return got
+
+    monkeypatch.setattr(audio, "_decoded", spy)
+    return seen
+
+
+def test_works_are_measured_up_to_a_day_and_the_tolerance() -> None:
+    day = 24 * 3600 * 1000
+    assert audio._LONGEST_MS == day + audio.tolerance_ms(day)
+
+
+def test_a_flac_of_more_frames_than_honest_files_hold_is_refused_undecoded(
+    decodes: list[int],
+) -> None:
+    # The review's 6.7 million one-sample frames (100 MB), scaled to just past the cap.
+    hostile = flac_of_one_sample_frames(audio._MAX_FLAC_FRAMES + 1)
+    assert audio.duration_ms(hostile) is None
+    assert decodes == [], "refused while counting, before libsndfile"
+
+
+def test_a_flac_of_many_tiny_frames_within_the_cap_is_measured_by_all_of_them(
+    mode: str,
+) -> None:
+    # 500,000 frames of one sample at 8 kHz: 62.5 s, every frame counted.
+    assert audio.duration_ms(flac_of_one_sample_frames(500_000)) == 62_500
+
+
+def test_a_flac_whose_frames_never_follow_on_is_refused_rather_than_each_checked() -> None:
+    # Each frame says it is frame 0: each is checked against the frame before (a CRC-16),
+    # which a short file affords and a long one is refused for.
+    assert audio.duration_ms(flac_of_one_sample_frames(1000, numbered=False)) == 125
+    assert audio.duration_ms(flac_of_one_sample_frames(200_000, numbered=False)) is None
+
+
+def test_an_mp3_counted_past_a_day_is_refused_undecoded(
+    decodes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The review's 29 hours of 48-byte silent frames (100 MB), scaled: a day is an hour
+    # here, and the file plays 64 minutes.
+    monkeypatch.setattr(audio, "_LONGEST_MS", 3_600_000)
+    assert audio.duration_ms(silent_mp3(80_000)) is None
+    assert decodes == [], "libsndfile never decodes it"
+    assert audio.duration_ms(silent_mp3(70_000)) == 3_360_000  # 56 minutes: measured
+
+
+def test_an_mp3_whose_decode_would_cost_more_than_the_budget_is_measured_undecoded(
+    decodes: list[int],
+) -> None:
+    # An hour of 12 kHz audio (43 million samples) is beyond the MP3 budget.
+    assert 43_200_000 > audio._DECODE_BUDGET["audio/mpeg"]
+    assert about(audio.duration_ms(silent_mp3(75_000)), 3_600_000)
+    assert decodes == []
+
+
+def test_a_decode_that_runs_far_past_the_count_is_stopped_and_refused(
+    decodes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Free-format frames (no bitrate in the header), which ffmpeg does not play, are not
+    # counted; libsndfile decodes them (48 s here).
+    free = (b"\xff\xe3\x04\xc4" + b"\0" * 44) * 1000
+    assert audio.duration_ms(free) == 48_000
+    monkeypatch.setitem(audio._DECODE_BUDGET, "audio/mpeg", 10_000)
+    decodes.clear()
+    assert audio.duration_ms(free) is None
+    assert decodes == [], "stopped at twice the budget: no decode completed"
+
+
+def test_an_ogg_of_tens_of_thousands_of_empty_pages_is_refused_undecoded(
+    decodes: list[int],
+) -> None:
+    # The review's 3.7 million pages after a real Vorbis header (100 MB), scaled: 80,000
+    # empty pages (2 MB) are more than a file of this size may have.
+    hostile = ogg_with_pages(ogg_head(tone(1.0, "OGG")), 80_000)
+    assert len(hostile) < 2_200_000
+    assert audio.duration_ms(hostile) is None
+    assert decodes == []
+
+
+def test_an_ogg_of_pages_crammed_with_one_byte_packets_is_refused_undecoded(
+    decodes: list[int],
+) -> None:
+    # 255 one-byte Opus packets (2.5 ms each) to a page: more lacing values than a file
+    # of this size may have.
+    hostile = ogg_with_pages(ogg_head(opus(1.0)), 600, packets=bytes([16 << 3]) * 255)
+    assert audio.duration_ms(hostile) is None
+    assert decodes == []
+
+
+@pytest.mark.parametrize(
+    ("data", "rate", "plays_ms"),
+    [(lambda: tone(240.0, "OGG", rate=16000), 16000, 240_000), (lambda: opus(60.0), 48000, MINUTE)],
+    ids=["vorbis", "opus"],
+)
+def test_an_ogg_stream_beyond_the_budget_is_measured_by_its_packets(
+    data: Callable[[], bytes],
+    rate: int,
+    plays_ms: int,
+    decodes: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(audio._DECODE_BUDGET, "audio/ogg", 0)
+    assert audio.duration_ms(data()) == plays_ms
+    # libsndfile decoded its first pages (to see that it plays), not the whole stream.
+    assert decodes and max(decodes) < rate * plays_ms // 1000 // 2
+
+
+def test_a_wav_in_a_block_codec_beyond_the_budget_is_measured_from_its_blocks(
+    decodes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import soundfile  # type: ignore[import-untyped]  # soundfile ships no type hints
+
+    out = io.BytesIO()
+    soundfile.write(out, [0.1, -0.1] * 40_000, 8000, format="WAV", subtype="GSM610")
+    monkeypatch.setitem(audio._DECODE_BUDGET, "audio/wav", 0)
+    assert audio.duration_ms(out.getvalue()) == 10_000  # 250 blocks of 320 samples
+    assert decodes == []
+
+
+def test_a_wav_played_to_the_end_of_the_file_is_measured_without_a_copy_of_it() -> None:
+    fmt, samples = wav_parts(60.0)
+    hostile = riff_wave(fmt, wav_chunk(b"data", samples, size=0))
+    played = audio._wav_as_played(hostile)
+    assert played is not None and not isinstance(played, bytes | bytearray)
+    assert audio.duration_ms(hostile) == MINUTE
