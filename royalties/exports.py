@@ -15,13 +15,15 @@ from royalties.models import Work
 from royalties.statements import StatementData
 
 
-class _Echo:
+class Echo:
+    """A file that hands back what is written: csv.writer then yields lines to stream."""
+
     def write(self, value: str) -> str:
         return value
 
 
 def csv_rows(data: StatementData) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow(["statement", data.payee.name, f"{data.month:%Y-%m}", data.currency])
     yield writer.writerow(["opening", data.opening])
     yield writer.writerow(["license_id", "works", "seconds", "gross", "recouped", "fee", "amount"])

@@ -17,6 +17,7 @@ from typing import Any
 from core.money import major_units
 from core.months import bounds
 from licensing.models import License
+from royalties.exports import Echo
 from royalties.models import Work
 from verifier.documents import format_rfc3339
 
@@ -93,11 +94,6 @@ def rows(lic: License, month: date) -> Iterator[dict[str, Any]]:
         }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _safe_cell(value: Any) -> Any:
     # A brand's own text (a title, a client ref) must not run as a formula when the file
     # is opened in a spreadsheet (CSV injection): a leading = + - @ is quoted away.
@@ -107,7 +103,7 @@ def _safe_cell(value: Any) -> Any:
 
 
 def csv_lines(lic: License, month: date) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow(HEADER)
     for row in rows(lic, month):
         yield writer.writerow([_safe_cell(row[name]) for name in HEADER])

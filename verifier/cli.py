@@ -696,7 +696,7 @@ def _license_log_inputs(args: argparse.Namespace) -> LogInputs:
             raise CommandError(f"--log is the whole log: drop {', '.join(others)}")
         source = _event_source(args)
         assert isinstance(source, logfile.LogFile)
-        return LogInputs(trusted=_log_trust(args)[0], log_file=source)
+        return LogInputs(log_file=source)
     state = None
     if args.state is not None:
         if args.log_url is None or args.checkpoint is not None:
@@ -843,12 +843,7 @@ def _run_audio(args: argparse.Namespace) -> int:
     standing = None
     if judged and report.trusted and report.timbre is not None:
         standing = _work_standing(args, report.timbre)
-        out["standing"] = {
-            "status": "licensed" if standing.ok else standing.status,
-            "detail": standing.detail,
-            "tree_size": standing_size(standing),
-            "events": [e.to_json() for e in standing.events],
-        }
+        out["standing"] = _standing_json(standing, ok_word="licensed")
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
@@ -879,9 +874,16 @@ def _run_audio(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
-def standing_size(standing: Standing) -> int | None:
+def _standing_json(standing: Standing, *, ok_word: str) -> dict[str, Any]:
+    """A work's standing as printed: its word, why, the tree it was judged at, and the
+    events with their proofs."""
     proofs = [e.proof.tree_size for e in standing.events if e.proof is not None]
-    return proofs[0] if proofs else None
+    return {
+        "status": ok_word if standing.ok else standing.status,
+        "detail": standing.detail,
+        "tree_size": proofs[0] if proofs else None,
+        "events": [e.to_json() for e in standing.events],
+    }
 
 
 def _work_standing(args: argparse.Namespace, timbre: dict[str, Any]) -> Standing:
@@ -1104,15 +1106,7 @@ def _run_receipt(args: argparse.Namespace) -> int:
         duration_ms=str(payload.get("duration_ms")),
         measured=payload.get("duration_measured") is True,
     )
-    out = {
-        "receipt": payload,
-        "standing": {
-            "status": standing.status,
-            "detail": standing.detail,
-            "tree_size": standing_size(standing),
-            "events": [e.to_json() for e in standing.events],
-        },
-    }
+    out = {"receipt": payload, "standing": _standing_json(standing, ok_word="active")}
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:

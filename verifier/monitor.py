@@ -356,42 +356,39 @@ class LogClient:
             obj = self.http.get_json(ENTRIES_PATH, {"start": first, "end": end})
             if not isinstance(obj, list) or not obj:
                 raise _malformed(f"asked for entries from {first}, got none")
-            for offset, entry in enumerate(obj[: end - first]):
-                if not isinstance(entry, dict) or entry.get("index") != first + offset:
-                    raise _malformed(f"asked for entry {first + offset}, got another")
-                data = _strict_b64(entry.get("data"), "entry data")
-                try:
-                    served = decode_hash(entry.get("leaf_hash"), "entry leaf_hash")
-                except VerificationError as exc:
-                    raise _malformed(exc.message) from exc
-                if not hmac.compare_digest(leaf_hash(data), served):
-                    raise VerificationError(
-                        "merkle.proof_mismatch",
-                        f"entry {first + offset}'s data does not hash to its leaf_hash",
-                    )
-                out.append(data)
+            out.extend(
+                _served_entry(item, first + offset)
+                for offset, item in enumerate(obj[: end - first])
+            )
         return out
 
     def entry(self, index: int) -> bytes:
         """The leaf bytes of entry ``index``, checked against the hash served with them."""
         obj = self.http.get_json(ENTRIES_PATH, {"start": index, "end": index + 1})
-        if not isinstance(obj, list) or len(obj) != 1 or not isinstance(obj[0], dict):
+        if not isinstance(obj, list) or len(obj) != 1:
             raise _malformed(f"asked for entry {index}, did not get a list of one entry")
-        entry = obj[0]
-        served_index = entry.get("index")
-        if served_index != index or isinstance(served_index, bool):
-            raise _malformed(f"asked for entry {index}, got index {served_index!r}")
-        data = _strict_b64(entry.get("data"), "entry data")
-        try:
-            served_hash = decode_hash(entry.get("leaf_hash"), "entry leaf_hash")
-        except VerificationError as exc:
-            raise _malformed(exc.message) from exc
-        if not hmac.compare_digest(leaf_hash(data), served_hash):
-            raise VerificationError(
-                "merkle.proof_mismatch",
-                f"entry {index}'s data does not hash to the leaf_hash served with it",
-            )
-        return data
+        return _served_entry(obj[0], index)
+
+
+def _served_entry(entry: object, index: int) -> bytes:
+    """One served entry's leaf bytes, shown to be entry ``index`` and to hash to the
+    leaf hash served with them."""
+    if not isinstance(entry, dict):
+        raise _malformed(f"asked for entry {index}, did not get an entry")
+    served_index = entry.get("index")
+    if served_index != index or isinstance(served_index, bool):
+        raise _malformed(f"asked for entry {index}, got index {served_index!r}")
+    data = _strict_b64(entry.get("data"), "entry data")
+    try:
+        served_hash = decode_hash(entry.get("leaf_hash"), "entry leaf_hash")
+    except VerificationError as exc:
+        raise _malformed(exc.message) from exc
+    if not hmac.compare_digest(leaf_hash(data), served_hash):
+        raise VerificationError(
+            "merkle.proof_mismatch",
+            f"entry {index}'s data does not hash to the leaf_hash served with it",
+        )
+    return data
 
 
 # --- the checks -------------------------------------------------------------------------
