@@ -56,7 +56,57 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The webhook signature is missing or wrong",
         "Stripe-Signature must sign this exact body with the endpoint's secret, within 300 s.",
     ),
+    # Refusals of identity and consent rules: each its own type, so a client can act on it.
+    "consent-expired": (
+        "The voice's consent has expired",
+        "The consent behind this voice reached the end of its term (or a guardian's consent "
+        "ended at the performer's 18th birthday). Nothing new is licensed or recorded on it "
+        "until whoever may consent renews it.",
+    ),
+    "performer-unverified": (
+        "The performer's identity is not verified",
+        "A voice goes live only once an operator has verified the performer's identity "
+        "(or the representative's authority).",
+    ),
+    "brand-unverified": (
+        "The brand is not verified",
+        "This offer accepts requests from brands that have proved control of their domain "
+        "only. Verify the brand's domain, then ask again.",
+    ),
+    "delegation-out-of-scope": (
+        "You hold no delegation for this",
+        "For a living adult performer, approving requests, publishing offers and changing "
+        "splits is the performer's own act, unless the performer delegated that power to "
+        "you, in scope and in date.",
+    ),
+    "guardian-required": (
+        "A guardian is required",
+        "The performer is under 18: consent and the voice's business need a guardian "
+        "whose authority an operator verified.",
+    ),
 }
+
+
+class RuleRefused(DjangoValidationError):
+    """A service's refusal under a rule that has a problem type of its own (a 400 whose
+    ``type`` names the rule). Pages show it like any validation error."""
+
+    def __init__(self, slug: str, errors: dict[str, list[str]]) -> None:
+        assert slug in PROBLEM_TYPES, slug
+        super().__init__(errors)
+        self.problem_slug = slug
+
+
+class RuleForbidden(PermissionDenied):
+    """A refusal of who may act (a 403) under a rule with its own problem type; its
+    message says what is missing."""
+
+    def __init__(self, slug: str, detail: str) -> None:
+        assert slug in PROBLEM_TYPES, slug
+        super().__init__(detail)
+        self.problem_slug = slug
+        self.detail = detail
+
 
 _BY_EXCEPTION: list[tuple[type[Exception], str]] = [
     (exceptions.ParseError, "malformed-request"),
@@ -123,7 +173,10 @@ def _summary(errors: Any) -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    typed: str | None = getattr(exc, "problem_slug", None)
+    if isinstance(exc, RuleForbidden):
+        exc = exceptions.PermissionDenied(exc.detail)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
@@ -139,7 +192,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
 
-    slug = next((s for cls, s in _BY_EXCEPTION if isinstance(exc, cls)), "validation-error")
+    slug = typed or next(
+        (s for cls, s in _BY_EXCEPTION if isinstance(exc, cls)), "validation-error"
+    )
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         if isinstance(errors, list):
