@@ -12,3 +12,4 @@ class LicensingConfig(AppConfig):
         from registry import hooks
 
         hooks.on_consent_withdrawn(services.licenses_revoke_for_withdrawn_consent)
+        hooks.on_consent_expired(services.licensees_tell_consent_expired)

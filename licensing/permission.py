@@ -5,7 +5,9 @@ term), the signed terms the work must fall within, and the signed caps."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from django.utils import timezone
 
 from licensing import terms
 from licensing.models import License
@@ -46,8 +48,9 @@ class WorkPermission:
     terms many times, so each license's status and each combination of terms is
     judged once (on one day, against one snapshot of the license rows)."""
 
-    def __init__(self, today: date) -> None:
+    def __init__(self, today: date, now: datetime | None = None) -> None:
         self.today = today
+        self.now = now or timezone.now()
         self._terms: dict[tuple[str, str, str, str, str], Refusal | None] = {}
 
     def refusal(
@@ -83,6 +86,13 @@ class WorkPermission:
         status = lic.status_at(self.today)
         if status in _BY_STATUS:
             return Refusal(_BY_STATUS[status], _status_detail(lic, status))
+        consent_ends = lic.voice.consent_expires_at
+        if consent_ends is not None and consent_ends <= self.now:
+            return Refusal(
+                "consent_expired",
+                f"the voice's consent ended at {consent_ends.isoformat()}; nothing is recorded "
+                "with it until the performer's side renews it",
+            )
         signed = lic.document["terms"]
         if work.use not in signed["uses"]:
             return Refusal(

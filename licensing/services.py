@@ -8,7 +8,6 @@ exclusive licenses on it can never both be granted.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -16,11 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
+from core.problems import RuleRefused
 from licensing import terms
 from licensing.ids import new_id
 from licensing.keys import active_signer
@@ -36,14 +35,13 @@ from licensing.models import (
     OfferVersion,
     RequestTransition,
 )
-from registry import validation
-from registry.models import USE_CODES, Brand, User, VoiceModel
-from registry.policies import can_manage_voice, is_brand_member
+from registry import hooks, validation
+from registry.models import USE_CODES, Brand, Delegation, User, VoiceModel
+from registry.policies import can_manage_voice, is_brand_member, require_power
 from transparency.services import event, log_append_one
 from verifier.documents import license_document
 from verifier.jws import TYP_LICENSE, sign_jws
 
-logger = logging.getLogger(__name__)
 REQUEST_LIFETIME = timedelta(days=14)
 CURRENCIES = frozenset(
     "USD EUR GBP JPY CAD AUD CHF SEK NOK DKK PLN CZK MXN BRL ARS CLP COP INR KRW SGD HKD "
@@ -214,8 +212,7 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
 
 @transaction.atomic
 def offer_publish(*, actor: User, voice: VoiceModel, title: str, offer_terms: OfferTerms) -> Offer:
-    if not can_manage_voice(actor, voice):
-        raise PermissionDenied("You do not act for this voice's performer.")
+    require_power(actor, voice.performer, Delegation.Power.PUBLISH_OFFERS)
     if voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"voice": ["Offers are published on active voices only."]})
     if not title.strip():
@@ -230,8 +227,7 @@ def offer_publish(*, actor: User, voice: VoiceModel, title: str, offer_terms: Of
 def offer_revise(*, actor: User, offer: Offer, offer_terms: OfferTerms) -> OfferVersion:
     """New terms for new requests; licenses already granted keep their version."""
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
-    if not can_manage_voice(actor, offer.voice):
-        raise PermissionDenied("You do not act for this voice's performer.")
+    require_power(actor, offer.voice.performer, Delegation.Power.PUBLISH_OFFERS)
     if offer.status != Offer.Status.PUBLISHED:
         raise ValidationError({"offer": ["A withdrawn offer cannot be revised."]})
     checked = _checked_terms(offer.voice, offer_terms)
@@ -242,8 +238,7 @@ def offer_revise(*, actor: User, offer: Offer, offer_terms: OfferTerms) -> Offer
 @transaction.atomic
 def offer_withdraw(*, actor: User, offer: Offer) -> Offer:
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
-    if not can_manage_voice(actor, offer.voice):
-        raise PermissionDenied("You do not act for this voice's performer.")
+    require_power(actor, offer.voice.performer, Delegation.Power.PUBLISH_OFFERS)
     offer.status = Offer.Status.WITHDRAWN
     offer.save(update_fields=["status"])
     return offer
@@ -265,6 +260,21 @@ class RequestInput:
     valid_until: date
     channels: str = ""
     exclusive: bool = False
+
+
+def _require_consent(voice: VoiceModel) -> None:
+    """Nothing new is licensed on a voice whose consent has ended (even in the minutes
+    before the periodic task records the end)."""
+    if voice.current_consent() is None:
+        raise RuleRefused(
+            "consent-expired",
+            {
+                "voice": [
+                    f"The consent for {voice.display_name} has ended or was withdrawn; no new "
+                    "license is issued on it until consent is given again."
+                ]
+            },
+        )
 
 
 def _transition(req: LicenseRequest, to: str, actor: User | None, note: str = "") -> None:
@@ -366,6 +376,7 @@ def request_submit(
         raise PermissionDenied("You are not a member of this brand.")
     if offer.status != Offer.Status.PUBLISHED or offer.voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"offer": ["This offer is not open."]})
+    _require_consent(offer.voice)
     version = offer.current
     checked = _check_request(version, data)
     exclusive = data.exclusive or version.exclusive
@@ -437,8 +448,7 @@ def request_decide(
     *, actor: User, request: LicenseRequest, approve: bool, note: str = ""
 ) -> LicenseRequest:
     req = _locked_request(request)
-    if not can_manage_voice(actor, req.voice):
-        raise PermissionDenied("Only the performer or their representative decides.")
+    require_power(actor, req.voice.performer, Delegation.Power.APPROVE_REQUESTS)
     if req.status != LicenseRequest.Status.SUBMITTED:
         raise ValidationError(
             {"status": [f"This request is {req.status}; only a submitted one is decided."]}
@@ -532,6 +542,7 @@ def license_issue(*, request: LicenseRequest, payment_ref: str) -> License:
     voice = VoiceModel.objects.select_for_update().get(pk=req.voice.pk)
     if voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"voice": ["The voice is not active; no license can be issued."]})
+    _require_consent(voice)
     conflicts = _exclusivity_conflicts(
         voice=voice,
         brand=req.brand,
@@ -668,9 +679,34 @@ def license_revoke(*, actor: User | None, license: License, reason: str, note: s
 
 
 def licenses_revoke_for_withdrawn_consent(*, voice: VoiceModel, actor: User, reason: str) -> None:
-    """Registered with the registry: consent withdrawn ends every live license on the voice."""
-    for lic in License.objects.filter(voice=voice, revoked=False):
+    """Registered with the registry: consent withdrawn ends every live license on the voice,
+    and each licensee is told."""
+    for lic in License.objects.filter(voice=voice, revoked=False).select_related("brand"):
         license_revoke(actor=None, license=lic, reason="consent_withdrawn", note=reason)
+        _tell_licensee(
+            lic,
+            f"License {lic.license_id} revoked: consent withdrawn",
+            f"The performer's side withdrew consent for the voice {voice.display_name}. "
+            f"License {lic.license_id} is revoked: record no new work with it, and stop "
+            "using works made under it wherever the law or your contract requires.",
+        )
+
+
+def licensees_tell_consent_expired(*, voice: VoiceModel) -> None:
+    """Registered with the registry: consent ended; every licensee with a live license on
+    the voice is told that no new work may be recorded until it is renewed."""
+    for lic in License.objects.filter(voice=voice, revoked=False).select_related("brand"):
+        _tell_licensee(
+            lic,
+            f"License {lic.license_id} paused: the voice's consent ended",
+            f"The consent for the voice {voice.display_name} reached the end of its term. "
+            f"No new work may be recorded under license {lic.license_id} until the "
+            "performer's side renews it; you will be able to record again then.",
+        )
+
+
+def _tell_licensee(lic: License, subject: str, body: str) -> None:
+    _send(list(lic.brand.memberships.values_list("user__email", flat=True)), subject, body)
 
 
 # --- notifications -----------------------------------------------------------------
@@ -685,18 +721,7 @@ def _request_summary(req: LicenseRequest) -> str:
 
 
 def _send(recipients: list[str], subject: str, body: str) -> None:
-    recipients = [r for r in recipients if r]
-
-    def deliver() -> None:
-        # After the commit, and never fatal: the request already happened, and the
-        # dashboard shows it whether or not the email gets through.
-        try:
-            send_mail(f"[Timbre] {subject}", body, None, recipients)
-        except Exception:
-            logger.exception("could not send %r", subject)
-
-    if recipients:
-        transaction.on_commit(deliver)
+    hooks.send_after_commit(recipients, subject, body)
 
 
 def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:

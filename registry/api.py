@@ -200,6 +200,7 @@ class VoiceConsent(APIView):
             user_agent=request.headers.get("User-Agent", ""),
             consent_audio=audio,
             consent_audio_name=getattr(audio, "name", "consent"),
+            term_years=data.validated_data.get("term_years"),
         )
         return Response(ConsentOut(record).data, status=status.HTTP_201_CREATED)
 

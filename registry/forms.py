@@ -4,6 +4,7 @@ import secrets
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -110,6 +111,17 @@ class VoiceEditForm(forms.Form):
 class ConsentForm(forms.Form):
     statement_version = forms.CharField(widget=forms.HiddenInput, initial=CONSENT_STATEMENT_VERSION)
     accept = forms.BooleanField(label="I have read this statement and I consent", required=True)
+    term_years = forms.TypedChoiceField(
+        label="For how long",
+        coerce=int,
+        choices=[
+            (n, f"{n} year{'s' if n != 1 else ''}")
+            for n in range(1, settings.TIMBRE_CONSENT_MAX_YEARS + 1)
+        ],
+        initial=settings.TIMBRE_CONSENT_DEFAULT_YEARS,
+        help_text="You will be reminded before it ends, and can renew it. A guardian's "
+        "consent ends on the performer's 18th birthday in any case.",
+    )
     consent_audio = forms.FileField(
         required=False, label="Recorded consent (optional: you reading the statement aloud)"
     )

@@ -7,6 +7,7 @@ rows live in services.py.
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_countries.fields import CountryField
+
+from core.months import add_years
 
 # The fixed taxonomy of uses a voice may be licensed for. Offers (licensing) draw on it.
 USE_CHOICES = [
@@ -84,6 +87,11 @@ class Performer(models.Model):
     is_minor = models.BooleanField(
         default=False, help_text="Licenses on a minor's voices are capped at 5 years."
     )
+    date_of_birth = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Required for a minor: a guardian's consent ends on the 18th birthday.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -91,7 +99,7 @@ class Performer(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(is_living=False, is_minor=True), name="performer_minor_is_living"
-            )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -239,6 +247,43 @@ class AuditGrant(models.Model):
         return f"{self.auditor} audits {self.performer}"
 
 
+class Delegation(models.Model):
+    """A living adult performer's grant of some of their powers to one representative,
+    for a time. Without one, approving requests, publishing offers and changing splits
+    is the performer's own act. Logged when granted and when revoked."""
+
+    class Power(models.TextChoices):
+        APPROVE_REQUESTS = "approve_requests", "Approve or decline license requests"
+        PUBLISH_OFFERS = "publish_offers", "Publish, revise and withdraw offers"
+        CHANGE_SPLITS = "change_splits", "Change royalty splits"
+
+    performer = models.ForeignKey(Performer, on_delete=models.PROTECT, related_name="delegations")
+    representative = models.ForeignKey(
+        Representative, on_delete=models.PROTECT, related_name="delegations"
+    )
+    powers = models.JSONField(help_text="Which powers (Power values).")
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_on = models.DateField(help_text="The last day the delegation holds.")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    log_index = models.BigIntegerField(null=True, blank=True)
+    revoked_log_index = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.performer} delegates {', '.join(self.powers)} to {self.representative}"
+
+    def holds_on(self, day: date) -> bool:
+        return self.revoked_at is None and self.starts_at.date() <= day <= self.ends_on
+
+
 def hash_api_key(raw_key: str) -> str:
     """Keys carry 256 random bits, so a fast hash is enough: nothing to brute-force."""
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
@@ -336,6 +381,9 @@ class VoiceModel(models.Model):
     registered_log_index = models.BigIntegerField(
         null=True, blank=True, help_text="The voice.registered entry in the transparency log."
     )
+    # When the standing consent ends (kept by the registry's consent services beside the
+    # records, so that checking a work reads one column); empty while none stands.
+    consent_expires_at = models.DateTimeField(null=True, blank=True)
     # Space-delimited tokens ("lang:en", "style:warm", "use:podcast") so that the catalog
     # filters with one portable LIKE on SQLite and PostgreSQL alike.
     search_tokens = models.TextField(blank=True, editable=False)
@@ -371,8 +419,13 @@ class VoiceModel(models.Model):
         tokens += [f"use:{u}" for u in self.uses]
         self.search_tokens = " " + " ".join(tokens) + " "
 
-    def current_consent(self) -> ConsentRecord | None:
-        return self.consents.filter(withdrawn_at__isnull=True).order_by("-given_at").first()
+    def current_consent(self, now: datetime | None = None) -> ConsentRecord | None:
+        """The consent that stands now: the latest given, neither withdrawn nor ended."""
+        return (
+            self.consents.filter(withdrawn_at__isnull=True, expires_at__gt=now or timezone.now())
+            .order_by("-given_at", "-pk")
+            .first()
+        )
 
 
 class VoiceStatusChange(models.Model):
@@ -386,12 +439,20 @@ class VoiceStatusChange(models.Model):
     )
     changed_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(max_length=300, blank=True)
+    # The change's class, as the log states it (consent_withdrawn, consent_expired,
+    # consent_renewed, performer, operator): a renewal reinstates only what expiry paused.
+    cause = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["changed_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.voice}: {self.from_status or '-'} -> {self.to_status}"
+
+
+def default_consent_end() -> datetime:
+    """The default term's end for consent given now (services state the term they use)."""
+    return add_years(timezone.now(), settings.TIMBRE_CONSENT_DEFAULT_YEARS)
 
 
 class ConsentRecord(models.Model):
@@ -423,6 +484,18 @@ class ConsentRecord(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     withdrawal_reason = models.CharField(max_length=300, blank=True)
+    # The term: chosen by whoever consents, in whole years, at most the setting
+    # TIMBRE_CONSENT_MAX_YEARS; a guardian's consent also ends at the 18th birthday.
+    term_years = models.PositiveSmallIntegerField(default=3)
+    expires_at = models.DateTimeField(default=default_consent_end)
+    renews = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewals"
+    )
+    # Days-before-expiry reminders already sent (so a reminder goes out once).
+    reminders_sent = models.JSONField(default=list, blank=True)
+    # consent.renewed (a renewal of a logged voice) and consent.expired entries.
+    log_index = models.BigIntegerField(null=True, blank=True)
+    expired_log_index = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-given_at"]
@@ -431,8 +504,15 @@ class ConsentRecord(models.Model):
                 condition=Q(given_as="performer", authority__isnull=True)
                 | (~Q(given_as="performer") & Q(authority__isnull=False)),
                 name="consent_representative_has_authority",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("given_at")), name="consent_term_positive"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Consent {self.statement_version} for {self.voice}"
+
+    @property
+    def ended(self) -> bool:
+        return self.expires_at <= timezone.now()

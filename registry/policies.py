@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.request import Request
 
-from registry.models import Authority, Brand, ConsentRecord, Performer, User, VoiceModel
+from core.months import birthday
+from core.problems import RuleForbidden
+from registry.models import (
+    Authority,
+    Brand,
+    ConsentRecord,
+    Delegation,
+    Performer,
+    User,
+    VoiceModel,
+)
+
+ADULT_AGE = 18
 
 
 def signed_in_user(request: HttpRequest | Request) -> User:
@@ -51,15 +65,31 @@ def can_manage_voice(user: Any, voice: VoiceModel) -> bool:
     return can_manage_performer(user, voice.performer)
 
 
+def comes_of_age(performer: Performer) -> datetime | None:
+    """When a minor performer turns 18 (None when not recorded as a minor)."""
+    if not performer.is_minor or performer.date_of_birth is None:
+        return None
+    return birthday(performer.date_of_birth, ADULT_AGE)
+
+
+def is_minor_now(performer: Performer, now: datetime | None = None) -> bool:
+    """A minor until the 18th birthday, even before the daily task records it."""
+    if not performer.is_minor:
+        return False
+    adult_at = comes_of_age(performer)
+    return adult_at is None or (now or timezone.now()) < adult_at
+
+
 def consent_capacity(user: Any, performer: Performer) -> tuple[str, Authority | None] | None:
     """In what capacity, if any, this user may give or withdraw consent for the performer.
 
     A living adult consents for themselves; nobody else may, not even their agent. A late
-    performer's consent comes from the estate's executor, a minor's from a guardian.
+    performer's consent comes from the estate's executor, a minor's from a guardian, and
+    a guardian's capacity ends on the minor's 18th birthday.
     """
     if not isinstance(user, User):
         return None
-    if performer.is_living and not performer.is_minor:
+    if performer.is_living and not is_minor_now(performer):
         if performer.user_id == user.pk:
             return ConsentRecord.GivenAs.PERFORMER, None
         return None
@@ -87,3 +117,45 @@ def audited_performers(auditor: Any) -> QuerySet[Performer]:
     return Performer.objects.filter(
         audit_grants__auditor=auditor, audit_grants__revoked_at__isnull=True
     ).distinct()
+
+
+def delegation_for(user: Any, performer: Performer, power: str, day: date) -> Delegation | None:
+    """The delegation, if any, by which ``user`` holds ``power`` for ``performer`` on ``day``."""
+    if not isinstance(user, User):
+        return None
+    for delegation in Delegation.objects.filter(
+        performer=performer,
+        representative__user=user,
+        revoked_at__isnull=True,
+        ends_on__gte=day,
+    ):
+        if power in delegation.powers and delegation.holds_on(day):
+            return delegation
+    return None
+
+
+def require_power(user: Any, performer: Performer, power: str) -> None:
+    """Refuse unless ``user`` may exercise ``power`` (a Delegation.Power) for the performer.
+
+    The performer may, while a living adult. A late performer's estate executor and a
+    minor's guardian act with every power, as the ones who consent. Anyone else acting
+    for a living adult (an agent, even one with verified authority; a guardian once the
+    performer has come of age) needs a delegation of that power, in date.
+    """
+    if not can_manage_performer(user, performer):
+        raise PermissionDenied("You do not act for this voice's performer.")
+    living_adult = performer.is_living and not is_minor_now(performer)
+    if living_adult and performer.user_id is not None and performer.user_id == user.pk:
+        return
+    if not living_adult:
+        capacity = consent_capacity(user, performer)
+        if capacity is not None:
+            return
+    if delegation_for(user, performer, power, timezone.now().date()) is not None:
+        return
+    label = dict(Delegation.Power.choices)[power].lower()
+    raise RuleForbidden(
+        "delegation-out-of-scope",
+        f"To {label} for {performer.stage_name}, you need the performer's delegation of that "
+        "power, in date; ask the performer to delegate it on their studio page.",
+    )

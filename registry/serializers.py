@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
 from registry.models import USE_CHOICES, ConsentRecord, VoiceModel
@@ -84,6 +85,13 @@ class ConsentIn(serializers.Serializer):
     statement_version = serializers.CharField(max_length=40)
     accept = serializers.BooleanField(help_text="Must be true: you have read the statement.")
     consent_audio = serializers.FileField(required=False)
+    term_years = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.TIMBRE_CONSENT_MAX_YEARS,
+        help_text="How many years the consent lasts (default TIMBRE_CONSENT_DEFAULT_YEARS). "
+        "A guardian's consent also ends on the performer's 18th birthday.",
+    )
 
     def validate_accept(self, value: bool) -> bool:
         if not value:
@@ -101,6 +109,9 @@ class ConsentOut(serializers.Serializer):
     statement_sha256 = serializers.CharField()
     given_as = serializers.ChoiceField(choices=ConsentRecord.GivenAs.choices)
     given_at = serializers.DateTimeField()
+    term_years = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    renews = serializers.CharField(source="renews_id", allow_null=True)
     withdrawn_at = serializers.DateTimeField(allow_null=True)
 
 

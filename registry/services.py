@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.months import add_years
+from core.problems import RuleForbidden, RuleRefused
 from registry import hooks, validation
 from registry.models import (
     USE_CODES,
@@ -24,6 +27,7 @@ from registry.models import (
     Brand,
     BrandMembership,
     ConsentRecord,
+    Delegation,
     Performer,
     Representative,
     User,
@@ -32,26 +36,32 @@ from registry.models import (
     hash_api_key,
 )
 from registry.policies import (
+    ADULT_AGE,
     can_manage_performer,
     can_manage_voice,
+    comes_of_age,
     consent_capacity,
     is_brand_member,
+    is_minor_now,
 )
 from transparency.services import event, log_append_one, rfc3339
 
-CONSENT_STATEMENT_VERSION = "timbre-consent/1"
+CONSENT_STATEMENT_VERSION = "timbre-consent/2"
 
 _CONSENT_TEMPLATE = """\
-Consent to register and license a synthetic voice (Timbre consent statement, version 1)
+Consent to register and license a synthetic voice (Timbre consent statement, version 2)
 
 I, {giver}, acting as {capacity}, consent to the registration of the synthetic voice
 model "{voice}" (model SHA-256 {sha}) made from the voice of {performer}, and to
-Timbre licensing it to brands on the terms published in offers I approve.
+Timbre licensing it to brands on the terms published in offers I approve, from
+{given} until {ends} ({term}).
 
 I understand that:
 - every license and every work made with this voice is recorded in a public log;
 - I may withdraw this consent at any time; withdrawal suspends the voice at once and
   stops future use under its licenses;
+- when this consent ends, no new license is issued and no new work is recorded with the
+  voice until consent is given again;
 - this statement, its version and its SHA-256 are kept as evidence of my consent.
 """
 
@@ -447,14 +457,58 @@ def voice_update(
     return voice
 
 
-def consent_statement(*, voice: VoiceModel, giver: User, capacity: str) -> str:
+def consent_statement(
+    *,
+    voice: VoiceModel,
+    giver: User,
+    capacity: str,
+    term_years: int | None = None,
+    given_at: datetime | None = None,
+) -> str:
+    """The statement whoever consents accepts, for a term (default: the default term)
+    from ``given_at`` (default: now)."""
+    given_at = given_at or timezone.now()
+    years = _term_years(term_years)
+    expires_at = consent_term_end(
+        performer=voice.performer, given_as=capacity, given_at=given_at, years=years
+    )
+    if expires_at < add_years(given_at, years):
+        term = "until the performer turns 18, when their own consent is needed"
+    else:
+        term = f"{years} year{'s' if years != 1 else ''}"
     return _CONSENT_TEMPLATE.format(
         giver=giver.display_name or giver.email,
         capacity=dict(ConsentRecord.GivenAs.choices)[capacity].lower(),
         voice=voice.display_name,
         sha=voice.model_sha256,
         performer=f"{voice.performer.stage_name} ({voice.performer.legal_name})",
+        given=given_at.date().isoformat(),
+        ends=expires_at.date().isoformat(),
+        term=term,
     )
+
+
+def consent_term_end(
+    *, performer: Performer, given_as: str, given_at: datetime, years: int
+) -> datetime:
+    """When consent given now for ``years`` ends: a guardian's ends at the latest on the
+    minor's 18th birthday, when the performer's own consent is needed instead."""
+    ends = add_years(given_at, years)
+    if given_as == ConsentRecord.GivenAs.GUARDIAN:
+        adult_at = comes_of_age(performer)
+        if adult_at is not None:
+            ends = min(ends, adult_at)
+    return ends
+
+
+def _term_years(value: int | None) -> int:
+    years = settings.TIMBRE_CONSENT_DEFAULT_YEARS if value is None else value
+    most = settings.TIMBRE_CONSENT_MAX_YEARS
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= most:
+        raise ValidationError(
+            {"term_years": [f"Choose a term of 1 to {most} whole years (the most the law allows)."]}
+        )
+    return years
 
 
 # The log's word for a voice leaving or coming back to life; activation before the voice
@@ -474,14 +528,19 @@ def _set_status(
     someone typed): consent_withdrawn, performer or operator. Caller holds the row lock."""
     if to_status not in VoiceModel.TRANSITIONS[voice.status]:
         raise ValidationError({"status": [f"A {voice.status} voice cannot become {to_status}."]})
+    if not cause:
+        cause = "operator" if actor is not None and actor.is_staff else "performer"
     VoiceStatusChange.objects.create(
-        voice=voice, from_status=voice.status, to_status=to_status, changed_by=actor, reason=reason
+        voice=voice,
+        from_status=voice.status,
+        to_status=to_status,
+        changed_by=actor,
+        reason=reason,
+        cause=cause,
     )
     voice.status = to_status
     voice.save(update_fields=["status", "updated_at"])
     if voice.registered_log_index is not None:
-        if not cause:
-            cause = "operator" if actor is not None and actor.is_staff else "performer"
         log_append_one(item=event(_STATUS_EVENTS[to_status], voice_id=str(voice.pk), cause=cause))
 
 
@@ -495,9 +554,19 @@ def consent_give(
     user_agent: str,
     consent_audio: IO[bytes] | None = None,
     consent_audio_name: str = "consent",
+    term_years: int | None = None,
 ) -> ConsentRecord:
+    """Record consent for a term; given while an earlier one stands (or after it ended),
+    it is a renewal: a new signed record, logged once the voice is in the log, which
+    brings back a voice that the end of consent paused."""
     capacity = consent_capacity(actor, voice.performer)
     if capacity is None:
+        if is_minor_now(voice.performer):
+            raise RuleForbidden(
+                "guardian-required",
+                f"{voice.performer.stage_name} is under {ADULT_AGE}: only a guardian whose "
+                "authority an operator verified may consent for this voice.",
+            )
         raise PermissionDenied(
             "Only the performer, or the estate's executor or a minor's guardian with verified "
             "authority, may consent for this voice."
@@ -506,12 +575,22 @@ def consent_give(
         raise ValidationError(
             {"statement_version": [f"The current statement is {CONSENT_STATEMENT_VERSION}."]}
         )
+    years = _term_years(term_years)
     # Lock the voice so a consent and a withdrawal cannot interleave.
     voice = VoiceModel.objects.select_for_update().get(pk=voice.pk)
     if voice.status == VoiceModel.Status.RETIRED:
         raise ValidationError({"status": ["A retired voice takes no new consent."]})
     given_as, authority = capacity
-    text = consent_statement(voice=voice, giver=actor, capacity=given_as)
+    now = timezone.now()
+    ends = consent_term_end(performer=voice.performer, given_as=given_as, given_at=now, years=years)
+    if ends <= now:
+        raise RuleRefused(
+            "guardian-required",
+            {"consent": ["The performer has come of age: a guardian's consent no longer counts."]},
+        )
+    text = consent_statement(
+        voice=voice, giver=actor, capacity=given_as, term_years=years, given_at=now
+    )
     record = ConsentRecord(
         voice=voice,
         statement_version=statement_version,
@@ -520,6 +599,10 @@ def consent_give(
         given_by=actor,
         given_as=given_as,
         authority=authority,
+        given_at=now,
+        term_years=years,
+        expires_at=ends,
+        renews=voice.consents.order_by("-given_at", "-pk").first(),
         ip_address=ip_address,
         user_agent=user_agent[:400],
     )
@@ -533,7 +616,35 @@ def consent_give(
         )
         record.consent_audio.save(consent_audio_name, File(consent_audio), save=False)
     record.save()
+    voice.consent_expires_at = ends
+    voice.save(update_fields=["consent_expires_at", "updated_at"])
+    if voice.registered_log_index is not None:
+        entry = log_append_one(item=event("consent.renewed", **_consent_fields(voice, record)))
+        record.log_index = entry.index
+        record.save(update_fields=["log_index"])
+        if _paused_by_expiry(voice):
+            _set_status(
+                voice, VoiceModel.Status.ACTIVE, actor, "consent renewed", "consent_renewed"
+            )
     return record
+
+
+def _consent_fields(voice: VoiceModel, record: ConsentRecord) -> dict[str, str]:
+    """What the log says of a consent: whose capacity, the statement's hash, its term."""
+    return {
+        "voice_id": str(voice.pk),
+        "statement_sha256": record.statement_sha256,
+        "given_as": record.given_as,
+        "expires_at": rfc3339(record.expires_at),
+    }
+
+
+def _paused_by_expiry(voice: VoiceModel) -> bool:
+    """Whether the voice is suspended because its consent ended (and nothing since)."""
+    if voice.status != VoiceModel.Status.SUSPENDED:
+        return False
+    last = voice.status_changes.order_by("-changed_at", "-pk").first()
+    return last is not None and last.cause == "consent_expired"
 
 
 @transaction.atomic
@@ -543,11 +654,13 @@ def consent_withdraw(*, actor: User, voice: VoiceModel, reason: str) -> VoiceMod
         raise PermissionDenied("Only whoever may give consent for this voice may withdraw it.")
     voice = VoiceModel.objects.select_for_update().get(pk=voice.pk)
     now = timezone.now()
-    withdrawn = voice.consents.filter(withdrawn_at__isnull=True).update(
+    if voice.current_consent(now) is None:
+        raise ValidationError({"consent": ["There is no standing consent to withdraw."]})
+    voice.consents.filter(withdrawn_at__isnull=True, expires_at__gt=now).update(
         withdrawn_at=now, withdrawn_by=actor, withdrawal_reason=reason[:300]
     )
-    if not withdrawn:
-        raise ValidationError({"consent": ["There is no standing consent to withdraw."]})
+    voice.consent_expires_at = None
+    voice.save(update_fields=["consent_expires_at", "updated_at"])
     if voice.registered_log_index is not None:
         log_append_one(item=event("consent.withdrawn", voice_id=str(voice.pk)))
     if voice.status == VoiceModel.Status.ACTIVE:
@@ -596,6 +709,7 @@ def _log_registration(voice: VoiceModel, consent: ConsentRecord) -> None:
                 "statement_sha256": consent.statement_sha256,
                 "given_as": consent.given_as,
                 "given_at": rfc3339(consent.given_at),
+                "expires_at": rfc3339(consent.expires_at),
             },
         )
     )
@@ -609,3 +723,198 @@ def voice_sample_record_inspection(*, voice_id: int, duration_ms: int | None, sh
         sample_duration_ms=duration_ms, sample_inspected_at=timezone.now()
     )
     return bool(updated)
+
+
+# --- the end of consent -------------------------------------------------------------
+
+
+def consents_expire(*, now: datetime | None = None) -> int:
+    """End the consent of every voice whose term ran out and was not renewed: the log
+    says so (consent.expired), a live voice is suspended (cause consent_expired), and
+    the voice's side and its licensees are told. Minors who came of age are recorded as
+    adults. Safe to run twice: each voice is claimed under its row lock."""
+    now = now or timezone.now()
+    ended = 0
+    for pk in VoiceModel.objects.filter(consent_expires_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            if _consent_expire_one(pk, now):
+                ended += 1
+    for performer in Performer.objects.filter(is_minor=True, date_of_birth__isnull=False):
+        adult_at = comes_of_age(performer)
+        if adult_at is not None and adult_at <= now:
+            Performer.objects.filter(pk=performer.pk, is_minor=True).update(is_minor=False)
+    return ended
+
+
+def _consent_expire_one(pk: int, now: datetime) -> bool:
+    voice = VoiceModel.objects.select_for_update().select_related("performer").get(pk=pk)
+    if voice.consent_expires_at is None or voice.consent_expires_at > now:
+        return False
+    standing = voice.current_consent(now)
+    if standing is not None:  # renewed meanwhile by an overlapping record
+        voice.consent_expires_at = standing.expires_at
+        voice.save(update_fields=["consent_expires_at", "updated_at"])
+        return False
+    record = voice.consents.filter(withdrawn_at__isnull=True).order_by("-given_at", "-pk").first()
+    voice.consent_expires_at = None
+    voice.save(update_fields=["consent_expires_at", "updated_at"])
+    if voice.registered_log_index is not None and record is not None:
+        entry = log_append_one(
+            item=event(
+                "consent.expired",
+                voice_id=str(voice.pk),
+                statement_sha256=record.statement_sha256,
+            )
+        )
+        record.expired_log_index = entry.index
+        record.save(update_fields=["expired_log_index"])
+    if voice.status == VoiceModel.Status.ACTIVE:
+        _set_status(voice, VoiceModel.Status.SUSPENDED, None, "consent expired", "consent_expired")
+    hooks.consent_expired(voice=voice)
+    _tell_voice_side(
+        voice,
+        f"Consent for {voice.display_name} has ended",
+        f"The consent for the voice {voice.display_name} reached the end of its term. No new "
+        "license is issued and no new work is recorded with it until consent is given again "
+        "on the voice's page.",
+    )
+    return True
+
+
+def consents_remind(*, now: datetime | None = None) -> int:
+    """Email whoever may renew a consent before it ends, once per reminder day."""
+    now = now or timezone.now()
+    days = sorted(settings.TIMBRE_CONSENT_REMINDER_DAYS, reverse=True)
+    sent = 0
+    horizon = now + timedelta(days=days[0])
+    for pk in ConsentRecord.objects.filter(
+        withdrawn_at__isnull=True, expires_at__gt=now, expires_at__lte=horizon
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            record = (
+                ConsentRecord.objects.select_for_update()
+                .select_related("voice__performer")
+                .get(pk=pk)
+            )
+            voice = record.voice
+            if voice.current_consent(now) != record or voice.status == VoiceModel.Status.RETIRED:
+                continue  # superseded, withdrawn or the voice retired: nothing to renew
+            left = record.expires_at - now
+            due = [d for d in days if left <= timedelta(days=d) and d not in record.reminders_sent]
+            if not due:
+                continue
+            record.reminders_sent = sorted({*record.reminders_sent, *due}, reverse=True)
+            record.save(update_fields=["reminders_sent"])
+            _tell_voice_side(
+                voice,
+                f"Consent for {voice.display_name} ends on {record.expires_at.date()}",
+                f"The consent for the voice {voice.display_name} ends on "
+                f"{record.expires_at.date()} ({left.days} days from now). Renew it on the "
+                "voice's page to keep its licenses working; after that date no new license "
+                "is issued and no new work is recorded until it is renewed.",
+            )
+            sent += 1
+    return sent
+
+
+def _tell_voice_side(voice: VoiceModel, subject: str, body: str) -> None:
+    """Email the performer and everyone with verified authority for them, after commit."""
+    performer = voice.performer
+    emails = [performer.user.email] if performer.user else []
+    emails += list(
+        performer.authorities.filter(status=Authority.Status.ACTIVE).values_list(
+            "representative__user__email", flat=True
+        )
+    )
+    hooks.send_after_commit([e for e in emails if e], subject, body)
+
+
+# --- delegation ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def delegation_grant(
+    *,
+    actor: User,
+    performer: Performer,
+    representative: Representative,
+    powers: list[str],
+    ends_on: date,
+) -> Delegation:
+    """The one who consents for a performer delegates some powers to one representative
+    who holds verified authority for them, until a day; logged."""
+    if consent_capacity(actor, performer) is None:
+        raise PermissionDenied("Only whoever consents for the performer delegates their powers.")
+    errors: dict[str, list[str]] = {}
+    chosen = sorted(set(powers))
+    unknown = [p for p in chosen if p not in Delegation.Power.values]
+    if not chosen or unknown:
+        errors["powers"] = [
+            f"Choose one or more of: {', '.join(Delegation.Power.values)}"
+            + (f" (not {', '.join(map(repr, unknown))})." if unknown else ".")
+        ]
+    today = timezone.now().date()
+    most = settings.TIMBRE_DELEGATION_MAX_DAYS
+    if ends_on < today:
+        errors["ends_on"] = ["The end date has passed."]
+    elif ends_on > today + timedelta(days=most):
+        errors["ends_on"] = [f"A delegation lasts at most {most} days; renew it when it ends."]
+    if not Authority.objects.filter(
+        performer=performer, representative=representative, status=Authority.Status.ACTIVE
+    ).exists():
+        errors["representative"] = [
+            "Delegate only to a representative whose authority for you an operator verified."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    Performer.objects.select_for_update().get(pk=performer.pk)
+    delegation = Delegation.objects.create(
+        performer=performer,
+        representative=representative,
+        powers=chosen,
+        ends_on=ends_on,
+        granted_by=actor,
+    )
+    entry = log_append_one(
+        item=event(
+            "delegation.granted",
+            delegation_id=str(delegation.pk),
+            performer_id=str(performer.pk),
+            representative_id=str(representative.pk),
+            powers=",".join(chosen),
+            ends_on=ends_on.isoformat(),
+        )
+    )
+    delegation.log_index = entry.index
+    delegation.save(update_fields=["log_index"])
+    return delegation
+
+
+@transaction.atomic
+def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
+    """End a delegation at once; logged. The performer's side revokes; the representative
+    may also give it up."""
+    locked = (
+        Delegation.objects.select_for_update()
+        .select_related("performer", "representative")
+        .get(pk=delegation.pk)
+    )
+    if (
+        consent_capacity(actor, locked.performer) is None
+        and locked.representative.user_id != actor.pk
+    ):
+        raise PermissionDenied("Only the performer's side or the representative ends it.")
+    if locked.revoked_at is not None:
+        raise ValidationError({"delegation": ["This delegation was already revoked."]})
+    entry = log_append_one(
+        item=event(
+            "delegation.revoked",
+            delegation_id=str(locked.pk),
+            performer_id=str(locked.performer_id),
+        )
+    )
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = actor
+    locked.revoked_log_index = entry.index
+    locked.save(update_fields=["revoked_at", "revoked_by", "revoked_log_index"])
+    return locked

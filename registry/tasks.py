@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from registry import audio, validation
+from registry import audio, services, validation
 from registry.models import VoiceModel
 from registry.services import voice_sample_record_inspection
 
@@ -19,3 +19,15 @@ def voice_sample_inspect(voice_id: int) -> int | None:
     # If the file no longer matches the recorded digest, a newer upload will be inspected.
     voice_sample_record_inspection(voice_id=voice_id, duration_ms=duration, sha256=digest)
     return duration
+
+
+@shared_task(acks_late=True)
+def consents_expire() -> int:
+    """End consents whose term ran out. Safe to run twice: each voice is claimed once."""
+    return services.consents_expire()
+
+
+@shared_task(acks_late=True)
+def consents_remind() -> int:
+    """Remind whoever may renew a consent before it ends; each reminder goes out once."""
+    return services.consents_remind()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_service_errors, split_list
@@ -161,12 +164,17 @@ def voice_manage(request: HttpRequest, slug: str) -> HttpResponse:
         if capacity
         else None
     )
+    consent = voice.current_consent()
+    reminder_days = max(settings.TIMBRE_CONSENT_REMINDER_DAYS)
     return render(
         request,
         "registry/voice_manage.html",
         {
             "voice": voice,
-            "consent": voice.current_consent(),
+            "consent": consent,
+            "last_consent": voice.consents.order_by("-given_at", "-pk").first(),
+            "renewal_due": consent is not None
+            and consent.expires_at - timezone.now() <= timedelta(days=reminder_days),
             "consents": voice.consents.all(),
             "history": voice.status_changes.select_related("changed_by"),
             "may_consent": capacity is not None,
@@ -234,11 +242,12 @@ def voice_consent(request: HttpRequest, slug: str) -> HttpResponse:
             user_agent=request.headers.get("User-Agent", ""),
             consent_audio=audio,
             consent_audio_name=getattr(audio, "name", "consent"),
+            term_years=form.cleaned_data["term_years"],
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Consent recorded. You can now activate the voice.")
+        messages.success(request, "Consent recorded.")
     return redirect("voice-manage", slug=slug)
 
 

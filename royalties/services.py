@@ -215,7 +215,7 @@ def works_record(
         license_id: advance.usage_locked(licenses[license_id]) for license_id in sorted(licenses)
     }
     seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
-    permission = WorkPermission(today)
+    permission = WorkPermission(today, now)
     rates = {license_id: _rates(lic) for license_id, lic in licenses.items()}
     accepted: list[_Accepted] = []
     for i, item in enumerate(items):

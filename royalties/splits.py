@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from registry.models import User, VoiceModel
-from registry.policies import can_manage_voice
+from registry.models import Delegation, User, VoiceModel
+from registry.policies import require_power
 from royalties.ledger import SplitBasis
 from royalties.models import Payee, VoiceSplit
 from royalties.rules import BPS
@@ -29,8 +29,7 @@ def voice_splits_set(
 ) -> list[VoiceSplit]:
     """Replace the voice's splits. They apply to works recorded from now on; what was
     already posted to the ledger stays as it was."""
-    if not can_manage_voice(actor, voice):
-        raise PermissionDenied("You do not act for this voice's performer.")
+    require_power(actor, voice.performer, Delegation.Power.CHANGE_SPLITS)
     errors: list[str] = []
     if not shares:
         errors.append("Give at least one payee.")

@@ -108,11 +108,13 @@ class VoiceFactory(factory.django.DjangoModelFactory):
         obj.save()
         if create and obj.status == "active" and obj.performer.user is not None:
             text = f"consent for {obj.display_name}"
-            models.ConsentRecord.objects.create(
+            record = models.ConsentRecord.objects.create(
                 voice=obj,
-                statement_version="timbre-consent/1",
+                statement_version="timbre-consent/2",
                 statement_text=text,
                 statement_sha256=hashlib.sha256(text.encode()).hexdigest(),
                 given_by=obj.performer.user,
                 given_as="performer",
             )
+            obj.consent_expires_at = record.expires_at
+            obj.save(update_fields=["consent_expires_at"])

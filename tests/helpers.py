@@ -7,6 +7,7 @@ import io
 import math
 import struct
 import wave
+from typing import Any
 
 
 def wav_bytes(seconds: float = 0.5, rate: int = 8000, freq: float = 440.0) -> bytes:
@@ -306,3 +307,14 @@ def ogg_with_pages(head: bytes, count: int, *, packets: bytes = b"") -> bytes:
         struct.pack_into("<I", page, 22, value)
         out.append(bytes(page))
     return b"".join(out)
+
+
+def consent_runs_until(voice: Any, when: Any) -> None:
+    """Set up a voice whose standing consent runs until ``when``: for tests that travel
+    years ahead of the day the factory's consent was given (whose default term would have
+    ended by then)."""
+    from registry.models import ConsentRecord, VoiceModel
+
+    ConsentRecord.objects.filter(voice=voice, withdrawn_at__isnull=True).update(expires_at=when)
+    VoiceModel.objects.filter(pk=voice.pk).update(consent_expires_at=when)
+    voice.refresh_from_db()

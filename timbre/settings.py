@@ -323,11 +323,28 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "payments.tasks.events_retry",
         "schedule": 600,
     },
+    "consents-expire": {
+        "task": "registry.tasks.consents_expire",
+        "schedule": 900,
+    },
+    "consents-remind": {
+        "task": "registry.tasks.consents_remind",
+        "schedule": 6 * 3600,
+    },
     "log-checkpoint": {
         "task": "transparency.tasks.checkpoint_publish",
         "schedule": env_int("TIMBRE_CHECKPOINT_SECONDS", 60, minimum=1),
     },
 }
+
+# Consent's term: a performer chooses it, in whole years, up to the most the law of the
+# registry's jurisdiction allows for a grant of digital-replica rights; reminders go out
+# this many days before it ends.
+TIMBRE_CONSENT_DEFAULT_YEARS = env_int("TIMBRE_CONSENT_DEFAULT_YEARS", 3, minimum=1)
+TIMBRE_CONSENT_MAX_YEARS = env_int("TIMBRE_CONSENT_MAX_YEARS", 5, minimum=1)
+TIMBRE_CONSENT_REMINDER_DAYS = (60, 30, 7)
+# Delegations of a living adult performer's powers last at most this long.
+TIMBRE_DELEGATION_MAX_DAYS = env_int("TIMBRE_DELEGATION_MAX_DAYS", 2 * 366, minimum=1)
 
 # The platform's fee on royalties, in basis points.
 TIMBRE_PLATFORM_FEE_BPS = env_int("TIMBRE_PLATFORM_FEE_BPS", 1000, minimum=0)

@@ -20,6 +20,7 @@ __all__ = ["EVENTS", "REQUIRED", "event_problem", "subjects"]
 
 _DIGITS = re.compile(r"(0|[1-9][0-9]{0,30})\Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z\Z")
 
 
@@ -33,6 +34,14 @@ def _digits(value: object) -> bool:
 
 def _sha256(value: object) -> bool:
     return isinstance(value, str) and _SHA256.match(value) is not None
+
+
+def _time(value: object) -> bool:
+    return isinstance(value, str) and _TIME.match(value) is not None
+
+
+def _day(value: object) -> bool:
+    return isinstance(value, str) and _DAY.match(value) is not None
 
 
 def _object(value: object) -> bool:
@@ -62,6 +71,8 @@ _CHECKS = {
     "sha256": _sha256,
     "object": _object,
     "flag": _flag,
+    "time": _time,
+    "day": _day,
     "split": _split,
 }
 
@@ -72,6 +83,21 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
     "voice.retired": {"voice_id": "digits", "cause": "text"},
     "voice.reinstated": {"voice_id": "digits", "cause": "text"},
     "consent.withdrawn": {"voice_id": "digits"},
+    "consent.renewed": {
+        "voice_id": "digits",
+        "statement_sha256": "sha256",
+        "given_as": "text",
+        "expires_at": "time",
+    },
+    "consent.expired": {"voice_id": "digits", "statement_sha256": "sha256"},
+    "delegation.granted": {
+        "delegation_id": "digits",
+        "performer_id": "digits",
+        "representative_id": "digits",
+        "powers": "text",
+        "ends_on": "day",
+    },
+    "delegation.revoked": {"delegation_id": "digits", "performer_id": "digits"},
     "license.issued": {
         "license_id": "text",
         "jws_sha256": "sha256",
@@ -148,6 +174,8 @@ _WORDS = {
     "sha256": "a lowercase hex SHA-256",
     "object": "a JSON object",
     "flag": "true or false",
+    "time": "an RFC 3339 UTC time",
+    "day": "a date (YYYY-MM-DD)",
     "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
 }
 
@@ -161,8 +189,17 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
     kind = entry.get("type")
     if kind in ("license.issued", "license.revoked", "license.held", "license.released"):
         return [f"license:{entry['license_id']}"]
-    if kind in ("voice.suspended", "voice.retired", "voice.reinstated", "consent.withdrawn"):
+    if kind in (
+        "voice.suspended",
+        "voice.retired",
+        "voice.reinstated",
+        "consent.withdrawn",
+        "consent.renewed",
+        "consent.expired",
+    ):
         return [f"voice:{entry['voice_id']}"]
+    if kind in ("delegation.granted", "delegation.revoked"):
+        return [f"performer:{entry['performer_id']}"]
     if kind == "voice.registered":
         return [f"voice:{entry['voice']['id']}"]
     if kind == "work.voided":

@@ -4,7 +4,7 @@ offline verifier given the registry's URL and the log's key reports each state f
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,25 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     registry.voice_set_status(actor=alice, voice=live_voice, status="suspended")
     registry.voice_set_status(actor=alice, voice=live_voice, status="active")
     registry.consent_withdraw(actor=alice, voice=live_voice, reason="")
-    registry.voice_set_status(actor=alice, voice=live_voice, status="retired")
+    # Consent given again for a year (logged as a renewal); Alice delegates a power to her
+    # agent and takes it back.
+    registry.consent_give(
+        actor=alice,
+        voice=live_voice,
+        statement_version=registry.CONSENT_STATEMENT_VERSION,
+        ip_address=None,
+        user_agent="",
+        term_years=1,
+    )
+    gina = f.AuthorityFactory(performer=live_voice.performer, kind="agent", status="active")
+    delegation = registry.delegation_grant(
+        actor=alice,
+        performer=live_voice.performer,
+        representative=gina.representative,
+        powers=["approve_requests"],
+        ends_on=timezone.now().date() + timedelta(days=30),
+    )
+    registry.delegation_revoke(actor=alice, delegation=delegation)
     # The month ends and closes: each payee's statement is signed and logged.
     month = month_start(timezone.now().date())
     time_machine.move_to(datetime.combine(next_month(month), time(1), tzinfo=UTC), tick=False)
@@ -161,6 +179,10 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     old = SigningKey.objects.get(status="active")
     key_register(public_key=Ed25519PrivateKey.generate().public_key())
     key_set_status(key=old, status="compromised", compromised_from_index=old.added_log_index)
+    # A year on, the renewed consent ends unrenewed; then the voice is retired.
+    time_machine.move_to(timezone.now() + timedelta(days=370), tick=False)
+    assert registry.consents_expire() == 1
+    registry.voice_set_status(actor=alice, voice=live_voice, status="retired")
     seen = set(LogEntry.objects.values_list("event_type", flat=True))
     assert seen == EVENTS, f"not exercised here: {EVENTS - seen}"
     call_command("log_audit")

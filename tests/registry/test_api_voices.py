@@ -367,7 +367,7 @@ def test_an_agent_may_manage_but_not_consent(agent_gina: Any, performer_alice: A
     assert_problem(client.get(f"/api/v1/voices/{voice.pk}/consent"), 403)
     response = client.post(
         f"/api/v1/voices/{voice.pk}/consent",
-        {"statement_version": "timbre-consent/1", "accept": True},
+        {"statement_version": "timbre-consent/2", "accept": True},
         format="json",
     )
     assert_problem(response, 403)
@@ -381,7 +381,7 @@ def test_an_estates_executor_consents_for_a_late_performer(
     client = client_for(executor_erin)
     response = client.post(
         f"/api/v1/voices/{voice.pk}/consent",
-        {"statement_version": "timbre-consent/1", "accept": True},
+        {"statement_version": "timbre-consent/2", "accept": True},
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -401,7 +401,7 @@ def test_a_minor_cannot_consent_alone_but_their_guardian_can(db: None) -> None:
     minor = f.PerformerFactory(is_minor=True)
     guardian = f.AuthorityFactory(performer=minor, kind="guardian").representative.user
     voice = f.VoiceFactory(performer=minor, status="draft")
-    payload = {"statement_version": "timbre-consent/1", "accept": True}
+    payload = {"statement_version": "timbre-consent/2", "accept": True}
     assert_problem(
         client_for(minor.user).post(f"/api/v1/voices/{voice.pk}/consent", payload, format="json"),
         403,

@@ -161,11 +161,14 @@ def test_a_performer_registers_consents_and_activates_through_the_pages(
     assert "cannot become active without" in refused.content.decode()
     client.post(
         f"/studio/voices/{voice.slug}/consent/",
-        {"statement_version": "timbre-consent/1", "accept": "on"},
+        {"statement_version": "timbre-consent/2", "accept": "on", "term_years": "2"},
     )
     client.post(f"/studio/voices/{voice.slug}/status/", {"status": "active"})
     voice.refresh_from_db()
     assert voice.status == "active"
+    consent = voice.current_consent()
+    assert consent is not None and consent.term_years == 2
+    assert f"until {consent.expires_at:%-d %b %Y}" in client.get(response.url).content.decode()
     assert "Alice Studio" in client.get("/").content.decode()
 
 

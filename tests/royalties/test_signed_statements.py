@@ -29,6 +29,7 @@ from royalties.services import WorkInput, work_void, works_record
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import period_close
 from tests import factories as f
+from tests.helpers import consent_runs_until
 from tests.royalties.helpers import licensed, run_statement_check
 from transparency.models import LogEntry
 from verifier.jcs import parse_json_strict
@@ -38,6 +39,12 @@ from verifier.note import make_verifier_key
 pytestmark = pytest.mark.django_db(transaction=True)
 
 JAN, FEB = date(2031, 1, 1), date(2031, 2, 1)
+
+
+@pytest.fixture(autouse=True)
+def _consent_through_2031(voice: Any) -> None:
+    """These months are in 2031: Alice's consent runs until 2032."""
+    consent_runs_until(voice, datetime(2032, 1, 1, tzinfo=UTC))
 
 
 def _at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
