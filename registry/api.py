@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,13 +17,15 @@ from rest_framework.views import APIView
 
 from registry import selectors, services
 from registry.authentication import ApiPrincipal
-from registry.models import Performer, User, VoiceModel
+from registry.models import Delegation, Performer, Representative, User, VoiceModel
 from registry.policies import consent_capacity, managed_performers, signed_in_user
 from registry.serializers import (
     ConsentIn,
     ConsentOut,
     ConsentStatementOut,
     ConsentWithdrawIn,
+    DelegationIn,
+    DelegationOut,
     MeOut,
     StatusIn,
     VoiceCreateIn,
@@ -274,3 +277,65 @@ class Me(APIView):
                 "auditor": roles.auditor is not None,
             }
         return Response(MeOut(out).data)
+
+
+def _delegations_visible(user: User) -> Any:
+    """Delegations the user gave (as whoever consents for the performer) or holds."""
+    consenting = [p.pk for p in managed_performers(user) if consent_capacity(user, p)]
+    return (
+        Delegation.objects.filter(Q(performer__in=consenting) | Q(representative__user=user))
+        .distinct()
+        .order_by("-starts_at", "-pk")
+    )
+
+
+@extend_schema(tags=["delegations"])
+class DelegationList(APIView):
+    permission_classes = [IsSignedInPerson]
+
+    @extend_schema(
+        summary="Delegations you gave for your performers, and those you hold",
+        responses={200: DelegationOut(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        rows = _delegations_visible(signed_in_user(request))
+        return Response(DelegationOut(rows, many=True).data)
+
+    @extend_schema(
+        summary="Delegate powers to a representative with verified authority, until a day",
+        request=DelegationIn,
+        responses={201: DelegationOut},
+    )
+    def post(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        data = DelegationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        performer = get_object_or_404(managed_performers(user), pk=v["performer"])
+        representative = Representative.objects.filter(pk=v["representative"]).first()
+        if representative is None:
+            raise ValidationError({"representative": ["No representative has this id."]})
+        delegation = services.delegation_grant(
+            actor=user,
+            performer=performer,
+            representative=representative,
+            powers=list(v["powers"]),
+            ends_on=v["ends_on"],
+        )
+        return Response(DelegationOut(delegation).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["delegations"])
+class DelegationRevoke(APIView):
+    permission_classes = [IsSignedInPerson]
+
+    @extend_schema(
+        summary="End a delegation at once (the performer's side, or its holder)",
+        request=None,
+        responses={200: DelegationOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        delegation = get_object_or_404(_delegations_visible(user), pk=pk)
+        delegation = services.delegation_revoke(actor=user, delegation=delegation)
+        return Response(DelegationOut(delegation).data)

@@ -6,6 +6,12 @@ from registry import api
 
 urlpatterns = [
     path("me", api.Me.as_view(), name="api-me"),
+    path("delegations", api.DelegationList.as_view(), name="api-delegations"),
+    path(
+        "delegations/<int:pk>/revoke",
+        api.DelegationRevoke.as_view(),
+        name="api-delegation-revoke",
+    ),
     path("voices", api.VoiceListCreate.as_view(), name="api-voices"),
     path("voices/<int:pk>", api.VoiceDetail.as_view(), name="api-voice"),
     path("voices/<int:pk>/consent", api.VoiceConsent.as_view(), name="api-voice-consent"),

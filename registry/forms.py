@@ -10,7 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_countries.fields import CountryField
 
-from registry.models import USE_CHOICES, Authority, Performer, User
+from registry.models import (
+    USE_CHOICES,
+    Authority,
+    Delegation,
+    Performer,
+    Representative,
+    User,
+)
 from registry.services import CONSENT_STATEMENT_VERSION, ROLES
 
 
@@ -144,6 +151,11 @@ class RepresentedPerformerForm(forms.Form):
     bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     is_living = forms.BooleanField(required=False, initial=True, label="Living")
     is_minor = forms.BooleanField(required=False, label="Under 18")
+    date_of_birth = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Required for a minor: your consent as guardian ends on their 18th birthday.",
+    )
     kind = forms.ChoiceField(choices=Authority.Kind.choices, label="Your authority")
     evidence = forms.FileField(
         help_text="PDF, PNG or JPEG: mandate, letters testamentary, court order"
@@ -172,3 +184,33 @@ class AuditGrantForm(forms.Form):
         field = self.fields["performer"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = performers
+
+
+class DelegationForm(forms.Form):
+    performer = forms.ModelChoiceField(queryset=Performer.objects.none(), empty_label=None)
+    representative = forms.ModelChoiceField(
+        queryset=Representative.objects.none(),
+        empty_label=None,
+        help_text="Only representatives whose authority for you an operator verified.",
+    )
+    powers = forms.MultipleChoiceField(
+        choices=Delegation.Power.choices, widget=forms.CheckboxSelectMultiple
+    )
+    ends_on = forms.DateField(
+        label="Until (last day)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The delegation ends after this day; you can end it sooner at any time.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        performers: QuerySet[Performer],
+        representatives: QuerySet[Representative],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for name, queryset in (("performer", performers), ("representative", representatives)):
+            field = self.fields[name]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = queryset

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from registry.models import USE_CHOICES, ConsentRecord, VoiceModel
+from registry.models import USE_CHOICES, ConsentRecord, Delegation, VoiceModel
 
 
 class PerformerOut(serializers.Serializer):
@@ -151,3 +151,26 @@ class MeOut(serializers.Serializer):
     auditor = serializers.BooleanField()
     api_key = ApiKeyOut(required=False)
     brand = BrandOut(required=False, allow_null=True)
+
+
+class DelegationIn(serializers.Serializer):
+    performer = serializers.IntegerField(help_text="The performer's id (you consent for them).")
+    representative = serializers.IntegerField(help_text="The representative's id.")
+    powers = serializers.ListField(
+        child=serializers.ChoiceField(choices=Delegation.Power.choices),
+        min_length=1,
+        max_length=len(Delegation.Power.values),
+    )
+    ends_on = serializers.DateField(help_text="The last day the delegation holds.")
+
+
+class DelegationOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    performer = serializers.CharField(source="performer_id")
+    representative = serializers.CharField(source="representative_id")
+    powers = serializers.ListField(child=serializers.CharField())
+    starts_at = serializers.DateTimeField()
+    ends_on = serializers.DateField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    log_index = serializers.IntegerField(allow_null=True)
+    revoked_log_index = serializers.IntegerField(allow_null=True)

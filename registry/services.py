@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from core.months import add_years
+from core.months import add_years, birthday
 from core.problems import RuleForbidden, RuleRefused
 from registry import hooks, validation
 from registry.models import (
@@ -154,11 +154,41 @@ def represented_performer_add(
     evidence: IO[bytes],
     evidence_name: str,
     evidence_description: str = "",
+    date_of_birth: date | None = None,
 ) -> Authority:
     """A representative records a performer they act for, with evidence of authority.
 
-    The authority starts pending: it lets them act only once an operator verifies it.
+    The authority starts pending: it lets them act only once an operator verifies it. A
+    minor's date of birth is required: the guardian's consent ends on the 18th birthday.
     """
+    today = timezone.now().date()
+    if date_of_birth is not None:
+        if date_of_birth > today or date_of_birth.year < today.year - 130:
+            raise ValidationError({"date_of_birth": ["Give the performer's real date of birth."]})
+        under_age = today < birthday(date_of_birth, ADULT_AGE).date()
+        if under_age and not is_minor:
+            raise RuleRefused(
+                "guardian-required",
+                {
+                    "date_of_birth": [
+                        "This performer is under 18: tick 'Under 18'; only a guardian "
+                        "represents a minor."
+                    ]
+                },
+            )
+        if is_minor and not under_age:
+            raise ValidationError(
+                {"is_minor": ["By this date of birth the performer is 18 or over."]}
+            )
+    elif is_minor:
+        raise ValidationError(
+            {"date_of_birth": ["A minor's date of birth is required: consent ends at 18."]}
+        )
+    if is_minor and kind != Authority.Kind.GUARDIAN:
+        raise RuleRefused(
+            "guardian-required",
+            {"kind": ["A minor is represented by a guardian, not an agent or an executor."]},
+        )
     if kind not in Authority.Kind.values:
         raise ValidationError({"kind": ["Choose agent, estate_executor or guardian."]})
     if not is_living and is_minor:
@@ -183,6 +213,7 @@ def represented_performer_add(
         bio=bio,
         is_living=is_living,
         is_minor=is_minor,
+        date_of_birth=date_of_birth,
     )
     authority = Authority(
         representative=representative,

@@ -28,6 +28,8 @@ urlpatterns = [
     path("brands/<slug:slug>/", views.brand_dashboard, name="brand-dashboard"),
     path("auditor/", views.auditor_dashboard, name="auditor-dashboard"),
     path("studio/auditors/", views.audit_grants, name="audit-grants"),
+    path("studio/delegations/", views.delegations, name="delegations"),
+    path("studio/delegations/<int:pk>/revoke/", views.delegation_revoke, name="delegation-revoke"),
     path("studio/auditors/<int:pk>/revoke/", views.audit_grant_revoke, name="audit-grant-revoke"),
     path("keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
 ]

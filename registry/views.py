@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +18,18 @@ from django.views.decorators.http import require_POST
 
 from core.forms import apply_service_errors, split_list
 from registry import forms, selectors, services
-from registry.models import USE_CHOICES, ApiKey, AuditGrant, Auditor, Brand, VoiceModel
+from registry.models import (
+    USE_CHOICES,
+    ApiKey,
+    AuditGrant,
+    Auditor,
+    Authority,
+    Brand,
+    Delegation,
+    Performer,
+    Representative,
+    VoiceModel,
+)
 from registry.policies import (
     can_manage_voice,
     consent_capacity,
@@ -308,6 +320,7 @@ def performer_new(request: HttpRequest) -> HttpResponse:
                 bio=d["bio"],
                 is_living=d["is_living"],
                 is_minor=d["is_minor"],
+                date_of_birth=d["date_of_birth"],
                 kind=d["kind"],
                 evidence=d["evidence"],
                 evidence_name=d["evidence"].name,
@@ -422,3 +435,75 @@ def audit_grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.audit_grant_revoke(actor=signed_in_user(request), grant=grant)
     messages.success(request, f"{grant.auditor.user.email} no longer audits {grant.performer}.")
     return redirect("audit-grants")
+
+
+def _consenting_for(user: Any) -> QuerySet[Performer]:
+    """Performers for whom ``user`` consents (and so grants delegations)."""
+    return Performer.objects.filter(
+        pk__in=[p.pk for p in managed_performers(user) if consent_capacity(user, p) is not None]
+    )
+
+
+@login_required
+def delegations(request: HttpRequest) -> HttpResponse:
+    """A performer's grants of powers to representatives, and a representative's
+    delegations received."""
+    user = signed_in_user(request)
+    performers = _consenting_for(user)
+    received = Delegation.objects.filter(representative__user=user)
+    if not performers.exists() and not received.exists():
+        raise PermissionDenied("You consent for no performer and hold no delegation.")
+    representatives = Representative.objects.filter(
+        authorities__performer__in=performers, authorities__status=Authority.Status.ACTIVE
+    ).distinct()
+    form = forms.DelegationForm(
+        request.POST or None, performers=performers, representatives=representatives
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            delegation = services.delegation_grant(
+                actor=user,
+                performer=form.cleaned_data["performer"],
+                representative=form.cleaned_data["representative"],
+                powers=form.cleaned_data["powers"],
+                ends_on=form.cleaned_data["ends_on"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{delegation.representative} may now act for {delegation.performer} "
+                f"until {delegation.ends_on:%-d %b %Y}.",
+            )
+            return redirect("delegations")
+    given = Delegation.objects.filter(performer__in=performers)
+    return render(
+        request,
+        "registry/delegations.html",
+        {
+            "form": form if performers.exists() else None,
+            "given": given.select_related("performer", "representative__user", "granted_by"),
+            "received": received.select_related("performer"),
+            "today": timezone.now().date(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def delegation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    user = signed_in_user(request)
+    delegation = get_object_or_404(
+        Delegation.objects.filter(
+            Q(performer__in=_consenting_for(user)) | Q(representative__user=user)
+        ).distinct(),
+        pk=pk,
+    )
+    try:
+        services.delegation_revoke(actor=user, delegation=delegation)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"The delegation to {delegation.representative} has ended.")
+    return redirect("delegations")

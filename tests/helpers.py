@@ -318,3 +318,17 @@ def consent_runs_until(voice: Any, when: Any) -> None:
     ConsentRecord.objects.filter(voice=voice, withdrawn_at__isnull=True).update(expires_at=when)
     VoiceModel.objects.filter(pk=voice.pk).update(consent_expires_at=when)
     voice.refresh_from_db()
+
+
+def logged_events(*kinds: str) -> list[dict[str, Any]]:
+    """The log's events of these types, oldest first, as the log holds them."""
+    import json
+
+    from transparency.models import LogEntry
+
+    return [
+        json.loads(bytes(data))
+        for data in LogEntry.objects.filter(event_type__in=kinds)
+        .order_by("index")
+        .values_list("data", flat=True)
+    ]

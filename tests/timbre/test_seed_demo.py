@@ -29,6 +29,7 @@ def test_every_demo_account_logs_in_to_its_own_dashboard() -> None:
         "performer": "/studio/",
         "estate": "/studio/",
         "dubber": "/studio/",
+        "agent": "/studio/",
         "brand": "/brands/",
         "auditor": "/auditor/",
         "operator": "/",
@@ -47,3 +48,17 @@ def test_the_catalog_shows_the_demo_voices(client: Client) -> None:
     page = client.get("/").content.decode()
     for name in ("June", "Arthur Hale", "Mateo"):
         assert name in page
+
+
+def test_the_demo_shows_a_delegation_and_consent_terms() -> None:
+    from registry.models import ConsentRecord, Delegation
+
+    call_command("seed_demo")
+    delegation = Delegation.objects.get()
+    assert delegation.performer.slug == "june-calloway"
+    assert delegation.powers == ["approve_requests"] and delegation.revoked_at is None
+    assert delegation.log_index is not None
+    assert not ConsentRecord.objects.filter(expires_at__isnull=True).exists()
+    agent = Client()
+    agent.login(username=PEOPLE["agent"], password=DEMO_PASSWORD)
+    assert "Approve requests" in agent.get("/studio/delegations/").content.decode()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -37,6 +38,7 @@ PEOPLE = {
     "performer": "june@demo.timbre",
     "estate": "estate@demo.timbre",
     "dubber": "mateo@demo.timbre",
+    "agent": "agent@demo.timbre",
     "brand": "brand@demo.timbre",
     "auditor": "auditor@demo.timbre",
     "operator": "operator@demo.timbre",
@@ -107,6 +109,40 @@ class Command(BaseCommand):
         if voice.status == VoiceModel.Status.DRAFT:
             services.voice_set_status(actor=actor, voice=voice, status="active", reason="demo")
         return voice
+
+    def _delegation(self, operator: User, june: User, june_p: Performer) -> None:
+        """June's agent, verified, to whom June delegated approving license requests for
+        three months (offers and splits stay June's own)."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from registry.models import Delegation
+
+        agent = self._user("agent", "Sam Okafor (Okafor Talent)")
+        rep, _ = Representative.objects.get_or_create(
+            user=agent, defaults={"organisation": "Okafor Talent"}
+        )
+        authority = Authority.objects.filter(representative=rep, performer=june_p).first()
+        if authority is None:
+            authority = Authority.objects.create(
+                representative=rep,
+                performer=june_p,
+                kind=Authority.Kind.AGENT,
+                evidence_sha256=hashlib.sha256(b"demo agency agreement").hexdigest(),
+                evidence_description="Agency agreement (demo)",
+            )
+            authority.evidence.save("agency-agreement.pdf", File(_pdf("Agency agreement (demo)")))
+        if authority.status == Authority.Status.PENDING:
+            services.authority_verify(authority=authority, operator=operator)
+        if not Delegation.objects.filter(performer=june_p, representative=rep).exists():
+            services.delegation_grant(
+                actor=june,
+                performer=june_p,
+                representative=rep,
+                powers=[Delegation.Power.APPROVE_REQUESTS],
+                ends_on=timezone.now().date() + timedelta(days=90),
+            )
 
     def _licensing(self, operator: User) -> None:
         """Offers and licenses, through the services, as people would make them."""
@@ -441,6 +477,7 @@ class Command(BaseCommand):
         # June lets Ada read her licenses' terms, usage and statements (a no-op when done).
         services.audit_grant_give(actor=june, performer=june_p, auditor_email=PEOPLE["auditor"])
 
+        self._delegation(operator, june, june_p)
         self._licensing(operator)
         checkpoint_sign()
         self.stdout.write(

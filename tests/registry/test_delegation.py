@@ -1,0 +1,260 @@
+"""Delegation, not assumption: an agent with verified authority acts for a living adult
+only within a delegation the performer gave (its powers, its dates), which is logged and
+revocable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.utils import timezone
+
+from core.problems import RuleForbidden
+from licensing import services as licensing
+from registry import services as registry
+from registry.models import Delegation, Representative
+from royalties.splits import Share, voice_splits_set
+from tests import factories as f
+from tests.helpers import logged_events
+from tests.licensing.helpers import offer_terms, request_input
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def voice(performer_alice: Any) -> Any:
+    return f.VoiceFactory(performer=performer_alice, display_name="Alice Warm")
+
+
+@pytest.fixture
+def gina_rep(agent_gina: Any) -> Representative:
+    return Representative.objects.get(user=agent_gina)
+
+
+def _submitted(voice: Any, brand_bob: Any) -> Any:
+    offer = licensing.offer_publish(
+        actor=voice.performer.user, voice=voice, title="Spots", offer_terms=offer_terms()
+    )
+    brand = brand_bob.brand_memberships.get().brand
+    return licensing.request_submit(actor=brand_bob, brand=brand, offer=offer, data=request_input())
+
+
+def _grant(voice: Any, rep: Representative, powers: list[str], days: int = 30) -> Delegation:
+    return registry.delegation_grant(
+        actor=voice.performer.user,
+        performer=voice.performer,
+        representative=rep,
+        powers=powers,
+        ends_on=timezone.now().date() + dt.timedelta(days=days),
+    )
+
+
+def test_an_agent_without_delegation_is_refused_approve_publish_and_splits(
+    voice: Any, agent_gina: Any, brand_bob: Any
+) -> None:
+    req = _submitted(voice, brand_bob)
+    with pytest.raises(RuleForbidden) as refused:
+        licensing.request_decide(actor=agent_gina, request=req, approve=True)
+    assert refused.value.problem_slug == "delegation-out-of-scope"
+    assert "approve or decline license requests" in str(refused.value)
+    with pytest.raises(RuleForbidden):
+        licensing.offer_publish(
+            actor=agent_gina, voice=voice, title="Mine", offer_terms=offer_terms()
+        )
+    with pytest.raises(RuleForbidden):
+        voice_splits_set(
+            actor=agent_gina,
+            voice=voice,
+            shares=[Share("performer", "Alice", 8000), Share("agent", "Gina", 2000)],
+        )
+    req.refresh_from_db()
+    assert req.status == "submitted"
+    assert not voice.splits.exists()
+
+
+def test_a_scoped_delegation_works_until_its_end_date_and_is_logged(
+    voice: Any, agent_gina: Any, gina_rep: Representative, brand_bob: Any, time_machine: Any
+) -> None:
+    delegation = _grant(voice, gina_rep, ["approve_requests"], days=10)
+    [granted] = logged_events("delegation.granted")
+    assert granted == {
+        **granted,
+        "delegation_id": str(delegation.pk),
+        "performer_id": str(voice.performer_id),
+        "representative_id": str(gina_rep.pk),
+        "powers": "approve_requests",
+        "ends_on": delegation.ends_on.isoformat(),
+    }
+    assert "Gina" not in json.dumps(granted)  # no names in the log
+    req = _submitted(voice, brand_bob)
+    licensing.request_decide(actor=agent_gina, request=req, approve=True)
+    req.refresh_from_db()
+    assert req.status in ("awaiting_payment", "issued")
+    # Out of scope: the delegation names approving only.
+    with pytest.raises(RuleForbidden):
+        licensing.offer_publish(
+            actor=agent_gina, voice=voice, title="Mine", offer_terms=offer_terms()
+        )
+    # On its last day it holds; the day after, it does not.
+    time_machine.move_to(
+        dt.datetime.combine(delegation.ends_on, dt.time(23), tzinfo=dt.UTC), tick=False
+    )
+    licensing.request_decide(actor=agent_gina, request=_submitted(voice, brand_bob), approve=False)
+    time_machine.move_to(
+        dt.datetime.combine(delegation.ends_on + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC),
+        tick=False,
+    )
+    with pytest.raises(RuleForbidden):
+        licensing.request_decide(
+            actor=agent_gina, request=_submitted(voice, brand_bob), approve=True
+        )
+
+
+def test_revoked_it_ends_at_once_and_is_logged(
+    voice: Any, agent_gina: Any, gina_rep: Representative, brand_bob: Any
+) -> None:
+    delegation = _grant(voice, gina_rep, ["publish_offers", "change_splits"])
+    licensing.offer_publish(
+        actor=agent_gina, voice=voice, title="By Gina", offer_terms=offer_terms()
+    )
+    voice_splits_set(
+        actor=agent_gina,
+        voice=voice,
+        shares=[Share("performer", "Alice", 8000), Share("agent", "Gina", 2000)],
+    )
+    registry.delegation_revoke(actor=voice.performer.user, delegation=delegation)
+    [revoked] = logged_events("delegation.revoked")
+    assert revoked["delegation_id"] == str(delegation.pk)
+    assert revoked["performer_id"] == str(voice.performer_id)
+    with pytest.raises(RuleForbidden):
+        licensing.offer_publish(
+            actor=agent_gina, voice=voice, title="Again", offer_terms=offer_terms()
+        )
+    with pytest.raises(ValidationError):
+        registry.delegation_revoke(actor=voice.performer.user, delegation=delegation)
+
+
+def test_who_may_delegate_and_to_whom(
+    voice: Any, agent_gina: Any, gina_rep: Representative, performer_dave: Any
+) -> None:
+    # Only the performer (who consents) delegates, not the agent to themselves.
+    with pytest.raises(PermissionDenied):
+        registry.delegation_grant(
+            actor=agent_gina,
+            performer=voice.performer,
+            representative=gina_rep,
+            powers=["approve_requests"],
+            ends_on=timezone.now().date() + dt.timedelta(days=5),
+        )
+    # Only to a representative whose authority for the performer is verified.
+    stranger = f.RepresentativeFactory()
+    with pytest.raises(ValidationError) as refused:
+        _grant(voice, stranger, ["approve_requests"])
+    assert "representative" in refused.value.message_dict
+    pending = f.AuthorityFactory(performer=voice.performer, kind="agent", status="pending")
+    with pytest.raises(ValidationError):
+        _grant(voice, pending.representative, ["approve_requests"])
+    # Powers and dates are checked.
+    for powers, days, field in (
+        ([], 5, "powers"),
+        (["sign_anything"], 5, "powers"),
+        (["approve_requests"], -1, "ends_on"),
+        (["approve_requests"], 5000, "ends_on"),
+    ):
+        with pytest.raises(ValidationError) as bad:
+            _grant(voice, gina_rep, powers, days=days)
+        assert field in bad.value.message_dict
+    assert not Delegation.objects.exists()
+
+
+def test_the_api_answers_an_undelegated_agent_with_its_own_problem_type(
+    voice: Any, agent_gina: Any, brand_bob: Any
+) -> None:
+    req = _submitted(voice, brand_bob)
+    client = Client()
+    client.force_login(agent_gina)
+    response = client.post(f"/api/v1/license-requests/{req.pk}/approve", {}, "application/json")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["type"] == "/problems/delegation-out-of-scope"
+    assert "delegation" in body["detail"]
+
+
+def test_the_pages_refuse_splits_and_show_delegations(
+    voice: Any, agent_gina: Any, gina_rep: Representative
+) -> None:
+    gina = Client()
+    gina.force_login(agent_gina)
+    refused = gina.post(f"/studio/voices/{voice.slug}/splits/", {"shares": "performer, Alice, 100"})
+    assert refused.status_code == 403
+    alice = Client()
+    alice.force_login(voice.performer.user)
+    ends = (timezone.now().date() + dt.timedelta(days=20)).isoformat()
+    response = alice.post(
+        "/studio/delegations/",
+        {
+            "performer": voice.performer_id,
+            "representative": gina_rep.pk,
+            "powers": ["change_splits"],
+            "ends_on": ends,
+        },
+    )
+    assert response.status_code == 302
+    page = alice.get("/studio/delegations/").content.decode()
+    assert "Change splits" in page and "Active" in page
+    assert (
+        gina.post(
+            f"/studio/voices/{voice.slug}/splits/", {"shares": "performer, Alice, 100"}
+        ).status_code
+        == 302
+    )
+    # The agent sees what they hold, and cannot delegate on the performer's behalf.
+    held = gina.get("/studio/delegations/").content.decode()
+    assert "Delegations you hold" in held and "Delegate a power" not in held
+    # Alice ends it from the page.
+    delegation = Delegation.objects.get()
+    alice.post(f"/studio/delegations/{delegation.pk}/revoke/")
+    delegation.refresh_from_db()
+    assert delegation.revoked_at is not None
+    # Another performer cannot end (or see) Alice's.
+    dave = Client()
+    dave.force_login(f.PerformerFactory().user)
+    assert dave.post(f"/studio/delegations/{delegation.pk}/revoke/").status_code in (403, 404)
+
+
+def test_the_api_grants_lists_and_revokes_and_keeps_others_out(
+    voice: Any, agent_gina: Any, gina_rep: Representative, performer_dave: Any
+) -> None:
+    alice = Client()
+    alice.force_login(voice.performer.user)
+    ends = (timezone.now().date() + dt.timedelta(days=20)).isoformat()
+    body = {
+        "performer": voice.performer_id,
+        "representative": gina_rep.pk,
+        "powers": ["approve_requests", "publish_offers"],
+        "ends_on": ends,
+    }
+    bad = alice.post("/api/v1/delegations", {**body, "powers": ["everything"]}, "application/json")
+    assert bad.status_code == 400 and "powers" in bad.json()["errors"]
+    created = alice.post("/api/v1/delegations", body, "application/json")
+    assert created.status_code == 201, created.content
+    made = created.json()
+    assert made["powers"] == ["approve_requests", "publish_offers"]
+    assert made["ends_on"] == ends and made["log_index"] is not None
+    gina = Client()
+    gina.force_login(agent_gina)
+    assert [d["id"] for d in gina.get("/api/v1/delegations").json()] == [made["id"]]
+    # Dave neither sees it, nor ends it, nor delegates for Alice.
+    dave = Client()
+    dave.force_login(performer_dave.user)
+    assert dave.get("/api/v1/delegations").json() == []
+    assert dave.post(f"/api/v1/delegations/{made['id']}/revoke").status_code == 404
+    assert dave.post("/api/v1/delegations", body, "application/json").status_code == 404
+    ended = alice.post(f"/api/v1/delegations/{made['id']}/revoke")
+    assert ended.status_code == 200 and ended.json()["revoked_at"] is not None
+    again = alice.post(f"/api/v1/delegations/{made['id']}/revoke")
+    assert again.status_code == 400
