@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from verifier.checkpoint import Checkpoint
@@ -77,18 +78,26 @@ class Standing:
 _VOICE_DOWN = {"voice.suspended": "suspended", "voice.retired": "retired"}
 
 
-def license_standing(license_id: str, voice_id: str, events: Iterable[LoggedEvent]) -> Standing:
+def license_standing(
+    license_id: str,
+    voice_id: str,
+    events: Iterable[LoggedEvent],
+    now: datetime | None = None,
+) -> Standing:
     """Fold the events about a license and its voice into the license's standing.
 
     Revoked outranks suspended: a revocation is for good. A license is suspended while a
     hold on it is open (held, not yet released), or while its voice is suspended or
-    retired (a retirement is for good; a reinstatement lifts a suspension only).
+    retired (a retirement is for good; a reinstatement lifts a suspension only), or once
+    the term of its voice's logged consent has passed (at ``now``, default: the clock)
+    with no renewal logged: a verifier need not wait for the registry to say so.
     """
     ordered = sorted(events, key=lambda e: e.index)
     revoked: LoggedEvent | None = None
     holds: dict[str, LoggedEvent] = {}
     voice_down: LoggedEvent | None = None
     consent: LoggedEvent | None = None
+    consent_term: LoggedEvent | None = None  # the latest logged consent with a term
     for item in ordered:
         e = item.event
         if e.get("license_id") not in (None, license_id):
@@ -110,6 +119,13 @@ def license_standing(license_id: str, voice_id: str, events: Iterable[LoggedEven
                 voice_down = None
         elif kind == "consent.withdrawn":
             consent = item
+            consent_term = None
+        elif kind == "voice.registered":
+            given = e.get("consent")
+            if isinstance(given, dict) and isinstance(given.get("expires_at"), str):
+                consent_term = item
+        elif kind == "consent.renewed":
+            consent_term = item
     if revoked is not None:
         why = revoked.event.get("reason", "")
         return Standing(
@@ -139,7 +155,35 @@ def license_standing(license_id: str, voice_id: str, events: Iterable[LoggedEven
             voice_down,
             ordered,
         )
+    ended = _consent_end(consent_term)
+    if ended is not None and consent_term is not None and ended <= (now or datetime.now(UTC)):
+        return Standing(
+            "suspended",
+            f"its voice's consent ended at {_rfc3339(ended)} by the term logged at index "
+            f"{consent_term.index}, and the log shows no renewal",
+            consent_term,
+            ordered,
+        )
     return Standing("active", "no logged event revokes or suspends it", None, ordered)
+
+
+def _consent_end(item: LoggedEvent | None) -> datetime | None:
+    """When the consent an event states ends (None when it states no term)."""
+    if item is None:
+        return None
+    e = item.event
+    given = e.get("consent") if item.type == "voice.registered" else e
+    value = given.get("expires_at") if isinstance(given, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _index(item: LoggedEvent) -> int:

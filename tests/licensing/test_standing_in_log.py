@@ -189,3 +189,50 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     capsys.readouterr()
     assert main(["monitor", "--url", live_server.url, "--state", str(state)]) == 0
     assert "events checked" in capsys.readouterr().out
+
+
+def test_the_end_of_consent_is_read_from_the_logged_term_before_the_registry_says_so(
+    live_server: Any,
+    performer_alice: Any,
+    brand_bob: Any,
+    operator: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    time_machine: Any,
+) -> None:
+    """The log states each consent's term, so a verifier judges its end by itself; the
+    registry's own record of the end, and the renewal, then read as such."""
+    alice = performer_alice.user
+    voice = f.VoiceFactory(performer=performer_alice, display_name="Alice Year", status="draft")
+    consent = registry.consent_give(
+        actor=alice,
+        voice=voice,
+        statement_version=registry.CONSENT_STATEMENT_VERSION,
+        ip_address=None,
+        user_agent="",
+        term_years=1,
+    )
+    voice = registry.voice_set_status(actor=alice, voice=voice, status="active")
+    lic = issue(voice, brand_bob, operator, valid_until=timezone.now().date() + timedelta(days=720))
+    assert _check(live_server, lic, tmp_path, capsys)[0] == 0
+
+    time_machine.move_to(consent.expires_at + timedelta(hours=1), tick=False)
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 1, err
+    assert "its voice's consent ended at" in err and "the log shows no renewal" in err
+    assert check["event"]["event"]["type"] == "voice.registered"
+
+    registry.consents_expire()
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 1 and "its voice was suspended (consent_expired)" in err
+
+    registry.consent_give(
+        actor=alice,
+        voice=voice,
+        statement_version=registry.CONSENT_STATEMENT_VERSION,
+        ip_address=None,
+        user_agent="",
+        term_years=2,
+    )
+    status, check, err = _check(live_server, lic, tmp_path, capsys)
+    assert status == 0, err
