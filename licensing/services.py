@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
+from core.problems import RuleRefused
 from licensing import terms
 from licensing.ids import new_id
 from licensing.keys import active_signer
@@ -37,6 +38,7 @@ from licensing.models import (
     RequestTransition,
 )
 from registry import validation
+from registry.deaths import post_mortem_until
 from registry.models import USE_CODES, Brand, User, VoiceModel
 from registry.policies import can_manage_voice, is_brand_member
 from transparency.services import event, log_append_one
@@ -296,6 +298,22 @@ def _exclusivity_conflicts(
     ]
 
 
+def _check_post_mortem_term(voice: VoiceModel, valid_until: date) -> None:
+    """No license runs past the end of a late performer's post-mortem term: after it the
+    estate has no right in the voice to license."""
+    until = post_mortem_until(voice.performer)
+    if until is not None and valid_until > until:
+        raise RuleRefused(
+            "post-mortem-term",
+            {
+                "valid_until": [
+                    f"The estate's post-mortem right in this voice ends on {until}; a license "
+                    f"may run until then at the latest."
+                ]
+            },
+        )
+
+
 def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     voice = version.offer.voice
@@ -355,6 +373,7 @@ def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
         errors["exclusive"] = ["This offer does not grant exclusivity."]
     if errors:
         raise ValidationError(errors)
+    _check_post_mortem_term(voice, data.valid_until)
     return {"uses": uses, "territories": territories, "languages": languages, "media": media}
 
 
@@ -532,6 +551,8 @@ def license_issue(*, request: LicenseRequest, payment_ref: str) -> License:
     voice = VoiceModel.objects.select_for_update().get(pk=req.voice.pk)
     if voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"voice": ["The voice is not active; no license can be issued."]})
+    # A death recorded after the request was approved: its term binds the issue too.
+    _check_post_mortem_term(voice, req.valid_until)
     conflicts = _exclusivity_conflicts(
         voice=voice,
         brand=req.brand,
@@ -701,7 +722,8 @@ def _send(recipients: list[str], subject: str, body: str) -> None:
 
 def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:
     performer = req.voice.performer
-    emails = [performer.user.email] if performer.user else []
+    # A late performer's own account is nobody's to read for them: the estate is told.
+    emails = [performer.user.email] if performer.user and performer.is_living else []
     emails += list(
         performer.authorities.filter(status="active").values_list(
             "representative__user__email", flat=True

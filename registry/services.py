@@ -609,3 +609,14 @@ def voice_sample_record_inspection(*, voice_id: int, duration_ms: int | None, sh
         sample_duration_ms=duration_ms, sample_inspected_at=timezone.now()
     )
     return bool(updated)
+
+
+@transaction.atomic
+def voice_retire_for_cause(*, voice_id: int, cause: str, reason: str) -> bool:
+    """Retire a voice for a rule's sake (no person acts), logged with ``cause``. Returns
+    whether it retired it: an already retired voice is left as it is (tasks re-run)."""
+    voice = VoiceModel.objects.select_for_update().filter(pk=voice_id).first()
+    if voice is None or voice.status == VoiceModel.Status.RETIRED:
+        return False
+    _set_status(voice, VoiceModel.Status.RETIRED, None, reason[:300], cause)
+    return True

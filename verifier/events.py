@@ -20,6 +20,8 @@ __all__ = ["EVENTS", "REQUIRED", "event_problem", "subjects"]
 
 _DIGITS = re.compile(r"(0|[1-9][0-9]{0,30})\Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z\Z")
 
 
@@ -56,7 +58,17 @@ def _split(value: object) -> bool:
     )
 
 
+def _date(value: object) -> bool:
+    return isinstance(value, str) and _DATE.match(value) is not None
+
+
+def _jurisdiction(value: object) -> bool:
+    return isinstance(value, str) and _JURISDICTION.match(value) is not None
+
+
 _CHECKS = {
+    "date": _date,
+    "jurisdiction": _jurisdiction,
     "text": _text,
     "digits": _digits,
     "sha256": _sha256,
@@ -101,6 +113,12 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
         "month": "text",
         "currency": "text",
         "statement_sha256": "sha256",
+    },
+    "performer.died": {
+        "performer_id": "digits",
+        "date_of_death": "date",
+        "jurisdiction": "jurisdiction",
+        "post_mortem_until": "date",
     },
     "key.added": {"kid": "text", "jwk": "object"},
     "key.retired": {"kid": "text"},
@@ -148,6 +166,8 @@ _WORDS = {
     "sha256": "a lowercase hex SHA-256",
     "object": "a JSON object",
     "flag": "true or false",
+    "date": "a date, YYYY-MM-DD",
+    "jurisdiction": "an ISO 3166 code (GB, US-CA)",
     "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
 }
 
@@ -167,6 +187,8 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
         return [f"voice:{entry['voice']['id']}"]
     if kind == "work.voided":
         return [f"work:{entry['work_id']}"]
+    if kind == "performer.died":
+        return [f"performer:{entry['performer_id']}"]
     if kind == "statement.issued":
         return [f"payee:{entry['payee_id']}"]
     if kind in ("key.added", "key.retired", "key.compromised"):
