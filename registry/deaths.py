@@ -3,7 +3,9 @@ that follows it.
 
 The rules (README, "Estates"):
 
-- Only staff record a death, once: a second record is refused, not merged.
+- Only staff record a death, once: a second record is refused, not merged. A performer
+  whom a representative added as already late has no record until an operator makes
+  one, and no post-mortem term runs for them until then.
 - The date of death is not in the future, and not before the performer's own last act
   in the registry (a consent the performer's own account gave: they were alive then).
   It may be before the voice was registered: an estate may model a late performer's
@@ -140,7 +142,8 @@ def death_record(
         raise PermissionDenied("Only an operator records a death.")
     # The performer's row guards "recorded once": two operators at once take turns here.
     performer = Performer.objects.select_for_update().get(pk=performer.pk)
-    if PerformerDeath.objects.filter(performer=performer).exists() or not performer.is_living:
+    # A performer a representative added as late (no record yet) may have it recorded now.
+    if PerformerDeath.objects.filter(performer=performer).exists():
         raise ValidationError(
             {"performer": [f"The death of {performer.stage_name} is already recorded."]}
         )
