@@ -153,6 +153,20 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     registry.voice_set_status(actor=alice, voice=live_voice, status="active")
     registry.consent_withdraw(actor=alice, voice=live_voice, reason="")
     registry.voice_set_status(actor=alice, voice=live_voice, status="retired")
+    # The performer dies: an operator records it, with evidence.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from royalties.estates import Heir, performer_record_death
+
+    performer_record_death(
+        operator=operator,
+        performer=live_voice.performer,
+        date_of_death=timezone.now().date(),
+        jurisdiction="US-NY",
+        evidence=SimpleUploadedFile("c.pdf", b"%PDF-1.7\n", content_type="application/pdf"),
+        evidence_name="c.pdf",
+        heirs=[Heir("Estate", 10_000)],
+    )
     # The month ends and closes: each payee's statement is signed and logged.
     month = month_start(timezone.now().date())
     time_machine.move_to(datetime.combine(next_month(month), time(1), tzinfo=UTC), tick=False)
