@@ -432,8 +432,8 @@ def test_recording_twice_on_the_page_is_a_clear_400(client: Any, operator: Any, 
     assert b"is already recorded" in again.content
 
 
-def test_the_voice_page_and_catalog_say_licensed_by_the_estate(
-    client: Any, operator: Any, voice: Any
+def test_the_voice_page_catalog_and_license_say_licensed_by_the_estate(
+    client: Any, operator: Any, voice: Any, past_license: Any
 ) -> None:
     record_death(operator, voice.performer)
     voice.refresh_from_db()
@@ -441,3 +441,29 @@ def test_the_voice_page_and_catalog_say_licensed_by_the_estate(
     assert b"licensed by the estate of Alice Avery" in page.content
     catalog = client.get("/")
     assert b"licensed by the estate of Alice Avery" in catalog.content
+    client.force_login(past_license.brand.memberships.get().user)
+    license_page = client.get(f"/licenses/{past_license.license_id}/")
+    assert license_page.status_code == 200
+    assert b"licensed by the estate of Alice Avery" in license_page.content
+
+
+def test_the_estates_statement_is_its_executors_to_read_not_the_late_performers_account(
+    client: Any, operator: Any, past_license: Any
+) -> None:
+    lic = past_license
+    alice = lic.voice.performer
+    record(lic, "in-window", at=timezone.now() - dt.timedelta(days=2))
+    executor = f.AuthorityFactory(
+        performer=alice, kind="estate_executor", representative__user__email="erin@example.com"
+    ).representative.user
+    record_death(operator, alice, died=today() - dt.timedelta(days=3))
+    record(lic, "after")
+    estate = Payee.objects.get(performer=alice, kind="estate")
+    url = f"/statements/{estate.pk}/{today():%Y-%m}/USD/"
+
+    client.force_login(executor)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Estate of Alice Avery" in page.text
+    client.force_login(alice.user)
+    assert client.get(url).status_code in (403, 404)
