@@ -14,16 +14,30 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from licensing import services as licensing
 from registry import services as registry_services
 from registry.models import ConsentRecord, Performer, PerformerDeath
 from registry.policies import can_manage_performer, consent_capacity, managed_performers
 from royalties import ledger, rules
-from royalties.estates import Heir, performer_record_death
-from royalties.models import Account, JournalEntry, Payee, Posting, VoiceSplit, Work
+from royalties.estates import Heir, _moved, performer_record_death
+from royalties.models import (
+    Account,
+    EstateShare,
+    JournalEntry,
+    Payee,
+    Posting,
+    VoiceSplit,
+    Work,
+)
 from royalties.services import WorkInput, work_void, works_record
+from royalties.splits import Share, voice_splits_set
 from royalties.statements import compute, period_close
 from tests import factories as f
+from tests.licensing.helpers import offer_terms
 from tests.royalties.helpers import issue
 from transparency.models import LogEntry
 
@@ -233,6 +247,12 @@ def test_after_death_the_performers_own_account_can_no_longer_act_and_the_execut
         registry_services.consent_withdraw(actor=alice.user, voice=voice, reason="mine")
     with pytest.raises(PermissionDenied):
         registry_services.voice_set_status(actor=alice.user, voice=voice, status="suspended")
+    with pytest.raises(PermissionDenied):
+        licensing.offer_publish(
+            actor=alice.user, voice=voice, title="Mine", offer_terms=offer_terms()
+        )
+    with pytest.raises(PermissionDenied):
+        voice_splits_set(actor=alice.user, voice=voice, shares=[Share("performer", "Me", 10_000)])
 
     # The estate's executor: pending authority is nothing; verified, they consent and act.
     authority = f.AuthorityFactory(
@@ -467,3 +487,36 @@ def test_the_estates_statement_is_its_executors_to_read_not_the_late_performers_
     assert "Estate of Alice Avery" in page.text
     client.force_login(alice.user)
     assert client.get(url).status_code in (403, 404)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    prices=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=8),
+    booked=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=4),
+    heirs=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=4),
+    fee_bps=st.integers(min_value=0, max_value=10_000),
+)
+def test_moving_works_to_the_heirs_creates_and_loses_no_minor_unit(
+    prices: list[int], booked: list[int], heirs: list[int], fee_bps: int
+) -> None:
+    """Each work's payees' part leaves the payees it was booked to, exactly, and reaches
+    the heirs whole: the moves sum to zero and the platform's fee is never touched."""
+    booked_bps, heir_bps = rules.allocate(10_000, booked), rules.allocate(10_000, heirs)
+    if 0 in booked_bps or 0 in heir_bps:
+        return
+    basis = ledger.SplitBasis(
+        fee_bps, tuple((Payee(pk=i + 1), bps) for i, bps in enumerate(booked_bps))
+    )
+    shares = [EstateShare(payee_id=100 + i, bps=bps) for i, bps in enumerate(heir_bps)]
+    total: dict[int, int] = {}
+    for price in prices:
+        for pk, amount in _moved(price, basis, shares).items():
+            total[pk] = total.get(pk, 0) + amount
+    assert sum(total.values()) == 0
+    parts = [rules.distribute(p, fee_bps=fee_bps, split_bps=booked_bps) for p in prices]
+    for i in range(len(booked_bps)):
+        assert total.get(i + 1, 0) == sum(d.payees[i] for d in parts)
+    assert all(total.get(100 + i, 0) <= 0 for i in range(len(heir_bps)))
+    assert -sum(total.get(100 + i, 0) for i in range(len(heir_bps))) == sum(
+        sum(d.payees) for d in parts
+    )
