@@ -12,7 +12,10 @@ The rules (README, "Estates"):
   voice from archive recordings.
 - The jurisdiction is an ISO 3166-1 alpha-2 country (``GB``) or a subdivision the
   settings table names (``US-CA``); its term comes from ``TIMBRE_POST_MORTEM_YEARS``,
-  else ``TIMBRE_POST_MORTEM_DEFAULT_YEARS``, and is kept with the death.
+  else ``TIMBRE_POST_MORTEM_DEFAULT_YEARS``, and is kept with the death. Where use
+  continues the right (``TIMBRE_POST_MORTEM_CONTINUED_BY_USE``: Tennessee), a term that
+  has run moves on to that many years after the voice's last use, while that is ahead
+  (``term_continue``, logged ``performer.term_continued``).
 - The evidence is a PDF, PNG or JPEG (sniffed, not trusted by name), at most
   ``TIMBRE_MAX_EVIDENCE_BYTES``; its SHA-256 is kept; the file is stored under a random
   name and never served to the public.
@@ -163,6 +166,7 @@ def death_record(
         jurisdiction=code,
         post_mortem_years=years,
         post_mortem_until=years_after(date_of_death, years),
+        continued_by_use_years=settings.TIMBRE_POST_MORTEM_CONTINUED_BY_USE.get(code),
         evidence_content_type=content_type,
         evidence_sha256=digest,
         recorded_by=operator,
@@ -190,6 +194,29 @@ def death_record(
     death.log_index = entry.index
     death.save(update_fields=["log_index"])
     return death
+
+
+@transaction.atomic
+def term_continue(*, death: PerformerDeath, last_use: date, today: date) -> bool:
+    """Where use continues the right (``continued_by_use_years``), move the end of a term
+    that has run to ``continued_by_use_years`` after the voice's last use, if that is
+    not yet past; logged as ``performer.term_continued``. Returns whether it moved."""
+    death = PerformerDeath.objects.select_for_update().get(pk=death.pk)
+    if death.continued_by_use_years is None:
+        return False
+    until = years_after(last_use, death.continued_by_use_years)
+    if until < today or until <= death.post_mortem_until:
+        return False
+    death.post_mortem_until = until
+    death.save(update_fields=["post_mortem_until"])
+    log_append_one(
+        item=event(
+            "performer.term_continued",
+            performer_id=str(death.performer_id),
+            post_mortem_until=until.isoformat(),
+        )
+    )
+    return True
 
 
 def voices_retire_post_mortem(

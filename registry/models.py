@@ -459,6 +459,9 @@ class PerformerDeath(models.Model):
     # of the table does not move the end of a term already running.
     post_mortem_years = models.PositiveSmallIntegerField()
     post_mortem_until = models.DateField(help_text="The last day the estate's right runs.")
+    # Where the law continues the right by use (Tennessee): how many years without use
+    # end it once the term has run. The term's end then moves on as the voice is used.
+    continued_by_use_years = models.PositiveSmallIntegerField(null=True, blank=True)
     evidence = models.FileField(upload_to=_death_evidence_path)
     evidence_content_type = models.CharField(max_length=50)
     evidence_sha256 = models.CharField(max_length=64)

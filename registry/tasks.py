@@ -3,7 +3,6 @@ from __future__ import annotations
 from celery import shared_task
 
 from registry import audio, validation
-from registry.deaths import voices_retire_post_mortem
 from registry.models import VoiceModel
 from registry.services import voice_sample_record_inspection
 
@@ -20,9 +19,3 @@ def voice_sample_inspect(voice_id: int) -> int | None:
     # If the file no longer matches the recorded digest, a newer upload will be inspected.
     voice_sample_record_inspection(voice_id=voice_id, duration_ms=duration, sha256=digest)
     return duration
-
-
-@shared_task(acks_late=True)
-def post_mortem_terms_end() -> int:
-    """Retire the voices whose estate's post-mortem term has ended. Safe to run twice."""
-    return voices_retire_post_mortem()

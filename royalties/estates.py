@@ -35,6 +35,7 @@ from typing import IO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from licensing.models import License
 from registry import deaths
@@ -127,7 +128,7 @@ def performer_record_death(
             VoiceSplit(voice=voice, payee=s.payee, bps=s.bps) for s in shares
         )
     estate_transfer(death=death)
-    deaths.voices_retire_post_mortem(performer=death.performer)
+    post_mortem_terms_end(performer=death.performer)
     return death
 
 
@@ -257,3 +258,36 @@ def estate_transfer_void(*, work: Work) -> JournalEntry | None:
         memo=f"void {work.work_id}: its part back from the estate",
         reverses=transfer,
     )
+
+
+def post_mortem_terms_end(*, today: date | None = None, performer: Performer | None = None) -> int:
+    """Retire the voices of performers whose post-mortem term has ended, logged with
+    cause ``post_mortem_term_ended``; where use continues the right (Tennessee) and the
+    voice was used recently enough, the term moves on instead. Returns how many voices
+    were retired. Safe to run twice: each step re-reads and locks what it changes."""
+    today = today or timezone.now().date()
+    ended = PerformerDeath.objects.filter(
+        post_mortem_until__lt=today, performer__voices__status__in=_NOT_RETIRED
+    ).distinct()
+    if performer is not None:
+        ended = ended.filter(performer=performer)
+    retired = 0
+    for death in ended.order_by("pk"):
+        if death.continued_by_use_years is not None:
+            last = (
+                Work.objects.filter(
+                    license__voice__performer_id=death.performer_id, voided_at__isnull=True
+                )
+                .order_by("-recorded_at")
+                .values_list("recorded_at", flat=True)
+                .first()
+            )
+            if last is not None and deaths.term_continue(
+                death=death, last_use=last.date(), today=today
+            ):
+                continue
+        retired += deaths.voices_retire_post_mortem(today=today, performer=death.performer)
+    return retired
+
+
+_NOT_RETIRED = [s for s in VoiceModel.Status.values if s != VoiceModel.Status.RETIRED]

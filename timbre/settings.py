@@ -324,7 +324,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 600,
     },
     "post-mortem-terms-end": {
-        "task": "registry.tasks.post_mortem_terms_end",
+        "task": "royalties.tasks.post_mortem_terms_end",
         "schedule": 6 * 3600,
     },
     "log-checkpoint": {
@@ -337,8 +337,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # the voice runs, by the jurisdiction whose law applies (ISO 3166-1 alpha-2, or ISO 3166-2
 # for a state). The figures are the statutes': California Civil Code 3344.1 (70 years),
 # New York Civil Rights Law 50-f (40), Texas Property Code 26.012 (50), Florida Statutes
-# 540.08 (40), Indiana Code 32-36-1-8 (100), Tennessee Code 47-25-1104 (10, which use
-# extends: see TIMBRE_POST_MORTEM_DEFAULT_YEARS's note), and Germany's case law on the
+# 540.08 (40), Indiana Code 32-36-1-8 (100), Tennessee Code 47-25-1104 (10, then for as
+# long as it is used: TIMBRE_POST_MORTEM_CONTINUED_BY_USE), and Germany's case law on the
 # commercial parts of the personality right (BGH "Kinski-Klaus", 10). Where no statute
 # gives a term (the UK, France) the registry's own default applies. A death keeps the
 # term it was recorded with.
@@ -351,10 +351,11 @@ TIMBRE_POST_MORTEM_YEARS: dict[str, int] = {
     "US-TN": 10,
     "DE": 10,
 }
-# For any other valid jurisdiction: the shortest statutory term above. The registry does
-# not extend a term by use (Tennessee's right continues past 10 years while it is used);
-# an estate that needs that asks the operator, who records it as the law stands.
+# For any other valid jurisdiction: the shortest statutory term above.
 TIMBRE_POST_MORTEM_DEFAULT_YEARS = env_int("TIMBRE_POST_MORTEM_DEFAULT_YEARS", 10, minimum=0)
+# Where use continues the right past its term, and how many years without use end it:
+# Tennessee's right, after its first 10 years, lasts until two years pass without use.
+TIMBRE_POST_MORTEM_CONTINUED_BY_USE: dict[str, int] = {"US-TN": 2}
 
 # The platform's fee on royalties, in basis points.
 TIMBRE_PLATFORM_FEE_BPS = env_int("TIMBRE_PLATFORM_FEE_BPS", 1000, minimum=0)

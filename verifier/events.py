@@ -120,6 +120,7 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
         "jurisdiction": "jurisdiction",
         "post_mortem_until": "date",
     },
+    "performer.term_continued": {"performer_id": "digits", "post_mortem_until": "date"},
     "key.added": {"kid": "text", "jwk": "object"},
     "key.retired": {"kid": "text"},
     "key.compromised": {"kid": "text", "from_index": "digits"},
@@ -187,7 +188,7 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
         return [f"voice:{entry['voice']['id']}"]
     if kind == "work.voided":
         return [f"work:{entry['work_id']}"]
-    if kind == "performer.died":
+    if kind in ("performer.died", "performer.term_continued"):
         return [f"performer:{entry['performer_id']}"]
     if kind == "statement.issued":
         return [f"payee:{entry['payee_id']}"]

@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 ('jurisdiction', models.CharField(help_text='Whose post-mortem right applies: ISO 3166 (US-CA, GB).', max_length=6)),
                 ('post_mortem_years', models.PositiveSmallIntegerField()),
                 ('post_mortem_until', models.DateField(help_text="The last day the estate's right runs.")),
+                ('continued_by_use_years', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('evidence', models.FileField(upload_to=registry.models._death_evidence_path)),
                 ('evidence_content_type', models.CharField(max_length=50)),
                 ('evidence_sha256', models.CharField(max_length=64)),

@@ -4,7 +4,7 @@ offline verifier given the registry's URL and the log's key reports each state f
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,14 +158,22 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
 
     from royalties.estates import Heir, performer_record_death
 
-    performer_record_death(
+    death = performer_record_death(
         operator=operator,
         performer=live_voice.performer,
         date_of_death=timezone.now().date(),
-        jurisdiction="US-NY",
+        jurisdiction="US-TN",
         evidence=SimpleUploadedFile("c.pdf", b"%PDF-1.7\n", content_type="application/pdf"),
         evidence_name="c.pdf",
         heirs=[Heir("Estate", 10_000)],
+    )
+    # Tennessee's term, continued by a use late in it.
+    from registry.deaths import term_continue
+
+    assert term_continue(
+        death=death,
+        last_use=death.post_mortem_until - timedelta(days=30),
+        today=death.post_mortem_until,
     )
     # The month ends and closes: each payee's statement is signed and logged.
     month = month_start(timezone.now().date())

@@ -18,10 +18,11 @@ from licensing.models import License, LicenseRequest
 from registry import services as registry_services
 from registry.deaths import years_after
 from registry.models import ConsentRecord, VoiceModel
-from registry.tasks import post_mortem_terms_end
 from royalties.estates import Heir, performer_record_death
+from royalties.tasks import post_mortem_terms_end
 from tests import factories as f
 from tests.licensing.helpers import offer_terms, request_input
+from tests.royalties.helpers import record_one
 from tests.royalties.test_estates import certificate
 from transparency.models import LogEntry
 
@@ -61,14 +62,16 @@ def offer(logged_voice: Any) -> Any:
     )
 
 
-def die_in_tennessee(operator: Any, performer: Any, *, term_left: int) -> Any:
+def die_in_tennessee(
+    operator: Any, performer: Any, *, term_left: int, jurisdiction: str = "US-TN"
+) -> Any:
     """Record a Tennessee death (10 years) whose term has ``term_left`` days to run."""
     died = years_after(today() + dt.timedelta(days=term_left), -10)
     return performer_record_death(
         operator=operator,
         performer=performer,
         date_of_death=died,
-        jurisdiction="US-TN",
+        jurisdiction=jurisdiction,
         evidence=certificate(),
         evidence_name="probate.pdf",
         heirs=[Heir("Estate of Alice Avery", 10_000)],
@@ -171,3 +174,54 @@ def test_a_death_recorded_after_its_term_ended_retires_the_voices_at_once(
     logged_voice.refresh_from_db()
     assert logged_voice.status == VoiceModel.Status.RETIRED
     assert LogEntry.objects.filter(event_type="voice.retired").count() == 1
+
+
+@pytest.mark.parametrize(("jurisdiction", "continued"), [("US-TN", True), ("GB", False)])
+def test_in_tennessee_use_continues_the_term_and_two_years_without_use_end_it(
+    operator: Any, offer: Any, brand_bob: Any, jurisdiction: str, continued: bool
+) -> None:
+    voice = offer.voice
+    death = die_in_tennessee(operator, voice.performer, term_left=5, jurisdiction=jurisdiction)
+    assert death.post_mortem_years == 10
+    brand = brand_bob.brand_memberships.get().brand
+    req = licensing.request_submit(
+        actor=brand_bob,
+        brand=brand,
+        offer=offer,
+        data=request_input(valid_until=death.post_mortem_until),
+    )
+    executor = f.AuthorityFactory(performer=voice.performer, kind="estate_executor")
+    licensing.request_decide(actor=executor.representative.user, request=req, approve=True)
+    lic = licensing.license_settle_manually(operator=operator, request=req, invoice_ref="INV")
+    record_one(lic, "used")
+    used_on = today()
+
+    day_after = dt.datetime.combine(
+        death.post_mortem_until + dt.timedelta(days=1), dt.time(1), tzinfo=dt.UTC
+    )
+    with time_machine.travel(day_after, tick=False):
+        retired = post_mortem_terms_end()
+        assert post_mortem_terms_end() == 0  # safe to run twice
+    death.refresh_from_db()
+    voice.refresh_from_db()
+    if not continued:
+        assert retired == 1 and voice.status == VoiceModel.Status.RETIRED
+        assert not LogEntry.objects.filter(event_type="performer.term_continued").exists()
+        return
+    # Used within two years: the right runs on to two years after the last use.
+    assert retired == 0 and voice.status == VoiceModel.Status.ACTIVE
+    assert death.post_mortem_until == years_after(used_on, 2)
+    [moved] = LogEntry.objects.filter(event_type="performer.term_continued")
+    assert json.loads(bytes(moved.data))["post_mortem_until"] == death.post_mortem_until.isoformat()
+    # Two years without use end it.
+    with time_machine.travel(
+        dt.datetime.combine(
+            death.post_mortem_until + dt.timedelta(days=1), dt.time(1), tzinfo=dt.UTC
+        ),
+        tick=False,
+    ):
+        assert post_mortem_terms_end() == 1
+    voice.refresh_from_db()
+    assert voice.status == VoiceModel.Status.RETIRED
+    [retired_entry] = LogEntry.objects.filter(event_type="voice.retired")
+    assert json.loads(bytes(retired_entry.data))["cause"] == "post_mortem_term_ended"
