@@ -222,7 +222,8 @@ def estates(request: HttpRequest) -> HttpResponse:
                     heirs=data["heirs"],
                 )
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
+                by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+                for name, errors in by_field.items():
                     form.add_error(name if name in form.fields else None, errors)
             else:
                 messages.success(
