@@ -84,6 +84,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The performer is under 18: consent and the voice's business need a guardian "
         "whose authority an operator verified.",
     ),
+    "post-mortem-term": (
+        "Past the end of the post-mortem term",
+        "The performer has died; the estate's right in the voice runs for the term the law of "
+        "the jurisdiction recorded with the death gives. No license may run past its end, "
+        "and the voice retires when it ends.",
+    ),
 }
 
 

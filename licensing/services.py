@@ -36,6 +36,7 @@ from licensing.models import (
     RequestTransition,
 )
 from registry import hooks, validation
+from registry.deaths import post_mortem_until
 from registry.models import USE_CODES, Brand, Delegation, User, VoiceModel
 from registry.policies import can_manage_voice, is_brand_member, require_power
 from transparency.services import event, log_append_one
@@ -306,6 +307,22 @@ def _exclusivity_conflicts(
     ]
 
 
+def _check_post_mortem_term(voice: VoiceModel, valid_until: date) -> None:
+    """No license runs past the end of a late performer's post-mortem term: after it the
+    estate has no right in the voice to license."""
+    until = post_mortem_until(voice.performer)
+    if until is not None and valid_until > until:
+        raise RuleRefused(
+            "post-mortem-term",
+            {
+                "valid_until": [
+                    f"The estate's post-mortem right in this voice ends on {until}; a license "
+                    f"may run until then at the latest."
+                ]
+            },
+        )
+
+
 def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     voice = version.offer.voice
@@ -365,6 +382,7 @@ def _check_request(version: OfferVersion, data: RequestInput) -> dict[str, Any]:
         errors["exclusive"] = ["This offer does not grant exclusivity."]
     if errors:
         raise ValidationError(errors)
+    _check_post_mortem_term(voice, data.valid_until)
     return {"uses": uses, "territories": territories, "languages": languages, "media": media}
 
 
@@ -543,6 +561,8 @@ def license_issue(*, request: LicenseRequest, payment_ref: str) -> License:
     if voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"voice": ["The voice is not active; no license can be issued."]})
     _require_consent(voice)
+    # A death recorded after the request was approved: its term binds the issue too.
+    _check_post_mortem_term(voice, req.valid_until)
     conflicts = _exclusivity_conflicts(
         voice=voice,
         brand=req.brand,
@@ -726,7 +746,8 @@ def _send(recipients: list[str], subject: str, body: str) -> None:
 
 def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:
     performer = req.voice.performer
-    emails = [performer.user.email] if performer.user else []
+    # A late performer's own account is nobody's to read for them: the estate is told.
+    emails = [performer.user.email] if performer.user and performer.is_living else []
     emails += list(
         performer.authorities.filter(status="active").values_list(
             "representative__user__email", flat=True

@@ -44,6 +44,9 @@ class PerformerAdmin(admin.ModelAdmin):
     list_filter = ["is_living", "is_minor"]
     search_fields = ["stage_name", "legal_name"]
     prepopulated_fields = {"slug": ["stage_name"]}
+    # A death is recorded with its evidence on /operations/estates/ (which pays the estate
+    # and logs it), never by ticking a box here.
+    readonly_fields = ["is_living"]
 
 
 @admin.register(Representative)

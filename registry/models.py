@@ -7,6 +7,7 @@ rows live in services.py.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -516,3 +517,39 @@ class ConsentRecord(models.Model):
     @property
     def ended(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+def _death_evidence_path(instance: PerformerDeath, filename: str) -> str:
+    """A random name: a death certificate is never public, and its name must not be guessable
+    even where media is served (development)."""
+    return f"deaths/{secrets.token_urlsafe(24)}"
+
+
+class PerformerDeath(models.Model):
+    """An operator's record of a performer's death, with its evidence (a death certificate
+    or a grant of probate). From it the estate acts and is paid, and the post-mortem term
+    of the jurisdiction named runs (``registry.deaths``)."""
+
+    performer = models.OneToOneField(Performer, on_delete=models.PROTECT, related_name="death")
+    date_of_death = models.DateField()
+    jurisdiction = models.CharField(
+        max_length=6, help_text="Whose post-mortem right applies: ISO 3166 (US-CA, GB)."
+    )
+    # The term as the settings table gave it when the death was recorded: a later change
+    # of the table does not move the end of a term already running.
+    post_mortem_years = models.PositiveSmallIntegerField()
+    post_mortem_until = models.DateField(help_text="The last day the estate's right runs.")
+    # Where the law continues the right by use (Tennessee): how many years without use
+    # end it once the term has run. The term's end then moves on as the voice is used.
+    continued_by_use_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    evidence = models.FileField(upload_to=_death_evidence_path)
+    evidence_content_type = models.CharField(max_length=50)
+    evidence_sha256 = models.CharField(max_length=64)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    log_index = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Death of {self.performer} ({self.date_of_death}, {self.jurisdiction})"

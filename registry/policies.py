@@ -45,11 +45,13 @@ def is_brand_member(user: Any, brand: Brand) -> bool:
 
 
 def managed_performers(user: Any) -> QuerySet[Performer]:
-    """Performers this user may act for: themselves, and those they hold active authority for."""
+    """Performers this user may act for: themselves while they live, and those they hold
+    active authority for. Once a death is recorded the performer's own account no longer
+    acts for the voice (whoever holds it now); the estate's executor does."""
     if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
         return Performer.objects.none()
     return Performer.objects.filter(
-        Q(user=user)
+        Q(user=user, is_living=True)
         | Q(
             authorities__representative__user=user,
             authorities__status=Authority.Status.ACTIVE,

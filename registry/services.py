@@ -949,3 +949,14 @@ def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
     locked.revoked_log_index = entry.index
     locked.save(update_fields=["revoked_at", "revoked_by", "revoked_log_index"])
     return locked
+
+
+@transaction.atomic
+def voice_retire_for_cause(*, voice_id: int, cause: str, reason: str) -> bool:
+    """Retire a voice for a rule's sake (no person acts), logged with ``cause``. Returns
+    whether it retired it: an already retired voice is left as it is (tasks re-run)."""
+    voice = VoiceModel.objects.select_for_update().filter(pk=voice_id).first()
+    if voice is None or voice.status == VoiceModel.Status.RETIRED:
+        return False
+    _set_status(voice, VoiceModel.Status.RETIRED, None, reason[:300], cause)
+    return True

@@ -138,6 +138,7 @@ _KEY_PREFIX = {
     Kind.PROCESSING_FEE: "processing",
     Kind.PAYOUT: "payout",
     Kind.PAYOUT_REVERSAL: "payout",
+    Kind.ESTATE_TRANSFER: "estate",
 }
 
 

@@ -63,6 +63,28 @@ class VoiceSplit(models.Model):
         return f"{self.voice}: {self.payee} {self.bps / 100}%"
 
 
+class EstateShare(models.Model):
+    """Who inherits a late performer's royalties, as the operator recorded with the death:
+    one estate, or heirs whose basis points sum to 10000. Every voice of the performer is
+    split this way from the death on, and voices the estate registers later too, until
+    whoever acts for the estate sets a voice's split otherwise."""
+
+    performer = models.ForeignKey(Performer, on_delete=models.PROTECT, related_name="estate")
+    payee = models.ForeignKey(Payee, on_delete=models.PROTECT, related_name="+")
+    bps = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["performer", "payee"], name="estate_share_once"),
+            models.CheckConstraint(
+                condition=Q(bps__gt=0, bps__lte=10000), name="estate_share_bps_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.performer}: {self.payee} {self.bps / 100}%"
+
+
 class Account(models.Model):
     class Kind(models.TextChoices):
         BRAND_RECEIVABLE = "brand_receivable", "Brand receivable"
@@ -115,6 +137,7 @@ class JournalEntry(models.Model):
         PROCESSING_FEE = "processing_fee", "Payment processing fee"
         PAYOUT = "payout", "Payout"
         PAYOUT_REVERSAL = "payout_reversal", "Payout reversed"
+        ESTATE_TRANSFER = "estate_transfer", "Royalties moved to the estate from the date of death"
 
     # Payouts and their reversals: what a statement shows as paid out, not earned.
     PAYOUT_KINDS: ClassVar[tuple[str, ...]] = (Kind.PAYOUT, Kind.PAYOUT_REVERSAL)

@@ -26,7 +26,7 @@ from licensing.models import License
 from licensing.permission import WorkFacts, WorkPermission
 from registry import audio, validation
 from registry.models import Brand
-from royalties import advance, ledger, rules
+from royalties import advance, estates, ledger, rules
 from royalties.models import (
     Account,
     JournalEntry,
@@ -550,6 +550,7 @@ def work_void(*, brand: Brand, work_id: str, actor: Any = None) -> Work:
     work.void_log_index = logged.index
     work.save(update_fields=["voided_at", "void_entry", "void_log_index"])
     advance.void_work(usage, work, at=now)
+    estates.estate_transfer_void(work=work)
     return work
 
 

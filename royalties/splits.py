@@ -12,7 +12,7 @@ from django.db import transaction
 from registry.models import Delegation, User, VoiceModel
 from registry.policies import require_power
 from royalties.ledger import SplitBasis
-from royalties.models import Payee, VoiceSplit
+from royalties.models import EstateShare, Payee, VoiceSplit
 from royalties.rules import BPS
 
 
@@ -73,6 +73,13 @@ def split_basis(voice: VoiceModel) -> SplitBasis:
     if rows:
         return SplitBasis(platform_fee_bps(), tuple((r.payee, r.bps) for r in rows))
     performer = voice.performer
+    if not performer.is_living:
+        # A voice the estate registered after the death: the estate's recorded shares.
+        heirs = list(
+            EstateShare.objects.filter(performer=performer).select_related("payee").order_by("pk")
+        )
+        if heirs:
+            return SplitBasis(platform_fee_bps(), tuple((h.payee, h.bps) for h in heirs))
     payee = Payee.objects.filter(performer=performer).order_by("pk").first()
     if payee is None:
         payee = Payee.objects.create(

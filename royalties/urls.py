@@ -29,4 +29,5 @@ urlpatterns = [
     ),
     path("brands/<slug:slug>/usage/", views.brand_usage, name="brand-usage"),
     path("studio/voices/<slug:slug>/splits/", views.voice_splits, name="voice-splits"),
+    path("operations/estates/", views.estates, name="operations-estates"),
 ]

@@ -1,4 +1,4 @@
-"""Earnings, works, statements and brand usage pages."""
+"""Earnings, works, statements and brand usage pages; the operator's estates page."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,10 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from core.months import month_start
 from core.parsing import parse_month
 from licensing.models import License
-from registry.models import Brand, VoiceModel
+from registry.models import Brand, PerformerDeath, VoiceModel
 from registry.policies import managed_performers, signed_in_user
 from royalties import exports, selectors
-from royalties.models import LicenseUsage, Statement, VoiceSplit, WorkAttempt
+from royalties.estates import performer_record_death
+from royalties.forms import DeathForm
+from royalties.models import EstateShare, LicenseUsage, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import StatementData, currencies_of, signed_statement, statement_for
 
@@ -196,4 +199,60 @@ def voice_splits(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "royalties/splits.html",
         {"voice": voice, "current": current, "text": text, "error": error},
+    )
+
+
+@staff_member_required
+def estates(request: HttpRequest) -> HttpResponse:
+    """The operator records a performer's death, and who the estate's payees are."""
+    form = DeathForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            evidence = data["evidence"]
+            try:
+                death = performer_record_death(
+                    operator=signed_in_user(request),
+                    performer=data["performer"],
+                    date_of_death=data["date_of_death"],
+                    jurisdiction=data["jurisdiction"],
+                    evidence=evidence,
+                    evidence_name=evidence.name or "evidence",
+                    heirs=data["heirs"],
+                )
+            except ValidationError as exc:
+                by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+                for name, errors in by_field.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                messages.success(
+                    request,
+                    f"The death of {death.performer.stage_name} is recorded; the estate's "
+                    f"post-mortem term runs until {death.post_mortem_until}.",
+                )
+                return redirect("operations-estates")
+        status = 400
+    deaths = PerformerDeath.objects.select_related("performer", "recorded_by").order_by(
+        "-recorded_at"
+    )
+    return render(
+        request,
+        "royalties/estates.html",
+        {
+            "form": form,
+            "deaths": [
+                {
+                    "death": d,
+                    "shares": [
+                        f"{s.payee.name} {Decimal(s.bps) / 100:g}%"
+                        for s in EstateShare.objects.filter(performer=d.performer)
+                        .select_related("payee")
+                        .order_by("pk")
+                    ],
+                }
+                for d in deaths
+            ],
+        },
+        status=status,
     )

@@ -331,6 +331,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "registry.tasks.consents_remind",
         "schedule": 6 * 3600,
     },
+    "post-mortem-terms-end": {
+        "task": "royalties.tasks.post_mortem_terms_end",
+        "schedule": 6 * 3600,
+    },
     "log-checkpoint": {
         "task": "transparency.tasks.checkpoint_publish",
         "schedule": env_int("TIMBRE_CHECKPOINT_SECONDS", 60, minimum=1),
@@ -345,6 +349,29 @@ TIMBRE_CONSENT_MAX_YEARS = env_int("TIMBRE_CONSENT_MAX_YEARS", 5, minimum=1)
 TIMBRE_CONSENT_REMINDER_DAYS = (60, 30, 7)
 # Delegations of a living adult performer's powers last at most this long.
 TIMBRE_DELEGATION_MAX_DAYS = env_int("TIMBRE_DELEGATION_MAX_DAYS", 2 * 366, minimum=1)
+# Post-mortem terms: for how many years after a performer's death the estate's right in
+# the voice runs, by the jurisdiction whose law applies (ISO 3166-1 alpha-2, or ISO 3166-2
+# for a state). The figures are the statutes': California Civil Code 3344.1 (70 years),
+# New York Civil Rights Law 50-f (40), Texas Property Code 26.012 (50), Florida Statutes
+# 540.08 (40), Indiana Code 32-36-1-8 (100), Tennessee Code 47-25-1104 (10, then for as
+# long as it is used: TIMBRE_POST_MORTEM_CONTINUED_BY_USE), and Germany's case law on the
+# commercial parts of the personality right (BGH "Kinski-Klaus", 10). Where no statute
+# gives a term (the UK, France) the registry's own default applies. A death keeps the
+# term it was recorded with.
+TIMBRE_POST_MORTEM_YEARS: dict[str, int] = {
+    "US-CA": 70,
+    "US-NY": 40,
+    "US-TX": 50,
+    "US-FL": 40,
+    "US-IN": 100,
+    "US-TN": 10,
+    "DE": 10,
+}
+# For any other valid jurisdiction: the shortest statutory term above.
+TIMBRE_POST_MORTEM_DEFAULT_YEARS = env_int("TIMBRE_POST_MORTEM_DEFAULT_YEARS", 10, minimum=0)
+# Where use continues the right past its term, and how many years without use end it:
+# Tennessee's right, after its first 10 years, lasts until two years pass without use.
+TIMBRE_POST_MORTEM_CONTINUED_BY_USE: dict[str, int] = {"US-TN": 2}
 
 # The platform's fee on royalties, in basis points.
 TIMBRE_PLATFORM_FEE_BPS = env_int("TIMBRE_PLATFORM_FEE_BPS", 1000, minimum=0)

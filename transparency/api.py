@@ -129,7 +129,7 @@ class EventsOut(serializers.Serializer):
     indices = serializers.ListField(child=serializers.IntegerField())
 
 
-_SUBJECT_KINDS = ("license", "voice", "work", "payee", "key", "performer")
+_SUBJECT_KINDS = ("license", "voice", "work", "payee", "performer", "key")
 # What a subject's id looks like, by kind: the registry's own ids, ASCII only.
 _SUBJECT = re.compile(
     r"(?:(?:license|work):[a-z]{3}_[0-9A-Za-z]{1,60}|(?:voice|payee|performer):[1-9][0-9]{0,17}"
@@ -141,10 +141,13 @@ _SUBJECT = re.compile(
 @extend_schema(tags=["log"])
 class EventsView(LogView):
     @extend_schema(
-        summary="Where the events about a license, voice, work, payee or key are in the log",
+        summary=(
+            "Where the events about a license, voice, work, payee, performer or key are in the log"
+        ),
         description=(
             "The indices of every event that changed the standing of `subject` "
-            "(`license:<id>`, `voice:<id>`, `work:<id>`, `payee:<id>`, `key:<kid>`), within "
+            "(`license:<id>`, `voice:<id>`, `work:<id>`, `payee:<id>`, `performer:<id>`, "
+            "`key:<kid>`), within "
             "the first `tree_size` entries (default: the whole log). Fetch each entry and "
             "its inclusion proof to believe it; `python -m verifier` does."
         ),
@@ -162,7 +165,8 @@ class EventsView(LogView):
                     "subject": [
                         "Give subject as <kind>:<id>, kind one of "
                         f"{', '.join(_SUBJECT_KINDS)}, and the id as the registry writes it: "
-                        "license:lic_01h..., work:wrk_01h..., voice:12, payee:7, key:<kid>."
+                        "license:lic_01h..., work:wrk_01h..., voice:12, payee:7, performer:3, "
+                        "key:<kid>."
                     ]
                 }
             )

@@ -20,7 +20,8 @@ __all__ = ["EVENTS", "REQUIRED", "event_problem", "subjects"]
 
 _DIGITS = re.compile(r"(0|[1-9][0-9]{0,30})\Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z\Z")
 
 
@@ -38,10 +39,6 @@ def _sha256(value: object) -> bool:
 
 def _time(value: object) -> bool:
     return isinstance(value, str) and _TIME.match(value) is not None
-
-
-def _day(value: object) -> bool:
-    return isinstance(value, str) and _DAY.match(value) is not None
 
 
 def _object(value: object) -> bool:
@@ -65,14 +62,23 @@ def _split(value: object) -> bool:
     )
 
 
+def _date(value: object) -> bool:
+    return isinstance(value, str) and _DATE.match(value) is not None
+
+
+def _jurisdiction(value: object) -> bool:
+    return isinstance(value, str) and _JURISDICTION.match(value) is not None
+
+
 _CHECKS = {
+    "date": _date,
+    "jurisdiction": _jurisdiction,
     "text": _text,
     "digits": _digits,
     "sha256": _sha256,
     "object": _object,
     "flag": _flag,
     "time": _time,
-    "day": _day,
     "split": _split,
 }
 
@@ -95,7 +101,7 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
         "performer_id": "digits",
         "representative_id": "digits",
         "powers": "text",
-        "ends_on": "day",
+        "ends_on": "date",
     },
     "delegation.revoked": {"delegation_id": "digits", "performer_id": "digits"},
     "license.issued": {
@@ -128,6 +134,13 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
         "currency": "text",
         "statement_sha256": "sha256",
     },
+    "performer.died": {
+        "performer_id": "digits",
+        "date_of_death": "date",
+        "jurisdiction": "jurisdiction",
+        "post_mortem_until": "date",
+    },
+    "performer.term_continued": {"performer_id": "digits", "post_mortem_until": "date"},
     "key.added": {"kid": "text", "jwk": "object"},
     "key.retired": {"kid": "text"},
     "key.compromised": {"kid": "text", "from_index": "digits"},
@@ -175,7 +188,8 @@ _WORDS = {
     "object": "a JSON object",
     "flag": "true or false",
     "time": "an RFC 3339 UTC time",
-    "day": "a date (YYYY-MM-DD)",
+    "date": "a date, YYYY-MM-DD",
+    "jurisdiction": "an ISO 3166 code (GB, US-CA)",
     "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
 }
 
@@ -198,12 +212,17 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
         "consent.expired",
     ):
         return [f"voice:{entry['voice_id']}"]
-    if kind in ("delegation.granted", "delegation.revoked"):
-        return [f"performer:{entry['performer_id']}"]
     if kind == "voice.registered":
         return [f"voice:{entry['voice']['id']}"]
     if kind == "work.voided":
         return [f"work:{entry['work_id']}"]
+    if kind in (
+        "performer.died",
+        "performer.term_continued",
+        "delegation.granted",
+        "delegation.revoked",
+    ):
+        return [f"performer:{entry['performer_id']}"]
     if kind == "statement.issued":
         return [f"payee:{entry['payee_id']}"]
     if kind in ("key.added", "key.retired", "key.compromised"):

@@ -171,6 +171,28 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
         ends_on=timezone.now().date() + timedelta(days=30),
     )
     registry.delegation_revoke(actor=alice, delegation=delegation)
+    # The performer dies: an operator records it, with evidence.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from royalties.estates import Heir, performer_record_death
+
+    death = performer_record_death(
+        operator=operator,
+        performer=live_voice.performer,
+        date_of_death=timezone.now().date(),
+        jurisdiction="US-TN",
+        evidence=SimpleUploadedFile("c.pdf", b"%PDF-1.7\n", content_type="application/pdf"),
+        evidence_name="c.pdf",
+        heirs=[Heir("Estate", 10_000)],
+    )
+    # Tennessee's term, continued by a use late in it.
+    from registry.deaths import term_continue
+
+    assert term_continue(
+        death=death,
+        last_use=death.post_mortem_until - timedelta(days=30),
+        today=death.post_mortem_until,
+    )
     # The month ends and closes: each payee's statement is signed and logged.
     month = month_start(timezone.now().date())
     time_machine.move_to(datetime.combine(next_month(month), time(1), tzinfo=UTC), tick=False)
@@ -179,10 +201,13 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     old = SigningKey.objects.get(status="active")
     key_register(public_key=Ed25519PrivateKey.generate().public_key())
     key_set_status(key=old, status="compromised", compromised_from_index=old.added_log_index)
-    # A year on, the renewed consent ends unrenewed; then the voice is retired.
+    # A year on, the renewed consent ends unrenewed; then the voice is retired (by the
+    # rule that retires a late performer's voices at the end of the post-mortem term).
     time_machine.move_to(timezone.now() + timedelta(days=370), tick=False)
     assert registry.consents_expire() == 1
-    registry.voice_set_status(actor=alice, voice=live_voice, status="retired")
+    assert registry.voice_retire_for_cause(
+        voice_id=live_voice.pk, cause="post_mortem_term_ended", reason="the term ended"
+    )
     seen = set(LogEntry.objects.values_list("event_type", flat=True))
     assert seen == EVENTS, f"not exercised here: {EVENTS - seen}"
     call_command("log_audit")

@@ -62,3 +62,21 @@ def test_the_demo_shows_a_delegation_and_consent_terms() -> None:
     agent = Client()
     agent.login(username=PEOPLE["agent"], password=DEMO_PASSWORD)
     assert "Approve requests" in agent.get("/studio/delegations/").content.decode()
+
+
+def test_the_demo_has_an_estate_with_a_recorded_death_that_is_paid(client: Client) -> None:
+    from registry.models import PerformerDeath
+    from royalties.models import Payee, Work
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    death = PerformerDeath.objects.get()
+    assert (death.performer.stage_name, death.jurisdiction) == ("Arthur Hale", "GB")
+    assert death.performer.authorities.get().status == "active"
+    estate = Payee.objects.get(performer=death.performer, kind="estate")
+    assert estate.user is not None and estate.user.email == PEOPLE["estate"]
+    works = Work.objects.filter(license__voice__performer=death.performer)
+    assert works.count() == 2
+    assert all(w.entry.split["payees"] == [[estate.pk, 10_000]] for w in works)
+    voice = VoiceModel.objects.get(performer=death.performer)
+    assert "licensed by the estate of Arthur Hale" in client.get(f"/voices/{voice.slug}/").text

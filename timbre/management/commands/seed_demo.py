@@ -144,6 +144,25 @@ class Command(BaseCommand):
                 ends_on=timezone.now().date() + timedelta(days=90),
             )
 
+    def _estate(self, operator: User, executor: User, arthur: Performer) -> None:
+        """The operator records Arthur Hale's death, with the estate as his payee."""
+        from datetime import date
+
+        from registry.models import PerformerDeath
+        from royalties.estates import Heir, performer_record_death
+
+        if PerformerDeath.objects.filter(performer=arthur).exists():
+            return
+        performer_record_death(
+            operator=operator,
+            performer=arthur,
+            date_of_death=date(2019, 6, 14),
+            jurisdiction="GB",
+            evidence=_pdf("Grant of probate, Estate of Arthur Hale (fictional)"),
+            evidence_name="grant-of-probate.pdf",
+            heirs=[Heir(name="Estate of Arthur Hale", bps=10_000, email=executor.email)],
+        )
+
     def _licensing(self, operator: User) -> None:
         """Offers and licenses, through the services, as people would make them."""
         from datetime import date, timedelta
@@ -261,7 +280,7 @@ class Command(BaseCommand):
             languages=["es-419"],
             media=["in_game"],
         )
-        request(
+        heritage = request(
             northwind,
             arthur,
             "Heritage blend cinema spot",
@@ -270,34 +289,33 @@ class Command(BaseCommand):
             languages=["en-GB"],
             media=["cinema"],
         )
+        # The estate's executor approves (Arthur's own voice cannot), the brand pays, and
+        # the works recorded under it are the estate's (seen on its statement).
+        if heritage.status == LicenseRequest.Status.SUBMITTED:
+            licensing.request_decide(
+                actor=User.objects.get(email=PEOPLE["estate"]),
+                request=heritage,
+                approve=True,
+                note="The estate approves.",
+            )
+            heritage.refresh_from_db()
+        if heritage.status == LicenseRequest.Status.AWAITING_PAYMENT:
+            from payments.fees import fee_settle_manually
+
+            fee_settle_manually(operator=operator, request=heritage, reference="DEMO-0002")
+            heritage.refresh_from_db()
 
         self._works(morning, skyforge, last_month)
+        cinema = {"language": "en-GB", "territory": "GB", "use": "advertising", "medium": "cinema"}
+        self._record(getattr(heritage, "license", None), "heritage-cinema", 2, None, **cinema)
 
     def _works(self, morning: Any, skyforge: Any, last_month: Any) -> None:
         """Works under the demo licenses, last month (then closed) and this month."""
         from datetime import UTC, datetime
 
-        from django.db import transaction as db_transaction
-
-        from royalties import services as royalties
         from royalties.statements import period_close
 
-        def record(lic: Any, prefix: str, count: int, at: Any, **fields: Any) -> None:
-            if lic is None or lic.works.filter(client_ref__startswith=prefix).exists():
-                return
-            items = [
-                royalties.WorkInput(
-                    license_id=lic.license_id,
-                    client_ref=f"{prefix}-{n}",
-                    content_sha256=hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest(),
-                    duration_ms=15_000 + 1_000 * (n % 16),
-                    title=f"{prefix} #{n}",
-                    **fields,
-                )
-                for n in range(count)
-            ]
-            with db_transaction.atomic():
-                royalties.works_record(brand=lic.brand, items=items, now=at)
+        record = self._record
 
         radio = {"language": "en-US", "territory": "US", "use": "advertising", "medium": "radio"}
         mid_last_month = datetime(last_month.year, last_month.month, 15, 12, tzinfo=UTC)
@@ -318,6 +336,27 @@ class Command(BaseCommand):
         record(getattr(morning, "license", None), "northwind-radio-now", 9, None, **radio)
         game = {"language": "es-419", "territory": "MX", "use": "video_game", "medium": "in_game"}
         record(getattr(skyforge, "license", None), "skyforge-line", 40, None, **game)
+
+    def _record(self, lic: Any, prefix: str, count: int, at: Any, **fields: Any) -> None:
+        from django.db import transaction as db_transaction
+
+        from royalties import services as royalties
+
+        if lic is None or lic.works.filter(client_ref__startswith=prefix).exists():
+            return
+        items = [
+            royalties.WorkInput(
+                license_id=lic.license_id,
+                client_ref=f"{prefix}-{n}",
+                content_sha256=hashlib.sha256(f"{prefix}-{n}".encode()).hexdigest(),
+                duration_ms=15_000 + 1_000 * (n % 16),
+                title=f"{prefix} #{n}",
+                **fields,
+            )
+            for n in range(count)
+        ]
+        with db_transaction.atomic():
+            royalties.works_record(brand=lic.brand, items=items, now=at)
 
     def _statement_files(self, month: Any) -> None:
         """What `python -m verifier statement` needs to check the closed month offline, as
@@ -452,6 +491,8 @@ class Command(BaseCommand):
             provider="ElevenLabs",
             provider_ref="demo-arthur-velvet",
         )
+
+        self._estate(operator, executor, authority.performer)
 
         brand_user = self._user("brand", "Bea Brandt")
         for name, country, owner in (

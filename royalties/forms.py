@@ -1,0 +1,64 @@
+"""Forms of the royalties pages: what people type, parsed into what services take."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from registry.models import Performer
+from royalties.estates import Heir
+
+
+def _heirs(text: str) -> list[Heir]:
+    """``name, percent`` or ``name, percent, email`` per line."""
+    heirs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) not in (2, 3):
+            raise ValidationError(
+                f"Line {number}: write `name, percent` or `name, percent, email`."
+            )
+        try:
+            bps = int((Decimal(parts[1]) * 100).to_integral_exact())
+        except (InvalidOperation, ArithmeticError, ValueError) as exc:
+            raise ValidationError(
+                f"Line {number}: {parts[1]!r} is not a percentage with at most two decimals."
+            ) from exc
+        heirs.append(Heir(name=parts[0], bps=bps, email=parts[2] if len(parts) == 3 else ""))
+    if not heirs:
+        raise ValidationError("Name the estate, or each heir with a share.")
+    return heirs
+
+
+class DeathForm(forms.Form):
+    performer = forms.ModelChoiceField(
+        queryset=Performer.objects.order_by("stage_name"),
+        help_text="A death is recorded once.",
+    )
+    date_of_death = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."
+    )
+    jurisdiction = forms.CharField(
+        max_length=6,
+        help_text="Whose post-mortem right applies: a country (GB, FR) or a state the table "
+        "names ("
+        + ", ".join(sorted(c for c in settings.TIMBRE_POST_MORTEM_YEARS if "-" in c))
+        + ").",
+    )
+    evidence = forms.FileField(
+        help_text="The death certificate or grant of probate: PDF, PNG or JPEG. Never public."
+    )
+    heirs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Estate payees",
+        help_text="One per line: name, percent[, email of their account]. Percentages add "
+        "up to 100.",
+    )
+
+    def clean_heirs(self) -> list[Heir]:
+        return _heirs(self.cleaned_data["heirs"])
