@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
+from core.problems import RuleRefused
 from licensing import terms
 from licensing.ids import new_id
 from licensing.keys import active_signer
@@ -144,6 +145,8 @@ class OfferTerms:
     requires_approval: bool = True
     exclusive: bool = False
     measured_only: bool = False
+    # On unless the performer opens the offer to brands that have not verified a domain.
+    verified_brands_only: bool = True
 
 
 def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
@@ -209,6 +212,7 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
         "requires_approval": t.requires_approval,
         "exclusive": t.exclusive,
         "measured_only": bool(t.measured_only),
+        "verified_brands_only": bool(t.verified_brands_only),
     }
 
 
@@ -367,6 +371,18 @@ def request_submit(
     if offer.status != Offer.Status.PUBLISHED or offer.voice.status != VoiceModel.Status.ACTIVE:
         raise ValidationError({"offer": ["This offer is not open."]})
     version = offer.current
+    if version.verified_brands_only and brand.verification() is None:
+        raise RuleRefused(
+            "brand-unverified",
+            {
+                "brand": [
+                    f"This offer accepts requests from verified brands only, and {brand.name} "
+                    "has not verified its legal name and domain yet. An owner of the brand "
+                    "verifies it from the brand's page (or POST "
+                    f"/api/v1/brands/{brand.pk}/verification), then asks again."
+                ]
+            },
+        )
     checked = _check_request(version, data)
     exclusive = data.exclusive or version.exclusive
     conflicts = _exclusivity_conflicts(
@@ -490,6 +506,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
     version = req.offer_version
     voice = req.voice
     performer = voice.performer
+    verified = req.brand.verification()
     return license_document(
         license_id=license_id,
         issuer=settings.TIMBRE_ORIGIN,
@@ -515,6 +532,9 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
         per_second=version.per_second,
         revenue_share_bps=version.revenue_share_bps,
         minimum_guarantee=version.minimum_guarantee,
+        licensee_verified=(
+            (verified.legal_name, verified.domain, verified.method) if verified else None
+        ),
     )
 
 

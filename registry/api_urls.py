@@ -14,5 +14,15 @@ urlpatterns = [
         api.VoiceConsentWithdraw.as_view(),
         name="api-voice-consent-withdraw",
     ),
+    path(
+        "brands/<int:pk>/verification",
+        api.BrandVerificationView.as_view(),
+        name="api-brand-verification",
+    ),
+    path(
+        "brands/<int:pk>/verification/check",
+        api.BrandVerificationCheck.as_view(),
+        name="api-brand-verification-check",
+    ),
     path("voices/<int:pk>/status", api.VoiceStatus.as_view(), name="api-voice-status"),
 ]

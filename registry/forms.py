@@ -160,3 +160,13 @@ class AuditGrantForm(forms.Form):
         field = self.fields["performer"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = performers
+
+
+class BrandVerificationForm(forms.Form):
+    legal_name = forms.CharField(
+        max_length=300,
+        help_text="Your company's registered legal name, as it should appear in licenses",
+    )
+    domain = forms.CharField(
+        max_length=1100, help_text="A domain your company controls, e.g. northwind.example"
+    )

@@ -9,7 +9,15 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from registry.models import Authority, Brand, ConsentRecord, Performer, User, VoiceModel
+from registry.models import (
+    Authority,
+    Brand,
+    BrandMembership,
+    ConsentRecord,
+    Performer,
+    User,
+    VoiceModel,
+)
 
 
 def signed_in_user(request: HttpRequest | Request) -> User:
@@ -28,6 +36,11 @@ def signed_in_user(request: HttpRequest | Request) -> User:
 def is_brand_member(user: Any, brand: Brand) -> bool:
     """Whether ``user`` is one of ``brand``'s members (of any role)."""
     return brand.memberships.filter(user=user).exists()
+
+
+def is_brand_owner(user: Any, brand: Brand) -> bool:
+    """Whether ``user`` owns ``brand``: owners speak for it (its legal name and domain)."""
+    return brand.memberships.filter(user=user, role=BrandMembership.Role.OWNER).exists()
 
 
 def managed_performers(user: Any) -> QuerySet[Performer]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from registry.models import USE_CHOICES, ConsentRecord, VoiceModel
+from registry.models import USE_CHOICES, BrandVerification, ConsentRecord, VoiceModel
 
 
 class PerformerOut(serializers.Serializer):
@@ -140,3 +140,41 @@ class MeOut(serializers.Serializer):
     auditor = serializers.BooleanField()
     api_key = ApiKeyOut(required=False)
     brand = BrandOut(required=False, allow_null=True)
+
+
+class BrandVerificationIn(serializers.Serializer):
+    legal_name = serializers.CharField(
+        max_length=300, help_text="The brand's registered legal name, e.g. Northwind Coffee LLC."
+    )
+    domain = serializers.CharField(
+        max_length=1100, help_text="A domain the brand controls, e.g. northwind.example."
+    )
+
+
+class VerifiedClaimOut(serializers.Serializer):
+    legal_name = serializers.CharField()
+    domain = serializers.CharField(help_text="ASCII (IDNA A-label) form, as in licenses.")
+    domain_display = serializers.CharField(help_text="As people read it (Unicode).")
+    method = serializers.ChoiceField(choices=BrandVerification.Method.choices)
+    verified_at = serializers.DateTimeField()
+    log_index = serializers.IntegerField(allow_null=True, help_text="The brand.verified entry.")
+
+
+class PendingClaimOut(serializers.Serializer):
+    legal_name = serializers.CharField()
+    domain = serializers.CharField()
+    domain_display = serializers.CharField()
+    txt_name = serializers.CharField(help_text="Publish a TXT record at this name ...")
+    txt_value = serializers.CharField(help_text="... with exactly this value.")
+    created_at = serializers.DateTimeField()
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+    last_outcome = serializers.CharField(
+        help_text="found, nxdomain, no_txt, wrong_token, timeout, failed, or empty"
+    )
+
+
+class BrandVerificationOut(serializers.Serializer):
+    brand_id = serializers.CharField()
+    verified = serializers.BooleanField()
+    verification = VerifiedClaimOut(allow_null=True)
+    pending = PendingClaimOut(allow_null=True)

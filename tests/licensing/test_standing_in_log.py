@@ -153,6 +153,18 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     registry.voice_set_status(actor=alice, voice=live_voice, status="active")
     registry.consent_withdraw(actor=alice, voice=live_voice, reason="")
     registry.voice_set_status(actor=alice, voice=live_voice, status="retired")
+    # A brand claims a legal name and domain; an operator confirms it.
+    from registry import brand_domains
+    from tests import factories as f
+
+    hank = f.MembershipFactory(brand__verified=False, role="owner").user
+    claim = brand_domains.brand_verification_start(
+        actor=hank,
+        brand=hank.brand_memberships.get().brand,
+        legal_name="Hank Holdings",
+        domain="hank.example",
+    )
+    brand_domains.brand_verification_confirm(operator=operator, verification=claim)
     # The month ends and closes: each payee's statement is signed and logged.
     month = month_start(timezone.now().date())
     time_machine.move_to(datetime.combine(next_month(month), time(1), tzinfo=UTC), tick=False)
