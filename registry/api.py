@@ -18,7 +18,12 @@ from rest_framework.views import APIView
 from registry import brand_domains, selectors, services
 from registry.authentication import ApiPrincipal
 from registry.models import Brand, Performer, User, VoiceModel
-from registry.policies import consent_capacity, managed_performers, signed_in_user
+from registry.policies import (
+    consent_capacity,
+    is_brand_owner,
+    managed_performers,
+    signed_in_user,
+)
 from registry.serializers import (
     BrandVerificationIn,
     BrandVerificationOut,
@@ -294,6 +299,13 @@ def _member_brand(request: Request, pk: int) -> Brand:
     return get_object_or_404(Brand, pk=pk, memberships__user=user)
 
 
+def _owned_brand(request: Request, pk: int) -> Brand:
+    brand = _member_brand(request, pk)
+    if not is_brand_owner(request.user, brand):
+        raise PermissionDenied("Only the brand's owners verify its legal name and domain.")
+    return brand
+
+
 def _verification_response(brand: Brand, status_code: int = 200) -> Response:
     return Response(
         BrandVerificationOut(selectors.brand_verification_state(brand)).data, status=status_code
@@ -329,7 +341,7 @@ class BrandVerificationView(APIView):
         responses={201: BrandVerificationOut},
     )
     def post(self, request: Request, pk: int) -> Response:
-        brand = _member_brand(request, pk)
+        brand = _owned_brand(request, pk)
         data = BrandVerificationIn(data=request.data)
         data.is_valid(raise_exception=True)
         brand_domains.brand_verification_start(
@@ -355,6 +367,6 @@ class BrandVerificationCheck(APIView):
         responses={200: BrandVerificationOut},
     )
     def post(self, request: Request, pk: int) -> Response:
-        brand = _member_brand(request, pk)
+        brand = _owned_brand(request, pk)
         brand_domains.brand_verification_check(actor=signed_in_user(request), brand=brand)
         return _verification_response(brand)

@@ -58,6 +58,8 @@ def normalise_domain(value: object) -> str:
         raise _refuse("Give the domain name only, without a port.")
     if text.endswith("."):
         text = text[:-1]  # the root's dot: the same name
+    if len(text) > MAX_DOMAIN_LENGTH:
+        raise _refuse(f"A domain name is at most {MAX_DOMAIN_LENGTH} characters.")
     if not text or text.startswith(".") or ".." in text:
         raise _refuse("A domain name's labels are separated by single dots (example.com).")
     try:

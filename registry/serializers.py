@@ -143,11 +143,18 @@ class MeOut(serializers.Serializer):
 
 
 class BrandVerificationIn(serializers.Serializer):
+    # Blank and untrimmed here: the service checks both fields and names every problem.
     legal_name = serializers.CharField(
-        max_length=300, help_text="The brand's registered legal name, e.g. Northwind Coffee LLC."
+        max_length=300,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The brand's registered legal name, e.g. Northwind Coffee LLC.",
     )
     domain = serializers.CharField(
-        max_length=1100, help_text="A domain the brand controls, e.g. northwind.example."
+        max_length=1100,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="A domain the brand controls, e.g. northwind.example (IDNA allowed).",
     )
 
 
