@@ -202,7 +202,7 @@ class VerifyInclusionOut(serializers.Serializer):
 class LicenseeVerifiedOut(serializers.Serializer):
     legal_name = serializers.CharField()
     domain = serializers.CharField(help_text="ASCII (IDNA A-label) form")
-    method = serializers.CharField(help_text="dns, or operator")
+    method = serializers.CharField(help_text="dns, email or operator")
 
 
 class VerdictOut(serializers.Serializer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -25,6 +26,7 @@ from registry.policies import (
     signed_in_user,
 )
 from registry.serializers import (
+    BrandEmailIn,
     BrandVerificationIn,
     BrandVerificationOut,
     ConsentIn,
@@ -370,3 +372,30 @@ class BrandVerificationCheck(APIView):
         brand = _owned_brand(request, pk)
         brand_domains.brand_verification_check(actor=signed_in_user(request), brand=brand)
         return _verification_response(brand)
+
+
+@extend_schema(tags=["brands"])
+class BrandVerificationEmail(APIView):
+    permission_classes = [permissions.IsAuthenticated, BrandOwnersSignedIn]
+
+    @extend_schema(
+        summary="Or send a link to an administrative address at the claimed domain",
+        description=(
+            "Owners only. `mailbox` is one of admin, administrator, webmaster, hostmaster, "
+            "postmaster; whoever reads `<mailbox>@<domain>` follows the link within a day "
+            "and confirms, which verifies the brand. A new link replaces the last."
+        ),
+        request=BrandEmailIn,
+        responses={202: BrandVerificationOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        brand = _owned_brand(request, pk)
+        data = BrandEmailIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        brand_domains.brand_verification_email_send(
+            actor=signed_in_user(request),
+            brand=brand,
+            mailbox=data.validated_data["mailbox"],
+            link_base=settings.TIMBRE_ORIGIN,
+        )
+        return _verification_response(brand, 202)

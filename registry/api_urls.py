@@ -24,5 +24,10 @@ urlpatterns = [
         api.BrandVerificationCheck.as_view(),
         name="api-brand-verification-check",
     ),
+    path(
+        "brands/<int:pk>/verification/email",
+        api.BrandVerificationEmail.as_view(),
+        name="api-brand-verification-email",
+    ),
     path("voices/<int:pk>/status", api.VoiceStatus.as_view(), name="api-voice-status"),
 ]

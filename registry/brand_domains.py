@@ -4,7 +4,9 @@ The owner states the legal name and the domain (``brand_verification_start``) an
 random token; publishes ``timbre-verification=<token>`` as a TXT record at
 ``_timbre.<domain>``; then asks the registry to look (``brand_verification_check``). The
 record goes at a name of its own, not at the domain itself, so that the domain's other TXT
-records are left alone and a CNAME may point it at a DNS host that allows one.
+records are left alone and a CNAME may point it at a DNS host that allows one. Or the
+owner has a link sent to an administrative address at the domain (admin@, webmaster@...)
+and whoever reads it confirms (``brand_verification_email_send``, ``..._email_confirm``).
 
 Among verified brands a legal name (whatever its case and spacing) and a domain each
 belong to one brand: checked here with a clear error, and by the database's unique
@@ -16,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -162,6 +166,98 @@ def brand_verification_check(*, actor: User, brand: Brand) -> BrandVerification:
     )
 
 
+# The addresses a domain's administrators read, as certificate authorities use them
+# (CA/Browser Forum baseline requirements, 3.2.2.4.4): nobody else at the domain can be
+# taken to speak for it.
+EMAIL_MAILBOXES = ("admin", "administrator", "webmaster", "hostmaster", "postmaster")
+EMAIL_LINK_LIFETIME = timedelta(days=1)
+EMAIL_RESEND_AFTER = timedelta(minutes=1)
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def brand_verification_email_send(
+    *, actor: User, brand: Brand, mailbox: str, link_base: str
+) -> BrandVerification:
+    """Send a link to ``mailbox@<domain>`` of the pending claim; whoever reads that mailbox
+    follows it to verify the brand. A new link replaces the last. ``link_base`` is the
+    site's origin the link points at."""
+    _owner_only(actor, brand)
+    if mailbox not in EMAIL_MAILBOXES:
+        raise ValidationError(
+            {"mailbox": [f"Choose one of: {', '.join(m + '@' for m in EMAIL_MAILBOXES)}."]}
+        )
+    claim = (
+        BrandVerification.objects.select_for_update()
+        .filter(brand=brand, status=BrandVerification.Status.PENDING)
+        .first()
+    )
+    if claim is None:
+        raise ValidationError(
+            {"domain": ["There is nothing to confirm: give the legal name and domain first."]}
+        )
+    now = timezone.now()
+    if claim.email_sent_at is not None and now - claim.email_sent_at < EMAIL_RESEND_AFTER:
+        raise ValidationError(
+            {"mailbox": ["An e-mail was sent less than a minute ago; wait a moment for it."]}
+        )
+    secret = secrets.token_urlsafe(32)
+    claim.email_sent_to = f"{mailbox}@{claim.domain}"
+    claim.email_secret_sha256 = _secret_hash(secret)
+    claim.email_sent_at = now
+    claim.save(update_fields=["email_sent_to", "email_secret_sha256", "email_sent_at"])
+    link = f"{link_base.rstrip('/')}/brands/verify-email/{claim.pk}/{secret}/"
+    body = (
+        f"{brand.name} asks Timbre, a registry of licensed synthetic voices, to record that "
+        f"it is {claim.legal_name} and controls the domain {claim.domain_display}.\n\n"
+        f"If you administer {claim.domain_display} and agree, open this link within a day "
+        f"and confirm:\n\n{link}\n\nIf you do not know about this, ignore this e-mail: "
+        "nothing is recorded without the confirmation."
+    )
+    recipient = claim.email_sent_to
+
+    def deliver() -> None:
+        send_mail(
+            f"[Timbre] Confirm {claim.domain_display} for {brand.name}", body, None, [recipient]
+        )
+
+    transaction.on_commit(deliver)
+    return claim
+
+
+def brand_verification_email_claim(*, verification_id: int, secret: str) -> BrandVerification:
+    """The pending claim a link names, if its secret is the one last sent and still fresh;
+    else ValidationError saying so. Reads only: the link's page shows the claim first."""
+    claim = BrandVerification.objects.select_related("brand").filter(pk=verification_id).first()
+    if (
+        claim is None
+        or not claim.email_secret_sha256
+        or not secrets.compare_digest(claim.email_secret_sha256, _secret_hash(secret))
+    ):
+        raise ValidationError(
+            {"link": ["This link is not valid: it is mistyped, or a newer one was sent."]}
+        )
+    if claim.status == BrandVerification.Status.VERIFIED:
+        return claim
+    if claim.status != BrandVerification.Status.PENDING:
+        raise ValidationError({"link": ["The brand has replaced this claim with another one."]})
+    assert claim.email_sent_at is not None
+    if timezone.now() - claim.email_sent_at > EMAIL_LINK_LIFETIME:
+        raise ValidationError(
+            {"link": ["This link has expired (after a day): the brand's owner can send another."]}
+        )
+    return claim
+
+
+def brand_verification_email_confirm(*, verification_id: int, secret: str) -> BrandVerification:
+    """Whoever reads the mailbox confirms: the claim is verified (method ``email``)."""
+    claim = brand_verification_email_claim(verification_id=verification_id, secret=secret)
+    return _confirm(claim, method=BrandVerification.Method.EMAIL)
+
+
 def brand_verification_confirm(
     *, operator: User, verification: BrandVerification
 ) -> BrandVerification:
@@ -194,6 +290,7 @@ def _confirm(verification: BrandVerification, *, method: str) -> BrandVerificati
     claim.method = method
     claim.verified_at = claim.last_checked_at = now
     claim.last_outcome = "found" if method == BrandVerification.Method.DNS else method
+    claim.email_secret_sha256 = ""  # a link, once used, is spent
     entry = log_append_one(
         item=event(
             "brand.verified",

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_countries.fields import CountryField
 
+from registry.brand_domains import EMAIL_MAILBOXES
 from registry.models import USE_CHOICES, Authority, Performer, User
 from registry.services import CONSENT_STATEMENT_VERSION, ROLES
 
@@ -169,4 +170,12 @@ class BrandVerificationForm(forms.Form):
     )
     domain = forms.CharField(
         max_length=1100, help_text="A domain your company controls, e.g. northwind.example"
+    )
+
+
+class BrandEmailForm(forms.Form):
+    mailbox = forms.ChoiceField(
+        choices=[(m, f"{m}@") for m in EMAIL_MAILBOXES],
+        label="Or send a link to",
+        help_text="An administrative address at the domain; whoever reads it confirms",
     )

@@ -208,6 +208,7 @@ class BrandVerification(models.Model):
 
     class Method(models.TextChoices):
         DNS = "dns", "DNS TXT record"
+        EMAIL = "email", "E-mail to an address at the domain"
         OPERATOR = "operator", "Confirmed by an operator"
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="verifications")
@@ -223,6 +224,11 @@ class BrandVerification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The e-mail round-trip: a link with a secret (kept as its hash) sent to an address
+    # at the domain (admin@, webmaster@...); following it within a day verifies the claim.
+    email_sent_to = models.EmailField(blank=True)
+    email_secret_sha256 = models.CharField(max_length=64, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=20, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

@@ -178,6 +178,8 @@ class PendingClaimOut(serializers.Serializer):
     last_outcome = serializers.CharField(
         help_text="found, nxdomain, no_txt, wrong_token, timeout, failed, or empty"
     )
+    email_sent_to = serializers.CharField(help_text="Where the last e-mailed link went, if any")
+    email_sent_at = serializers.DateTimeField(allow_null=True)
 
 
 class BrandVerificationOut(serializers.Serializer):
@@ -185,3 +187,9 @@ class BrandVerificationOut(serializers.Serializer):
     verified = serializers.BooleanField()
     verification = VerifiedClaimOut(allow_null=True)
     pending = PendingClaimOut(allow_null=True)
+
+
+class BrandEmailIn(serializers.Serializer):
+    mailbox = serializers.CharField(
+        max_length=40, help_text="admin, administrator, webmaster, hostmaster or postmaster"
+    )

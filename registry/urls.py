@@ -32,6 +32,16 @@ urlpatterns = [
         views.brand_verification_check,
         name="brand-verification-check",
     ),
+    path(
+        "brands/<slug:slug>/verification/email/",
+        views.brand_verification_email,
+        name="brand-verification-email",
+    ),
+    path(
+        "brands/verify-email/<int:pk>/<str:secret>/",
+        views.brand_verification_email_link,
+        name="brand-verification-email-link",
+    ),
     path("auditor/", views.auditor_dashboard, name="auditor-dashboard"),
     path("studio/auditors/", views.audit_grants, name="audit-grants"),
     path("studio/auditors/<int:pk>/revoke/", views.audit_grant_revoke, name="audit-grant-revoke"),

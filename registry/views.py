@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -395,7 +396,13 @@ def brand_verification(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "registry/brand_verification.html",
-        {"brand": brand, "is_owner": is_owner, "form": form, **state},
+        {
+            "brand": brand,
+            "is_owner": is_owner,
+            "form": form,
+            "email_form": forms.BrandEmailForm(),
+            **state,
+        },
     )
 
 
@@ -414,6 +421,50 @@ def brand_verification_check(request: HttpRequest, slug: str) -> HttpResponse:
             "from now on name them.",
         )
     return redirect("brand-verification", slug=brand.slug)
+
+
+@login_required
+@require_POST
+def brand_verification_email(request: HttpRequest, slug: str) -> HttpResponse:
+    brand = _member_brand(request, slug)
+    form = forms.BrandEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the address to send the link to.")
+        return redirect("brand-verification", slug=brand.slug)
+    try:
+        claim = brand_domains.brand_verification_email_send(
+            actor=signed_in_user(request),
+            brand=brand,
+            mailbox=form.cleaned_data["mailbox"],
+            link_base=settings.TIMBRE_ORIGIN,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Sent a link to {claim.email_sent_to}: whoever reads it confirms there."
+        )
+    return redirect("brand-verification", slug=brand.slug)
+
+
+def brand_verification_email_link(request: HttpRequest, pk: int, secret: str) -> HttpResponse:
+    """The link e-mailed to an address at the domain. Opening it shows the claim; only the
+    button confirms it (mail scanners open links, and must not verify anything)."""
+    try:
+        if request.method == "POST":
+            claim = brand_domains.brand_verification_email_confirm(
+                verification_id=pk, secret=secret
+            )
+        else:
+            claim = brand_domains.brand_verification_email_claim(verification_id=pk, secret=secret)
+    except ValidationError as exc:
+        return render(
+            request,
+            "registry/brand_email_link.html",
+            {"error": " ".join(exc.messages)},
+            status=400,
+        )
+    return render(request, "registry/brand_email_link.html", {"claim": claim})
 
 
 @login_required

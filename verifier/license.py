@@ -782,9 +782,11 @@ def _verified_licensee(licensee: object) -> str:
     if not isinstance(verified, dict):
         return "no: the license names no verified legal name or domain"
     method = verified.get("method")
-    how = {"dns": "DNS TXT record", "operator": "confirmed by an operator"}.get(
-        str(method), _clean(method)
-    )
+    how = {
+        "dns": "DNS TXT record",
+        "email": "e-mail to an address at the domain",
+        "operator": "confirmed by an operator",
+    }.get(str(method), _clean(method))
     return (
         f"legal name {_clean(verified.get('legal_name'))}, "
         f"domain {_clean(verified.get('domain'))} ({how})"

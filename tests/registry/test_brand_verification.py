@@ -3,8 +3,10 @@ and the registry checks it with its real resolver, here asking a DNS server on 1
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 import pytest
@@ -429,3 +431,113 @@ def test_a_member_sees_the_page_without_the_forms_and_cannot_post(
     client.force_login(brand_hank)
     assert client.get("/brands/ivy-audio/verification/").status_code == 404
     assert client.post("/brands/ivy-audio/verification/check/").status_code == 404
+
+
+# --- the e-mail round-trip ------------------------------------------------------------------
+
+
+def send_link(user: Any, brand: Any, mailbox: str = "webmaster") -> Any:
+    return api(user).post(
+        f"/api/v1/brands/{brand.pk}/verification/email", {"mailbox": mailbox}, format="json"
+    )
+
+
+def emailed_link(mailoutbox: list[Any]) -> str:
+    match = re.search(r"https?://\S+/brands/verify-email/\d+/\S+/", mailoutbox[-1].body)
+    assert match, mailoutbox[-1].body
+    return "/" + match.group(0).split("/", 3)[3]
+
+
+def test_whoever_reads_the_domains_webmaster_mailbox_confirms_by_following_the_link(
+    owner_ivy: Any, ivy_brand: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    start(owner_ivy, ivy_brand)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = send_link(owner_ivy, ivy_brand)
+    assert sent.status_code == 202, sent.json()
+    assert sent.json()["pending"]["email_sent_to"] == "webmaster@ivy.example"
+    [email] = mailoutbox
+    assert email.to == ["webmaster@ivy.example"]
+    assert "Ivy Audio GmbH" in email.body and "ivy.example" in email.body
+    link = emailed_link(mailoutbox)
+    claim = BrandVerification.objects.get(brand=ivy_brand)
+    assert link.split("/")[-2] not in claim.email_secret_sha256  # only its hash is kept
+
+    # Opening the link (a mail scanner does) shows the claim and verifies nothing.
+    visitor = Client()
+    shown = visitor.get(link)
+    assert shown.status_code == 200 and "Confirm: Ivy Audio controls ivy.example" in (
+        shown.content.decode()
+    )
+    assert ivy_brand.verification() is None
+    confirmed = visitor.post(link).content.decode()
+    assert 'id="confirmed"' in confirmed
+    verified = ivy_brand.verification()
+    assert verified is not None and verified.method == "email"
+    logged = json.loads(bytes(LogEntry.objects.get(event_type="brand.verified").data))
+    assert logged["method"] == "email" and logged["domain"] == "ivy.example"
+    assert "webmaster" not in bytes(LogEntry.objects.get(event_type="brand.verified").data).decode()
+    # A link, once used, is spent.
+    assert visitor.post(link).status_code == 400
+
+
+def test_a_link_that_is_wrong_stale_or_replaced_verifies_nothing(
+    owner_ivy: Any,
+    ivy_brand: Any,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    time_machine: Any,
+) -> None:
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now(), tick=False)
+    start(owner_ivy, ivy_brand)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_link(owner_ivy, ivy_brand)
+    link = emailed_link(mailoutbox)
+    tampered = link[:-3] + ("AA/" if not link.endswith("AA/") else "BB/")
+    refused = Client().post(tampered)
+    assert refused.status_code == 400 and "not valid" in refused.content.decode()
+
+    assert send_link(owner_ivy, ivy_brand).status_code == 400  # not again within a minute
+    time_machine.shift(dt.timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        send_link(owner_ivy, ivy_brand, mailbox="admin")
+    assert mailoutbox[-1].to == ["admin@ivy.example"]
+    assert "a newer one was sent" in Client().post(link).content.decode()  # the first one
+
+    newer = emailed_link(mailoutbox)
+    time_machine.shift(dt.timedelta(days=1, minutes=1))
+    assert "expired" in Client().post(newer).content.decode()
+    assert ivy_brand.verification() is None
+    assert not LogEntry.objects.filter(event_type="brand.verified").exists()
+
+
+def test_only_owners_send_links_and_only_to_administrative_mailboxes(
+    owner_ivy: Any, ivy_brand: Any, member_jon: Any, mailoutbox: list[Any]
+) -> None:
+    assert send_link(owner_ivy, ivy_brand).status_code == 400  # nothing claimed yet
+    start(owner_ivy, ivy_brand)
+    refused = send_link(owner_ivy, ivy_brand, mailbox="ceo")
+    assert refused.status_code == 400 and "admin@" in refused.json()["errors"]["mailbox"][0]
+    assert send_link(member_jon, ivy_brand).status_code == 403
+    assert mailoutbox == []
+
+
+def test_the_owner_sends_the_link_from_the_brand_page(
+    client: Client,
+    owner_ivy: Any,
+    ivy_brand: Any,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    start(owner_ivy, ivy_brand)
+    client.force_login(owner_ivy)
+    page = client.get("/brands/ivy-audio/verification/").content.decode()
+    assert "Send the link" in page and 'value="hostmaster"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/brands/ivy-audio/verification/email/", {"mailbox": "hostmaster"}, follow=True
+        )
+    assert "Sent a link to hostmaster@ivy.example" in response.content.decode()
+    assert mailoutbox[0].to == ["hostmaster@ivy.example"]
