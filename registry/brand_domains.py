@@ -145,7 +145,8 @@ def brand_verification_check(*, actor: User, brand: Brand) -> BrandVerification:
     answer = dns_txt.lookup_txt(name)
     outcome = answer.outcome.value
     if answer.outcome is dns_txt.Outcome.FOUND:
-        if value in answer.records:
+        # Exactly the value; only blanks around it are forgiven (a pasted newline).
+        if value in (record.strip() for record in answer.records):
             return _confirm(pending, method=BrandVerification.Method.DNS)
         outcome = "wrong_token"
     BrandVerification.objects.filter(pk=pending.pk).update(
