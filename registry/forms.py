@@ -174,8 +174,4 @@ class BrandVerificationForm(forms.Form):
 
 
 class BrandEmailForm(forms.Form):
-    mailbox = forms.ChoiceField(
-        choices=[(m, f"{m}@") for m in EMAIL_MAILBOXES],
-        label="Or send a link to",
-        help_text="An administrative address at the domain; whoever reads it confirms",
-    )
+    mailbox = forms.ChoiceField(choices=[(m, m) for m in EMAIL_MAILBOXES], label="Send a link to")
