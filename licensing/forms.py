@@ -46,6 +46,16 @@ class OfferForm(forms.Form):
         ),
     )
 
+    verified_brands_only = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Verified brands only",
+        help_text=(
+            "Only brands that proved control of their domain (and so their legal name) may "
+            "request a license; their licenses name that legal name and domain"
+        ),
+    )
+
     def terms(self) -> dict[str, Any]:
         d = dict(self.cleaned_data)
         d.pop("title")

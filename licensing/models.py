@@ -102,6 +102,13 @@ class OfferVersion(models.Model):
         default=False,
         help_text="Works must be recorded with their audio, so the registry measures them.",
     )
+    # Checked when a brand requests a license (licensing.services.request_submit): only
+    # brands that proved control of their domain may ask. On for new offers; offers made
+    # before it existed accepted every brand, and still do.
+    verified_brands_only = models.BooleanField(
+        default=True,
+        help_text="Only brands that verified their legal name and domain may request.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -56,6 +56,13 @@ class OfferTermsIn(serializers.Serializer):
         default=False,
         help_text="Only works recorded with their audio (which the registry measures)",
     )
+    verified_brands_only = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text=(
+            "Only brands that verified their legal name and domain may request (default on)"
+        ),
+    )
 
 
 class OfferIn(OfferTermsIn):
@@ -82,6 +89,7 @@ class OfferVersionOut(serializers.Serializer):
     requires_approval = serializers.BooleanField()
     exclusive = serializers.BooleanField()
     measured_only = serializers.BooleanField()
+    verified_brands_only = serializers.BooleanField()
 
 
 class OfferOut(serializers.Serializer):
@@ -191,6 +199,12 @@ class VerifyInclusionOut(serializers.Serializer):
     proof = serializers.ListField(child=serializers.CharField())
 
 
+class LicenseeVerifiedOut(serializers.Serializer):
+    legal_name = serializers.CharField()
+    domain = serializers.CharField(help_text="ASCII (IDNA A-label) form")
+    method = serializers.CharField(help_text="dns, email or operator")
+
+
 class VerdictOut(serializers.Serializer):
     valid = serializers.BooleanField()
     reason = serializers.CharField(allow_null=True)
@@ -200,6 +214,13 @@ class VerdictOut(serializers.Serializer):
     license_id = serializers.CharField(allow_null=True)
     license_status = serializers.CharField(allow_null=True)
     document = serializers.JSONField(allow_null=True)
+    licensee_verified = LicenseeVerifiedOut(
+        allow_null=True,
+        help_text=(
+            "The licensee's verified legal name and domain, as the signed license names them; "
+            "null when the brand had not verified them when the license was issued"
+        ),
+    )
     log_index = serializers.IntegerField(allow_null=True)
     inclusion = VerifyInclusionOut(allow_null=True)
 

@@ -143,6 +143,8 @@ class OfferTerms:
     requires_approval: bool = True
     exclusive: bool = False
     measured_only: bool = False
+    # On unless the performer opens the offer to brands that have not verified a domain.
+    verified_brands_only: bool = True
 
 
 def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
@@ -208,6 +210,7 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
         "requires_approval": t.requires_approval,
         "exclusive": t.exclusive,
         "measured_only": bool(t.measured_only),
+        "verified_brands_only": bool(t.verified_brands_only),
     }
 
 
@@ -396,6 +399,18 @@ def request_submit(
         raise ValidationError({"offer": ["This offer is not open."]})
     _require_consent(offer.voice)
     version = offer.current
+    if version.verified_brands_only and brand.verification() is None:
+        raise RuleRefused(
+            "brand-unverified",
+            {
+                "brand": [
+                    f"This offer accepts requests from verified brands only, and {brand.name} "
+                    "has not verified its legal name and domain yet. An owner of the brand "
+                    "verifies it from the brand's page (or POST "
+                    f"/api/v1/brands/{brand.pk}/verification), then asks again."
+                ]
+            },
+        )
     checked = _check_request(version, data)
     exclusive = data.exclusive or version.exclusive
     conflicts = _exclusivity_conflicts(
@@ -518,6 +533,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
     version = req.offer_version
     voice = req.voice
     performer = voice.performer
+    verified = req.brand.verification()
     return license_document(
         license_id=license_id,
         issuer=settings.TIMBRE_ORIGIN,
@@ -543,6 +559,9 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
         per_second=version.per_second,
         revenue_share_bps=version.revenue_share_bps,
         minimum_guarantee=version.minimum_guarantee,
+        licensee_verified=(
+            (verified.legal_name, verified.domain, verified.method) if verified else None
+        ),
     )
 
 

@@ -54,8 +54,24 @@ class Verdict:
             "license_id": self.license_id,
             "license_status": self.license_status,
             "document": self.document,
+            "licensee_verified": self.licensee_verified,
             "log_index": self.log_index,
             "inclusion": self.inclusion,
+        }
+
+    @property
+    def licensee_verified(self) -> dict[str, Any] | None:
+        """The licensee's verified legal name and domain, as the signed license states
+        them (only once its signature checked out); None for a license issued to a brand
+        that had not verified them, or before verification existed."""
+        licensee = self.document.get("licensee") if isinstance(self.document, dict) else None
+        verified = licensee.get("verified") if isinstance(licensee, dict) else None
+        if not isinstance(verified, dict):
+            return None
+        return {
+            "legal_name": verified.get("legal_name"),
+            "domain": verified.get("domain"),
+            "method": verified.get("method"),
         }
 
     def fail(self, reason: str, detail: str) -> Verdict:

@@ -79,7 +79,13 @@ def offer_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "licensing/offer.html",
-        {"offer": offer, "version": version, "form": form, "can_request": brands.exists()},
+        {
+            "offer": offer,
+            "version": version,
+            "form": form,
+            "can_request": brands.exists(),
+            "unverified_brands": [b for b in brands if b.verification() is None],
+        },
     )
 
 

@@ -8,13 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from registry import services
+from registry import brand_domains, services
 from registry.models import (
     ApiKey,
     Auditor,
     Authority,
     Brand,
     BrandMembership,
+    BrandVerification,
     ConsentRecord,
     Performer,
     Representative,
@@ -88,6 +89,29 @@ class BrandAdmin(admin.ModelAdmin):
     search_fields = ["name", "billing_email"]
     inlines = [MembershipInline]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(BrandVerification)
+class BrandVerificationAdmin(admin.ModelAdmin):
+    list_display = ["brand", "legal_name", "domain", "status", "method", "verified_at"]
+    list_filter = ["status", "method"]
+    search_fields = ["brand__name", "legal_name", "domain"]
+    # Claims are made by brand owners and proved in DNS; an operator only confirms.
+    readonly_fields = [f.name for f in BrandVerification._meta.fields]
+    actions = ["confirm"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Confirm the claim by hand (checked some other way): verify it")
+    def confirm(self, request: HttpRequest, queryset: QuerySet[BrandVerification]) -> None:
+        for claim in queryset:
+            try:
+                brand_domains.brand_verification_confirm(
+                    operator=signed_in_user(request), verification=claim
+                )
+            except ValidationError as exc:
+                self.message_user(request, f"{claim}: {' '.join(exc.messages)}", messages.ERROR)
 
 
 @admin.register(BrandMembership)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
@@ -15,11 +17,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from registry import selectors, services
+from registry import brand_domains, selectors, services
 from registry.authentication import ApiPrincipal
-from registry.models import Delegation, Performer, Representative, User, VoiceModel
-from registry.policies import consent_capacity, managed_performers, signed_in_user
+from registry.models import Brand, Delegation, Performer, Representative, User, VoiceModel
+from registry.policies import (
+    consent_capacity,
+    is_brand_owner,
+    managed_performers,
+    signed_in_user,
+)
 from registry.serializers import (
+    BrandEmailIn,
+    BrandVerificationIn,
+    BrandVerificationOut,
     ConsentIn,
     ConsentOut,
     ConsentStatementOut,
@@ -339,3 +349,119 @@ class DelegationRevoke(APIView):
         delegation = get_object_or_404(_delegations_visible(user), pk=pk)
         delegation = services.delegation_revoke(actor=user, delegation=delegation)
         return Response(DelegationOut(delegation).data)
+
+
+# --- verified brands -------------------------------------------------------------------
+
+
+def _member_brand(request: Request, pk: int) -> Brand:
+    """The brand, if the caller is one of its members (or holds its API key); else 404,
+    so that other brands do not even learn whether it exists."""
+    user = request.user
+    if isinstance(user, ApiPrincipal):
+        if user.brand is None or user.brand.pk != pk:
+            raise Http404("No such brand.")
+        return user.brand
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return get_object_or_404(Brand, pk=pk, memberships__user=user)
+
+
+def _owned_brand(request: Request, pk: int) -> Brand:
+    brand = _member_brand(request, pk)
+    if not is_brand_owner(request.user, brand):
+        raise PermissionDenied("Only the brand's owners verify its legal name and domain.")
+    return brand
+
+
+def _verification_response(brand: Brand, status_code: int = 200) -> Response:
+    return Response(
+        BrandVerificationOut(selectors.brand_verification_state(brand)).data, status=status_code
+    )
+
+
+class BrandOwnersSignedIn(IsSignedInPerson):
+    message = (
+        "Verifying a brand needs one of its owners signed in, not an API key: the legal "
+        "name and domain are the owners' word."
+    )
+
+
+@extend_schema(tags=["brands"])
+class BrandVerificationView(APIView):
+    permission_classes = [permissions.IsAuthenticated, BrandOwnersSignedIn]
+
+    @extend_schema(
+        summary="The brand's verified legal name and domain, and any pending claim",
+        description="Members of the brand (or its API keys) see it; nobody else does.",
+        responses={200: BrandVerificationOut},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _verification_response(_member_brand(request, pk))
+
+    @extend_schema(
+        summary="Claim a legal name and a domain: returns the TXT record to publish",
+        description=(
+            "Owners only. Publish a TXT record at `_timbre.<domain>` with the value "
+            "`timbre-verification=<token>`, then POST .../verification/check."
+        ),
+        request=BrandVerificationIn,
+        responses={201: BrandVerificationOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        brand = _owned_brand(request, pk)
+        data = BrandVerificationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        brand_domains.brand_verification_start(
+            actor=signed_in_user(request),
+            brand=brand,
+            legal_name=data.validated_data["legal_name"],
+            domain=data.validated_data["domain"],
+        )
+        return _verification_response(brand, 201)
+
+
+@extend_schema(tags=["brands"])
+class BrandVerificationCheck(APIView):
+    permission_classes = [permissions.IsAuthenticated, BrandOwnersSignedIn]
+
+    @extend_schema(
+        summary="Look up the TXT record now; verifies the brand when it holds the token",
+        description=(
+            "Owners only. A record not found (NXDOMAIN, no TXT record, another token) or a "
+            "DNS lookup that timed out or failed is a 400 naming what to do."
+        ),
+        request=None,
+        responses={200: BrandVerificationOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        brand = _owned_brand(request, pk)
+        brand_domains.brand_verification_check(actor=signed_in_user(request), brand=brand)
+        return _verification_response(brand)
+
+
+@extend_schema(tags=["brands"])
+class BrandVerificationEmail(APIView):
+    permission_classes = [permissions.IsAuthenticated, BrandOwnersSignedIn]
+
+    @extend_schema(
+        summary="Or send a link to an administrative address at the claimed domain",
+        description=(
+            "Owners only. `mailbox` is one of admin, administrator, webmaster, hostmaster, "
+            "postmaster; whoever reads `<mailbox>@<domain>` follows the link within a day "
+            "and confirms, which verifies the brand. A new link replaces the last."
+        ),
+        request=BrandEmailIn,
+        responses={202: BrandVerificationOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        brand = _owned_brand(request, pk)
+        data = BrandEmailIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        brand_domains.brand_verification_email_send(
+            actor=signed_in_user(request),
+            brand=brand,
+            mailbox=data.validated_data["mailbox"],
+            link_base=settings.TIMBRE_ORIGIN,
+        )
+        return _verification_response(brand, 202)

@@ -20,5 +20,20 @@ urlpatterns = [
         api.VoiceConsentWithdraw.as_view(),
         name="api-voice-consent-withdraw",
     ),
+    path(
+        "brands/<int:pk>/verification",
+        api.BrandVerificationView.as_view(),
+        name="api-brand-verification",
+    ),
+    path(
+        "brands/<int:pk>/verification/check",
+        api.BrandVerificationCheck.as_view(),
+        name="api-brand-verification-check",
+    ),
+    path(
+        "brands/<int:pk>/verification/email",
+        api.BrandVerificationEmail.as_view(),
+        name="api-brand-verification-email",
+    ),
     path("voices/<int:pk>/status", api.VoiceStatus.as_view(), name="api-voice-status"),
 ]

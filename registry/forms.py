@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_countries.fields import CountryField
 
+from registry.brand_domains import EMAIL_MAILBOXES
 from registry.models import (
     USE_CHOICES,
     Authority,
@@ -214,3 +215,17 @@ class DelegationForm(forms.Form):
             field = self.fields[name]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = queryset
+
+
+class BrandVerificationForm(forms.Form):
+    legal_name = forms.CharField(
+        max_length=300,
+        help_text="Your company's registered legal name, as it should appear in licenses",
+    )
+    domain = forms.CharField(
+        max_length=1100, help_text="A domain your company controls, e.g. northwind.example"
+    )
+
+
+class BrandEmailForm(forms.Form):
+    mailbox = forms.ChoiceField(choices=[(m, m) for m in EMAIL_MAILBOXES], label="Send a link to")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 
 from core.months import add_years
+from registry.domains import display_domain, txt_record_name, txt_record_value
 
 # The fixed taxonomy of uses a voice may be licensed for. Offers (licensing) draw on it.
 USE_CHOICES = [
@@ -187,6 +189,101 @@ class Brand(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def verification(self) -> BrandVerification | None:
+        """The brand's verified legal name and domain, if it has proved them."""
+        return self.verifications.filter(status=BrandVerification.Status.VERIFIED).first()
+
+
+def legal_name_key(name: str) -> str:
+    """How legal names are compared: case, width and spacing aside."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:200]
+
+
+class BrandVerification(models.Model):
+    """A brand's claim to a legal name and a domain, and its proof.
+
+    The owner asks (pending, with a random token), publishes the token in DNS, and the
+    registry checks it (verified). A brand has at most one pending and one verified
+    claim; a newly verified one supersedes the last. Among verified claims a legal name
+    (whatever its case) and a domain belong to one brand only.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending: publish the TXT record, then check"
+        VERIFIED = "verified", "Verified"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class Method(models.TextChoices):
+        DNS = "dns", "DNS TXT record"
+        EMAIL = "email", "E-mail to an address at the domain"
+        OPERATOR = "operator", "Confirmed by an operator"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="verifications")
+    legal_name = models.CharField(max_length=200)
+    # The legal name compared: NFKC, case-folded, single spaces (see legal_name_key), so
+    # that "ACME  Ltd" and "Acme Ltd" are one name on every database.
+    legal_name_key = models.CharField(max_length=200, editable=False)
+    domain = models.CharField(max_length=253, help_text="ASCII (IDNA A-label) form.")
+    token = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    method = models.CharField(max_length=10, choices=Method.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The e-mail round-trip: a link with a secret (kept as its hash) sent to an address
+    # at the domain (admin@, webmaster@...); following it within a day verifies the claim.
+    email_sent_to = models.EmailField(blank=True)
+    email_secret_sha256 = models.CharField(max_length=64, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=20, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    log_index = models.BigIntegerField(
+        null=True, blank=True, help_text="The brand.verified entry in the transparency log."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand"], condition=Q(status="pending"), name="brand_one_pending_claim"
+            ),
+            models.UniqueConstraint(
+                fields=["brand"], condition=Q(status="verified"), name="brand_one_verified_claim"
+            ),
+            models.UniqueConstraint(
+                fields=["legal_name_key"],
+                condition=Q(status="verified"),
+                name="verified_legal_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["domain"], condition=Q(status="verified"), name="verified_domain_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="verified") | ~Q(method=""), name="verified_claim_has_method"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand}: {self.legal_name} ({self.domain}, {self.status})"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == self.Status.VERIFIED
+
+    @property
+    def domain_display(self) -> str:
+        return display_domain(self.domain)
+
+    @property
+    def txt_name(self) -> str:
+        return txt_record_name(self.domain)
+
+    @property
+    def txt_value(self) -> str:
+        return txt_record_value(self.token)
 
 
 class BrandMembership(models.Model):

@@ -16,6 +16,7 @@ from core.problems import RuleForbidden
 from registry.models import (
     Authority,
     Brand,
+    BrandMembership,
     ConsentRecord,
     Delegation,
     Performer,
@@ -42,6 +43,11 @@ def signed_in_user(request: HttpRequest | Request) -> User:
 def is_brand_member(user: Any, brand: Brand) -> bool:
     """Whether ``user`` is one of ``brand``'s members (of any role)."""
     return brand.memberships.filter(user=user).exists()
+
+
+def is_brand_owner(user: Any, brand: Brand) -> bool:
+    """Whether ``user`` owns ``brand``: owners speak for it (its legal name and domain)."""
+    return brand.memberships.filter(user=user, role=BrandMembership.Role.OWNER).exists()
 
 
 def managed_performers(user: Any) -> QuerySet[Performer]:

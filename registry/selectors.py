@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from registry.models import Authority, Brand, User, VoiceModel
+from registry.models import Authority, Brand, BrandVerification, User, VoiceModel
 from registry.policies import managed_performers
 
 
@@ -73,3 +73,21 @@ def authorities_of(user: Any) -> QuerySet[Authority]:
     if not isinstance(user, User):
         return Authority.objects.none()
     return Authority.objects.filter(representative__user=user).select_related("performer")
+
+
+def brand_verification_state(brand: Brand) -> dict[str, Any]:
+    """A brand's verified claim and its pending one (with the TXT record to publish), for
+    its members' page and the API; other brands never see it."""
+    claims = {
+        c.status: c
+        for c in brand.verifications.filter(
+            status__in=[BrandVerification.Status.VERIFIED, BrandVerification.Status.PENDING]
+        )
+    }
+    verified = claims.get(BrandVerification.Status.VERIFIED)
+    return {
+        "brand_id": str(brand.pk),
+        "verified": verified is not None,
+        "verification": verified,
+        "pending": claims.get(BrandVerification.Status.PENDING),
+    }

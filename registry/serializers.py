@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from registry.models import USE_CHOICES, ConsentRecord, Delegation, VoiceModel
+from registry.models import USE_CHOICES, BrandVerification, ConsentRecord, Delegation, VoiceModel
 
 
 class PerformerOut(serializers.Serializer):
@@ -174,3 +174,56 @@ class DelegationOut(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     log_index = serializers.IntegerField(allow_null=True)
     revoked_log_index = serializers.IntegerField(allow_null=True)
+
+
+class BrandVerificationIn(serializers.Serializer):
+    # Blank and untrimmed here: the service checks both fields and names every problem.
+    legal_name = serializers.CharField(
+        max_length=300,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The brand's registered legal name, e.g. Northwind Coffee LLC.",
+    )
+    domain = serializers.CharField(
+        max_length=1100,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="A domain the brand controls, e.g. northwind.example (IDNA allowed).",
+    )
+
+
+class VerifiedClaimOut(serializers.Serializer):
+    legal_name = serializers.CharField()
+    domain = serializers.CharField(help_text="ASCII (IDNA A-label) form, as in licenses.")
+    domain_display = serializers.CharField(help_text="As people read it (Unicode).")
+    method = serializers.ChoiceField(choices=BrandVerification.Method.choices)
+    verified_at = serializers.DateTimeField()
+    log_index = serializers.IntegerField(allow_null=True, help_text="The brand.verified entry.")
+
+
+class PendingClaimOut(serializers.Serializer):
+    legal_name = serializers.CharField()
+    domain = serializers.CharField()
+    domain_display = serializers.CharField()
+    txt_name = serializers.CharField(help_text="Publish a TXT record at this name ...")
+    txt_value = serializers.CharField(help_text="... with exactly this value.")
+    created_at = serializers.DateTimeField()
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+    last_outcome = serializers.CharField(
+        help_text="found, nxdomain, no_txt, wrong_token, timeout, failed, or empty"
+    )
+    email_sent_to = serializers.CharField(help_text="Where the last e-mailed link went, if any")
+    email_sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class BrandVerificationOut(serializers.Serializer):
+    brand_id = serializers.CharField()
+    verified = serializers.BooleanField()
+    verification = VerifiedClaimOut(allow_null=True)
+    pending = PendingClaimOut(allow_null=True)
+
+
+class BrandEmailIn(serializers.Serializer):
+    mailbox = serializers.CharField(
+        max_length=40, help_text="admin, administrator, webmaster, hostmaster or postmaster"
+    )

@@ -26,6 +26,22 @@ urlpatterns = [
     ),
     path("studio/voices/<slug:slug>/status/", views.voice_status, name="voice-status"),
     path("brands/<slug:slug>/", views.brand_dashboard, name="brand-dashboard"),
+    path("brands/<slug:slug>/verification/", views.brand_verification, name="brand-verification"),
+    path(
+        "brands/<slug:slug>/verification/check/",
+        views.brand_verification_check,
+        name="brand-verification-check",
+    ),
+    path(
+        "brands/<slug:slug>/verification/email/",
+        views.brand_verification_email,
+        name="brand-verification-email",
+    ),
+    path(
+        "brands/verify-email/<int:pk>/<str:secret>/",
+        views.brand_verification_email_link,
+        name="brand-verification-email-link",
+    ),
     path("auditor/", views.auditor_dashboard, name="auditor-dashboard"),
     path("studio/auditors/", views.audit_grants, name="audit-grants"),
     path("studio/delegations/", views.delegations, name="delegations"),

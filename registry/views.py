@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_service_errors, split_list
-from registry import forms, selectors, services
+from registry import brand_domains, forms, selectors, services
 from registry.models import (
     USE_CHOICES,
     ApiKey,
@@ -33,6 +33,7 @@ from registry.models import (
 from registry.policies import (
     can_manage_voice,
     consent_capacity,
+    is_brand_owner,
     managed_performers,
     signed_in_user,
 )
@@ -368,7 +369,7 @@ def _keys_page(
 
 @login_required
 def brand_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    brand = get_object_or_404(Brand, slug=slug, memberships__user=request.user)
+    brand = _member_brand(request, slug)
     membership = brand.memberships.get(user=signed_in_user(request))
     return _keys_page(
         request,
@@ -376,8 +377,115 @@ def brand_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "registry/brand_dashboard.html",
         brand=brand,
         membership=membership,
+        verification=brand.verification(),
         members=brand.memberships.select_related("user"),
     )
+
+
+def _member_brand(request: HttpRequest, slug: str) -> Brand:
+    return get_object_or_404(Brand, slug=slug, memberships__user=request.user)
+
+
+@login_required
+def brand_verification(request: HttpRequest, slug: str) -> HttpResponse:
+    """The brand's verified legal name and domain; its owners claim and check them here."""
+    brand = _member_brand(request, slug)
+    user = signed_in_user(request)
+    is_owner = is_brand_owner(user, brand)
+    state = selectors.brand_verification_state(brand)
+    pending = state["pending"]
+    initial = (
+        {"legal_name": pending.legal_name, "domain": pending.domain_display} if pending else {}
+    )
+    form = forms.BrandVerificationForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not is_owner:
+            raise PermissionDenied("Only the brand's owners verify its legal name and domain.")
+        if form.is_valid():
+            try:
+                brand_domains.brand_verification_start(
+                    actor=user,
+                    brand=brand,
+                    legal_name=form.cleaned_data["legal_name"],
+                    domain=form.cleaned_data["domain"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "Now publish the TXT record below, then check it.")
+                return redirect("brand-verification", slug=brand.slug)
+    return render(
+        request,
+        "registry/brand_verification.html",
+        {
+            "brand": brand,
+            "is_owner": is_owner,
+            "form": form,
+            "email_form": forms.BrandEmailForm(),
+            **state,
+        },
+    )
+
+
+@login_required
+@require_POST
+def brand_verification_check(request: HttpRequest, slug: str) -> HttpResponse:
+    brand = _member_brand(request, slug)
+    try:
+        claim = brand_domains.brand_verification_check(actor=signed_in_user(request), brand=brand)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Verified: {claim.legal_name}, {claim.domain_display}. Licenses issued "
+            "from now on name them.",
+        )
+    return redirect("brand-verification", slug=brand.slug)
+
+
+@login_required
+@require_POST
+def brand_verification_email(request: HttpRequest, slug: str) -> HttpResponse:
+    brand = _member_brand(request, slug)
+    form = forms.BrandEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the address to send the link to.")
+        return redirect("brand-verification", slug=brand.slug)
+    try:
+        claim = brand_domains.brand_verification_email_send(
+            actor=signed_in_user(request),
+            brand=brand,
+            mailbox=form.cleaned_data["mailbox"],
+            link_base=settings.TIMBRE_ORIGIN,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"Sent a link to {claim.email_sent_to}: whoever reads it confirms there."
+        )
+    return redirect("brand-verification", slug=brand.slug)
+
+
+def brand_verification_email_link(request: HttpRequest, pk: int, secret: str) -> HttpResponse:
+    """The link e-mailed to an address at the domain. Opening it shows the claim; only the
+    button confirms it (mail scanners open links, and must not verify anything)."""
+    try:
+        if request.method == "POST":
+            claim = brand_domains.brand_verification_email_confirm(
+                verification_id=pk, secret=secret
+            )
+        else:
+            claim = brand_domains.brand_verification_email_claim(verification_id=pk, secret=secret)
+    except ValidationError as exc:
+        return render(
+            request,
+            "registry/brand_email_link.html",
+            {"error": " ".join(exc.messages)},
+            status=400,
+        )
+    return render(request, "registry/brand_email_link.html", {"claim": claim})
 
 
 @login_required

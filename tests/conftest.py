@@ -93,6 +93,18 @@ def _log_key(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.TIMBRE_C2PA_ROOT_FILE = folder / "c2pa-root.pem"
 
 
+@pytest.fixture
+def dns_stub(settings: Any) -> Any:
+    """A DNS server on 127.0.0.1 that the registry's resolver asks (tests/dns_stub.py)."""
+    from tests.dns_stub import DnsStub
+
+    stub = DnsStub()
+    settings.TIMBRE_DNS_NAMESERVERS = [("127.0.0.1", stub.port)]
+    settings.TIMBRE_DNS_TIMEOUT = 0.5
+    yield stub
+    stub.close()
+
+
 # --- personas ---------------------------------------------------------------------------
 
 

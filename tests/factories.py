@@ -58,13 +58,33 @@ class AuthorityFactory(factory.django.DjangoModelFactory):
 
 
 class BrandFactory(factory.django.DjangoModelFactory):
+    """A brand that has verified its legal name ("<name> Ltd") and domain
+    ("<slug>.example"), as offers require by default; ``verified=False`` for one that
+    has not."""
+
     class Meta:
         model = models.Brand
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Brand {n}")
     slug = factory.Sequence(lambda n: f"brand-{n}")
     country = "US"
     billing_email = "billing@example.com"
+
+    @factory.post_generation
+    def verified(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            legal_name = f"{obj.name} Ltd"
+            models.BrandVerification.objects.create(
+                brand=obj,
+                legal_name=legal_name,
+                legal_name_key=models.legal_name_key(legal_name),
+                domain=f"{obj.slug}.example",
+                token="0" * 40,
+                status="verified",
+                method="dns",
+                verified_at=timezone.now(),
+            )
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -65,6 +65,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_host_ports(name: str, *, default_port: int) -> list[tuple[str, int]]:
+    """A comma-separated list of ``host:port`` (``[v6]:port`` for IPv6; the port may be
+    left out), e.g. ``TIMBRE_DNS_NAMESERVERS=10.0.0.2:53,[2001:db8::1]``."""
+    result = []
+    for item in env_list(name, []):
+        host, port_text = item, ""
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest and not rest.startswith(":"):
+                raise ConfigError(f"{name}: {item!r} is not host:port")
+            port_text = rest[1:]
+        elif item.count(":") == 1:
+            host, port_text = item.split(":")
+        elif ":" in item:
+            raise ConfigError(f"{name}: write an IPv6 address as [address]:port ({item!r})")
+        try:
+            port = int(port_text) if port_text else default_port
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {item!r} has a port that is not a number") from exc
+        if not host or not 0 < port < 65536:
+            raise ConfigError(f"{name}: {item!r} is not host:port")
+        result.append((host, port))
+    return result
+
+
 def require(name: str, value: str | None, *, why: str) -> str:
     """Stop start-up when a production secret is missing."""
     if not value:

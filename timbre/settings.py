@@ -12,7 +12,15 @@ from typing import Any
 
 import dj_database_url
 
-from timbre.env import ConfigError, env_bool, env_int, env_list, env_str, require
+from timbre.env import (
+    ConfigError,
+    env_bool,
+    env_host_ports,
+    env_int,
+    env_list,
+    env_str,
+    require,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TIMBRE_VAR_DIR") or BASE_DIR / "var")
@@ -198,6 +206,12 @@ TIMBRE_MAX_VERIFY_AUDIO_BYTES = env_int(
     "TIMBRE_MAX_VERIFY_AUDIO_BYTES", 200 * 1024 * 1024, minimum=1
 )
 TIMBRE_MAX_ARTEFACT_BYTES = env_int("TIMBRE_MAX_ARTEFACT_BYTES", 2 * 1024**3, minimum=1)
+
+# Brand domain verification looks up a TXT record with these DNS resolvers, as
+# "host:port" (port 53 if left out), comma-separated; unset, the system's resolvers
+# (/etc/resolv.conf). A lookup gives up after TIMBRE_DNS_TIMEOUT seconds.
+TIMBRE_DNS_NAMESERVERS = env_host_ports("TIMBRE_DNS_NAMESERVERS", default_port=53)
+TIMBRE_DNS_TIMEOUT: float = env_int("TIMBRE_DNS_TIMEOUT", 5, minimum=1)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 SESSION_COOKIE_HTTPONLY = True

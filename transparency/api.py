@@ -129,10 +129,10 @@ class EventsOut(serializers.Serializer):
     indices = serializers.ListField(child=serializers.IntegerField())
 
 
-_SUBJECT_KINDS = ("license", "voice", "work", "payee", "performer", "key")
+_SUBJECT_KINDS = ("license", "voice", "work", "payee", "performer", "brand", "key")
 # What a subject's id looks like, by kind: the registry's own ids, ASCII only.
 _SUBJECT = re.compile(
-    r"(?:(?:license|work):[a-z]{3}_[0-9A-Za-z]{1,60}|(?:voice|payee|performer):[1-9][0-9]{0,17}"
+    r"(?:(?:license|work):[a-z]{3}_[0-9A-Za-z]{1,60}|(?:voice|payee|performer|brand):[1-9][0-9]{0,17}"
     r"|key:[A-Za-z0-9_-]{1,100})",
     re.ASCII,
 )

@@ -59,15 +59,24 @@ def license_document(
     per_second: Decimal,
     revenue_share_bps: int,
     minimum_guarantee: int,
+    licensee_verified: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
     """A ``timbre.license/1`` document. ``voice`` is (id, name, model SHA-256), the
-    parties (id, name). The term runs from the first to the last instant (UTC) of its
-    days; the disclosure is the label the brand must show beside the voice.
+    parties (id, name). ``licensee_verified`` is (legal name, domain, method) when the
+    licensee had proved control of its domain when the license was issued: the licensee
+    then carries ``verified`` {``legal_name``, ``domain`` (ASCII), ``method``}; licenses
+    issued to a brand not verified, or before verification existed, lack it. The term
+    runs from the first to the last instant (UTC) of its days; the disclosure is the
+    label the brand must show beside the voice.
     ``measured_only``: every work must be recorded with its audio, which the registry
     measures (a license without the field, issued before it existed, does not require it)."""
     voice_id, voice_name, model_sha256 = voice
     performer_id, performer_name = performer
     licensee_id, licensee_name = licensee
+    licensee_part: dict[str, Any] = {"id": licensee_id, "name": licensee_name}
+    if licensee_verified is not None:
+        legal_name, domain, method = licensee_verified
+        licensee_part["verified"] = {"legal_name": legal_name, "domain": domain, "method": method}
     return {
         "schema": LICENSE_SCHEMA,
         "license_id": license_id,
@@ -75,7 +84,7 @@ def license_document(
         "issued_at": format_rfc3339(issued_at),
         "voice": {"id": voice_id, "name": voice_name, "model_sha256": model_sha256},
         "performer": {"id": performer_id, "name": performer_name},
-        "licensee": {"id": licensee_id, "name": licensee_name},
+        "licensee": licensee_part,
         "terms": {
             "uses": list(uses),
             "excluded_content": list(excluded_content),

@@ -141,6 +141,14 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
         "post_mortem_until": "date",
     },
     "performer.term_continued": {"performer_id": "digits", "post_mortem_until": "date"},
+    # A brand proved control of a domain (method: dns, or operator). Its legal name is
+    # typed by people, so only its SHA-256 (of the UTF-8 name, as licenses state it).
+    "brand.verified": {
+        "brand_id": "digits",
+        "domain": "text",
+        "method": "text",
+        "legal_name_sha256": "sha256",
+    },
     "key.added": {"kid": "text", "jwk": "object"},
     "key.retired": {"kid": "text"},
     "key.compromised": {"kid": "text", "from_index": "digits"},
@@ -225,6 +233,8 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
         return [f"performer:{entry['performer_id']}"]
     if kind == "statement.issued":
         return [f"payee:{entry['payee_id']}"]
+    if kind == "brand.verified":
+        return [f"brand:{entry['brand_id']}"]
     if kind in ("key.added", "key.retired", "key.compromised"):
         return [f"key:{entry['kid']}"]
     return []

@@ -775,6 +775,24 @@ def _party(value: object) -> str:
     return f"{_clean(name)} (id {_clean(ident)})" if ident is not None else _clean(name)
 
 
+def _verified_licensee(licensee: object) -> str:
+    """What the license says the licensee proved: its legal name and domain, or that it
+    proved nothing (a license issued to an unverified brand, or before verification)."""
+    verified = licensee.get("verified") if isinstance(licensee, dict) else None
+    if not isinstance(verified, dict):
+        return "no: the license names no verified legal name or domain"
+    method = verified.get("method")
+    how = {
+        "dns": "DNS TXT record",
+        "email": "e-mail to an address at the domain",
+        "operator": "confirmed by an operator",
+    }.get(str(method), _clean(method))
+    return (
+        f"legal name {_clean(verified.get('legal_name'))}, "
+        f"domain {_clean(verified.get('domain'))} ({how})"
+    )
+
+
 def _listing(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(_clean(item) for item in value) or "(none)"
@@ -795,6 +813,7 @@ def format_report(report: LicenseReport) -> list[str]:
             f"issuer       {_clean(document.get('issuer'))}",
             f"issued       {_clean(document.get('issued_at'))}",
             f"licensee     {_party(document.get('licensee'))}",
+            f"verified     {_verified_licensee(document.get('licensee'))}",
             f"voice        {_party(document.get('voice'))}",
             f"performer    {_party(document.get('performer'))}",
             f"uses         {_listing(terms.get('uses'))}",

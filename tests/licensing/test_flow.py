@@ -62,7 +62,16 @@ def test_the_whole_flow_issues_a_signed_logged_license(
     assert header["kid"] == lic.signing_key.kid == jwks["keys"][0]["kid"]
     assert jwks["keys"][0]["status"] == "active"
     assert document["license_id"] == lic.license_id
-    assert document["licensee"] == {"id": str(bob_brand.pk), "name": "Bobcat Audio"}
+    verified = bob_brand.verification()
+    assert document["licensee"] == {
+        "id": str(bob_brand.pk),
+        "name": "Bobcat Audio",
+        "verified": {
+            "legal_name": "Bobcat Audio Ltd",
+            "domain": verified.domain,
+            "method": "dns",
+        },
+    }
     assert document["royalty"] == {
         "currency": "USD",
         "upfront_fee": "50000",

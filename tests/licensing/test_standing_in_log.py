@@ -193,6 +193,17 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
         last_use=death.post_mortem_until - timedelta(days=30),
         today=death.post_mortem_until,
     )
+    # A brand claims a legal name and domain; an operator confirms it.
+    from registry import brand_domains
+
+    hank = f.MembershipFactory(brand__verified=False, role="owner").user
+    claim = brand_domains.brand_verification_start(
+        actor=hank,
+        brand=hank.brand_memberships.get().brand,
+        legal_name="Hank Holdings",
+        domain="hank.example",
+    )
+    brand_domains.brand_verification_confirm(operator=operator, verification=claim)
     # The month ends and closes: each payee's statement is signed and logged.
     month = month_start(timezone.now().date())
     time_machine.move_to(datetime.combine(next_month(month), time(1), tzinfo=UTC), tick=False)

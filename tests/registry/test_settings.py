@@ -152,3 +152,20 @@ def test_typed_helpers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("T_STR_FILE", str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="T_STR_FILE"):
         env_str("T_STR")
+
+
+def test_dns_nameservers_are_host_port_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from timbre.env import env_host_ports
+
+    monkeypatch.setenv("TIMBRE_DNS_NAMESERVERS", "10.0.0.2:5353, 10.0.0.3,[2001:db8::1]:53")
+    assert env_host_ports("TIMBRE_DNS_NAMESERVERS", default_port=53) == [
+        ("10.0.0.2", 5353),
+        ("10.0.0.3", 53),
+        ("2001:db8::1", 53),
+    ]
+    monkeypatch.delenv("TIMBRE_DNS_NAMESERVERS")
+    assert env_host_ports("TIMBRE_DNS_NAMESERVERS", default_port=53) == []
+    for bad in ("10.0.0.2:dns", "10.0.0.2:70000", "2001:db8::1", "[::1]x", ":53"):
+        monkeypatch.setenv("TIMBRE_DNS_NAMESERVERS", bad)
+        with pytest.raises(ConfigError, match="TIMBRE_DNS_NAMESERVERS"):
+            env_host_ports("TIMBRE_DNS_NAMESERVERS", default_port=53)

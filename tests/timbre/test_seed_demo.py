@@ -80,3 +80,22 @@ def test_the_demo_has_an_estate_with_a_recorded_death_that_is_paid(client: Clien
     assert all(w.entry.split["payees"] == [[estate.pk, 10_000]] for w in works)
     voice = VoiceModel.objects.get(performer=death.performer)
     assert "licensed by the estate of Arthur Hale" in client.get(f"/voices/{voice.slug}/").text
+
+
+def test_the_demo_has_a_verified_brand_and_one_that_has_not_verified_yet() -> None:
+    from licensing.models import License
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    northwind = Brand.objects.get(name="Northwind Coffee").verification()
+    assert northwind is not None and northwind.domain == "northwind.example"
+    assert northwind.log_index is not None
+    lumen = Brand.objects.get(name="Lumen Games")
+    assert lumen.verification() is None
+    assert lumen.verifications.get().status == "pending"
+    # Northwind's license names its verified legal name; Lumen's (an open offer) does not.
+    licensees = {lic.brand.name: lic.document["licensee"] for lic in License.objects.all()}
+    assert licensees["Northwind Coffee"]["verified"]["legal_name"] == (
+        "Northwind Coffee Roasters LLC"
+    )
+    assert "verified" not in licensees["Lumen Games"]

@@ -163,6 +163,33 @@ class Command(BaseCommand):
             heirs=[Heir(name="Estate of Arthur Hale", bps=10_000, email=executor.email)],
         )
 
+    def _brand_verifications(self, owner: User, operator: User) -> None:
+        """Northwind Coffee is a verified brand; Lumen Games has claimed its domain and has
+        yet to publish the TXT record (its page shows the record); Atlas is not verified.
+
+        Demo domains (.example) are in nobody's DNS, so the operator confirms Northwind's
+        claim by hand, as the admin's "confirm" action does; real brands publish the record.
+        """
+        from registry import brand_domains
+
+        northwind = Brand.objects.get(name="Northwind Coffee")
+        if northwind.verification() is None:
+            claim = brand_domains.brand_verification_start(
+                actor=owner,
+                brand=northwind,
+                legal_name="Northwind Coffee Roasters LLC",
+                domain="northwind.example",
+            )
+            brand_domains.brand_verification_confirm(operator=operator, verification=claim)
+        lumen = Brand.objects.get(name="Lumen Games")
+        if not lumen.verifications.exists():
+            brand_domains.brand_verification_start(
+                actor=owner,
+                brand=lumen,
+                legal_name="Lumen Games S.L.",
+                domain="lumen-games.example",
+            )
+
     def _licensing(self, operator: User) -> None:
         """Offers and licenses, through the services, as people would make them."""
         from datetime import date, timedelta
@@ -210,6 +237,8 @@ class Command(BaseCommand):
             upfront_fee=0,
             per_work=25,
             requires_approval=False,
+            # Open to brands that have not verified a domain (Lumen Games among them).
+            verified_brands_only=False,
         )
         arthur = offer(
             "arthur-hale-velvet",
@@ -512,6 +541,8 @@ class Command(BaseCommand):
                 BrandMembership.objects.get_or_create(
                     brand=brand, user=owner, defaults={"role": BrandMembership.Role.OWNER}
                 )
+
+        self._brand_verifications(brand_user, operator)
 
         auditor = self._user("auditor", "Ada Auditor")
         Auditor.objects.get_or_create(user=auditor, defaults={"organisation": "Open Audit Co."})
