@@ -6,6 +6,7 @@ from registry import api
 
 urlpatterns = [
     path("me", api.Me.as_view(), name="api-me"),
+    path("identity", api.Identity.as_view(), name="api-identity"),
     path("voices", api.VoiceListCreate.as_view(), name="api-voices"),
     path("voices/<int:pk>", api.VoiceDetail.as_view(), name="api-voice"),
     path("voices/<int:pk>/consent", api.VoiceConsent.as_view(), name="api-voice-consent"),

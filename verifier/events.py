@@ -56,6 +56,15 @@ def _split(value: object) -> bool:
     )
 
 
+# What an operator verified before a voice went live: the performer's identity, or the
+# authority of the representative (estate executor, guardian) who consents for them.
+IDENTITY_STANDINGS: Final[frozenset[str]] = frozenset({"identity_verified", "authority_verified"})
+
+
+def _identity(value: object) -> bool:
+    return value in IDENTITY_STANDINGS
+
+
 _CHECKS = {
     "text": _text,
     "digits": _digits,
@@ -63,6 +72,7 @@ _CHECKS = {
     "object": _object,
     "flag": _flag,
     "split": _split,
+    "identity": _identity,
 }
 
 # type -> {field: kind}; every field listed is required. Kinds are checked by _CHECKS.
@@ -72,6 +82,9 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
     "voice.retired": {"voice_id": "digits", "cause": "text"},
     "voice.reinstated": {"voice_id": "digits", "cause": "text"},
     "consent.withdrawn": {"voice_id": "digits"},
+    # An operator verified the performer's identity. The id only: never a name, never
+    # anything from the document or the recording.
+    "performer.verified": {"performer_id": "digits"},
     "license.issued": {
         "license_id": "text",
         "jws_sha256": "sha256",
@@ -109,6 +122,7 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
 
 # Optional fields, checked when present (events logged before they existed lack them).
 OPTIONAL: Final[dict[str, dict[str, str]]] = {
+    "voice.registered": {"identity": "identity"},
     "work.recorded": {
         "declared_revenue": "digits",
         "price": "digits",
@@ -149,6 +163,7 @@ _WORDS = {
     "object": "a JSON object",
     "flag": "true or false",
     "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
+    "identity": "identity_verified or authority_verified",
 }
 
 
@@ -167,6 +182,8 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
         return [f"voice:{entry['voice']['id']}"]
     if kind == "work.voided":
         return [f"work:{entry['work_id']}"]
+    if kind == "performer.verified":
+        return [f"performer:{entry['performer_id']}"]
     if kind == "statement.issued":
         return [f"payee:{entry['payee_id']}"]
     if kind in ("key.added", "key.retired", "key.compromised"):

@@ -134,7 +134,7 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
 
     from royalties.services import work_void
     from tests.credentials.helpers import record
-    from tests.helpers import wav_bytes
+    from tests.helpers import identity_verified, wav_bytes
     from verifier.events import EVENTS
 
     state = tmp_path / "monitor.json"
@@ -161,6 +161,8 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     old = SigningKey.objects.get(status="active")
     key_register(public_key=Ed25519PrivateKey.generate().public_key())
     key_set_status(key=old, status="compromised", compromised_from_index=old.added_log_index)
+    # An operator verifies a new performer's identity.
+    identity_verified(f.PerformerFactory(unverified=True), operator)
     seen = set(LogEntry.objects.values_list("event_type", flat=True))
     assert seen == EVENTS, f"not exercised here: {EVENTS - seen}"
     call_command("log_audit")
