@@ -44,6 +44,8 @@ class PerformerAdmin(admin.ModelAdmin):
     list_filter = ["is_living", "is_minor"]
     search_fields = ["stage_name", "legal_name"]
     prepopulated_fields = {"slug": ["stage_name"]}
+    # Verification is the identity queue's decision, logged; not a field to tick here.
+    readonly_fields = ["identity_verified_at", "namesake_of"]
 
 
 @admin.register(Representative)

@@ -46,7 +46,7 @@ REASON_MAX = 500
 # Words for challenge sentences: about 20 * 30 * 30 * 30 * 24 * 20 (some 300 million)
 # sentences a person can read in a few seconds, none of them prepared in advance.
 _COUNTS = (
-    "Two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty forty"
 ).split()
 _ADJECTIVES = (
@@ -83,8 +83,8 @@ def challenge_sentence() -> str:
     place = secrets.choice(_OBJECTS).strip()
     place = place if place.startswith("the ") else f"the {place}"
     return (
-        f"{secrets.choice(_COUNTS)} {secrets.choice(_ADJECTIVES)} {secrets.choice(_NOUNS)} "
-        f"{secrets.choice(_VERBS)} {place} {secrets.choice(_TIMES)}."
+        f"{secrets.choice(_COUNTS).capitalize()} {secrets.choice(_ADJECTIVES)} "
+        f"{secrets.choice(_NOUNS)} {secrets.choice(_VERBS)} {place} {secrets.choice(_TIMES)}."
     )
 
 
