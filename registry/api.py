@@ -329,9 +329,7 @@ class Identity(APIView):
             performer=performer,
             challenge_id=d["challenge"],
             recording=d["recording"],
-            recording_name=getattr(d["recording"], "name", "challenge"),
             document=d["document"],
-            document_name=getattr(d["document"], "name", "document"),
         )
         performer.refresh_from_db()
         return Response(

@@ -120,6 +120,21 @@ def _delete_on_commit(files: list[FieldFile]) -> None:
             transaction.on_commit(partial(file.storage.delete, file.name))
 
 
+_EXTENSIONS = {
+    "audio/webm": "webm",
+    "audio/ogg": "ogg",
+    "audio/wav": "wav",
+    "audio/mpeg": "mp3",
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+}
+
+
+def _private_name(content_type: str) -> str:
+    return f"{secrets.token_hex(16)}.{_EXTENSIONS[content_type]}"
+
+
 @transaction.atomic
 def identity_submit(
     *,
@@ -127,9 +142,7 @@ def identity_submit(
     performer: Performer,
     challenge_id: int,
     recording: IO[bytes],
-    recording_name: str,
     document: IO[bytes],
-    document_name: str,
 ) -> IdentityVerification:
     """Submit a recording of the challenge sentence and an identity document.
 
@@ -198,8 +211,10 @@ def identity_submit(
         submitted_by=actor,
         submitted_at=now,
     )
-    submission.recording.save(recording_name or "challenge", File(recording), save=False)
-    submission.document.save(document_name or "document", File(document), save=False)
+    # Stored under random names: what the performer called the files (often their own
+    # name) stays out of the file system, and no path can be guessed.
+    submission.recording.save(_private_name(recording_type), File(recording), save=False)
+    submission.document.save(_private_name(document_type), File(document), save=False)
     try:
         with transaction.atomic():
             submission.save()
@@ -313,9 +328,11 @@ class QueueItem:
 def identity_queue() -> tuple[list[QueueItem], list[QueueItem]]:
     """The operator's queue: pending submissions (oldest first), and sign-ups flagged as
     namesakes of a verified performer that are not verified themselves."""
-    pending = IdentityVerification.objects.filter(
-        status=IdentityVerification.Status.PENDING
-    ).select_related("performer__namesake_of", "performer__user")
+    pending = (
+        IdentityVerification.objects.filter(status=IdentityVerification.Status.PENDING)
+        .select_related("performer__namesake_of", "performer__user")
+        .prefetch_related("performer__voices")
+    )
     items = []
     for submission in pending[:200]:
         performer = submission.performer

@@ -47,9 +47,7 @@ def identity_page(request: HttpRequest) -> HttpResponse:
                 performer=performer,
                 challenge_id=d["challenge"],
                 recording=d["recording"],
-                recording_name=getattr(d["recording"], "name", "challenge"),
                 document=d["document"],
-                document_name=getattr(d["document"], "name", "document"),
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

@@ -351,9 +351,7 @@ def identity_verified(performer: Any, operator: Any, *, approve: bool = True) ->
         performer=performer,
         challenge_id=challenge.pk,
         recording=SimpleUploadedFile("challenge.webm", webm_bytes(2), "audio/webm"),
-        recording_name="challenge.webm",
         document=SimpleUploadedFile("passport.pdf", PDF_BYTES, "application/pdf"),
-        document_name="passport.pdf",
     )
     decided = identity.identity_decide(
         operator=operator, submission=submission, approve=approve, reason="" if approve else "no"

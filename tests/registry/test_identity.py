@@ -70,9 +70,7 @@ def submit(performer: Performer, **over: Any) -> IdentityVerification:
         "performer": performer,
         "challenge_id": challenge.pk,
         "recording": upload("challenge.webm", webm_bytes(2), "audio/webm"),
-        "recording_name": "challenge.webm",
         "document": upload("passport.pdf", PDF_BYTES, "application/pdf"),
-        "document_name": "passport.pdf",
     }
     args.update(over)
     return identity.identity_submit(**args)
@@ -344,6 +342,7 @@ def test_the_evidence_is_private_to_the_performer_and_operators(
         assert Client().get(path).status_code == 302  # to the login page
     assert b"".join(signed_in(newcomer_nina.user).get(document).streaming_content) == PDF_BYTES
     # Stored outside MEDIA_ROOT: no public media URL reaches it.
+    assert "passport" not in submission.document.name  # stored under a random name
     stored = Path(submission.document.path).resolve()
     assert Path(settings.MEDIA_ROOT).resolve() not in stored.parents
     with pytest.raises(ValueError):

@@ -98,9 +98,7 @@ class Command(BaseCommand):
                 performer=performer,
                 challenge_id=challenge.pk,
                 recording=_tone(440.0, seconds=3.0),
-                recording_name="challenge.wav",
                 document=_pdf(f"Passport of {performer.legal_name} (fictional)"),
-                document_name="passport.pdf",
             )
             status = identity.identity_status(performer)
         if operator is not None and status.state == "pending" and status.latest is not None:
