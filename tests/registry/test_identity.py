@@ -340,7 +340,13 @@ def test_the_evidence_is_private_to_the_performer_and_operators(
         assert signed_in(performer_alice.user).get(path).status_code == 404
         assert signed_in(agent_gina).get(path).status_code == 404
         assert Client().get(path).status_code == 302  # to the login page
-    assert b"".join(signed_in(newcomer_nina.user).get(document).streaming_content) == PDF_BYTES
+    shown = signed_in(newcomer_nina.user).get(document)
+    assert (
+        shown["Content-Type"] == "application/pdf" and shown["X-Content-Type-Options"] == "nosniff"
+    )
+    assert b"".join(shown.streaming_content) == PDF_BYTES
+    heard = signed_in(newcomer_nina.user).get(recording)
+    assert heard["Content-Type"] == "audio/webm" and heard["Content-Security-Policy"] == "sandbox"
     # Stored outside MEDIA_ROOT: no public media URL reaches it.
     assert "passport" not in submission.document.name  # stored under a random name
     stored = Path(submission.document.path).resolve()
