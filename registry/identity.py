@@ -273,17 +273,21 @@ def verified_namesakes(
     keys = {key for key in (name_key(legal_name), name_key(stage_name)) if key}
     if not keys:
         return []
-    # Narrow in the database by each name's longest word, then compare exactly here.
+    # Narrow in the database to names holding every word (whatever the case and spacing
+    # around them), then compare exactly here.
     narrow = Q()
     for key in keys:
-        word = max(key.split(), key=len)
-        narrow |= Q(legal_name__icontains=word) | Q(stage_name__icontains=word)
+        for column in ("legal_name", "stage_name"):
+            every = Q()
+            for word in key.split():
+                every &= Q(**{f"{column}__icontains": word})
+            narrow |= every
     candidates = Performer.objects.filter(narrow)
     if exclude is not None:
         candidates = candidates.exclude(pk=exclude.pk)
     return [
         p
-        for p in candidates[:200]
+        for p in candidates[:500]
         if {name_key(p.legal_name), name_key(p.stage_name)} & keys and p.identity_standing()
     ]
 

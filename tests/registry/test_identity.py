@@ -468,3 +468,11 @@ def test_a_performer_verifies_through_the_api(
     brand.force_authenticate(brand_bob)
     assert brand.get("/api/v1/identity").status_code == 403
     assert APIClient().get("/api/v1/identity").status_code in (401, 403)
+
+
+def test_a_sign_up_under_a_late_performers_name_is_flagged(
+    late_frank: Performer, executor_erin: User
+) -> None:
+    """The estate's verified authority stands for Frank: his name is taken."""
+    impostor = signup(Client(), "frank@example.com", "Frank Fields", "Frankie")
+    assert impostor.namesake_of == late_frank
