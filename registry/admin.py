@@ -47,7 +47,8 @@ class PerformerAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["stage_name"]}
     # A death is recorded with its evidence on /operations/estates/ (which pays the estate
     # and logs it), never by ticking a box here.
-    readonly_fields = ["is_living"]
+    # Verification is the identity queue's decision, logged; not a field to tick here.
+    readonly_fields = ["is_living", "identity_verified_at", "namesake_of"]
 
 
 @admin.register(Representative)

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from registry import brand_domains, selectors, services
+from registry import brand_domains, identity, selectors, services
 from registry.authentication import ApiPrincipal
 from registry.models import Brand, Delegation, Performer, Representative, User, VoiceModel
 from registry.policies import (
@@ -36,6 +36,8 @@ from registry.serializers import (
     ConsentWithdrawIn,
     DelegationIn,
     DelegationOut,
+    IdentityIn,
+    IdentityOut,
     MeOut,
     StatusIn,
     VoiceCreateIn,
@@ -465,3 +467,63 @@ class BrandVerificationEmail(APIView):
             link_base=settings.TIMBRE_ORIGIN,
         )
         return _verification_response(brand, 202)
+
+
+def _own_performer(request: Request) -> tuple[User, Performer]:
+    if isinstance(request.user, ApiPrincipal) or not request.user.is_authenticated:
+        raise NotAuthenticated("Sign in as the performer.")
+    user = signed_in_user(request)
+    performer = Performer.objects.filter(user=user).first()
+    if performer is None:
+        raise PermissionDenied("Identity verification is for performers with their own account.")
+    return user, performer
+
+
+def _identity_out(user: User, performer: Performer) -> dict[str, Any]:
+    status_ = identity.identity_status(performer)
+    challenge = None
+    if status_.state != "verified":
+        challenge = identity.identity_challenge_issue(actor=user, performer=performer)
+    return {
+        "state": status_.state,
+        "verified_at": performer.identity_verified_at,
+        "challenge": challenge,
+        "submission": status_.latest,
+    }
+
+
+@extend_schema(tags=["identity"])
+class Identity(APIView):
+    """The signed-in performer's identity verification: its state, the sentence to
+    record, and the evidence to send. An operator decides on the queue page."""
+
+    permission_classes = [IsSignedInPerson]
+
+    @extend_schema(
+        summary="Your identity verification and the sentence to record", responses=IdentityOut
+    )
+    def get(self, request: Request) -> Response:
+        user, performer = _own_performer(request)
+        return Response(IdentityOut(_identity_out(user, performer)).data)
+
+    @extend_schema(
+        summary="Send a recording of the challenge sentence and an identity document",
+        request={"multipart/form-data": IdentityIn},
+        responses={201: IdentityOut},
+    )
+    def post(self, request: Request) -> Response:
+        user, performer = _own_performer(request)
+        data = IdentityIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        identity.identity_submit(
+            actor=user,
+            performer=performer,
+            challenge_id=d["challenge"],
+            recording=d["recording"],
+            document=d["document"],
+        )
+        performer.refresh_from_db()
+        return Response(
+            IdentityOut(_identity_out(user, performer)).data, status=status.HTTP_201_CREATED
+        )

@@ -12,6 +12,7 @@ urlpatterns = [
         api.DelegationRevoke.as_view(),
         name="api-delegation-revoke",
     ),
+    path("identity", api.Identity.as_view(), name="api-identity"),
     path("voices", api.VoiceListCreate.as_view(), name="api-voices"),
     path("voices/<int:pk>", api.VoiceDetail.as_view(), name="api-voice"),
     path("voices/<int:pk>/consent", api.VoiceConsent.as_view(), name="api-voice-consent"),

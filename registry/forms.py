@@ -229,3 +229,23 @@ class BrandVerificationForm(forms.Form):
 
 class BrandEmailForm(forms.Form):
     mailbox = forms.ChoiceField(choices=[(m, m) for m in EMAIL_MAILBOXES], label="Send a link to")
+
+
+class IdentityForm(forms.Form):
+    challenge = forms.IntegerField(widget=forms.HiddenInput)
+    recording = forms.FileField(
+        label="Your recording of the sentence",
+        help_text="Record it with the button above, or upload a WebM, Ogg, WAV or MP3 file.",
+    )
+    document = forms.FileField(
+        label="Identity document",
+        help_text="A passport, ID card or driving licence: PDF, PNG or JPEG, up to 10 MB. "
+        "Only you and our operators can see it.",
+    )
+
+
+class IdentityDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Verify"), ("refuse", "Refuse")])
+    reason = forms.CharField(
+        max_length=500, required=False, help_text="Shown to the performer; needed to refuse."
+    )

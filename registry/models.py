@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -95,6 +96,16 @@ class Performer(models.Model):
         blank=True,
         help_text="Required for a minor: a guardian's consent ends on the 18th birthday.",
     )
+    identity_verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an operator verified the performer's identity (registry.identity).",
+    )
+    # Set at sign-up when the names match a performer already verified: the operator's
+    # queue shows it, so nobody passes for someone the registry already knows.
+    namesake_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -107,6 +118,31 @@ class Performer(models.Model):
 
     def __str__(self) -> str:
         return self.stage_name
+
+    def identity_standing(self) -> str | None:
+        """What stands behind this performer, if anything: their identity, verified by an
+        operator, or, for a late performer or a minor (who do not act themselves), the
+        operator-verified authority of the estate's executor or the guardian.
+
+        The one rule a voice's activation and every "identity verified" badge read."""
+        if self.identity_verified_at is not None:
+            return IdentityStanding.IDENTITY
+        if self.is_living and not self.is_minor:
+            return None
+        kind = Authority.Kind.ESTATE_EXECUTOR if not self.is_living else Authority.Kind.GUARDIAN
+        if self.authorities.filter(kind=kind, status=Authority.Status.ACTIVE).exists():
+            return IdentityStanding.AUTHORITY
+        return None
+
+
+class IdentityStanding(models.TextChoices):
+    IDENTITY = "identity", "Identity verified"
+    AUTHORITY = "authority", "Authority verified"
+
+
+def name_key(name: str) -> str:
+    """A name as compared for namesakes: case and spacing do not tell people apart."""
+    return " ".join(name.split()).casefold()
 
 
 class Representative(models.Model):
@@ -650,3 +686,98 @@ class PerformerDeath(models.Model):
 
     def __str__(self) -> str:
         return f"Death of {self.performer} ({self.date_of_death}, {self.jurisdiction})"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files with no URL of their own (identity documents, challenge recordings): they
+    are served only by views that check who asks, never from MEDIA_URL."""
+
+    def __init__(self) -> None:
+        super().__init__(base_url=None)
+
+    @property  # read at use, so tests can point it elsewhere
+    def base_location(self) -> str:
+        return str(settings.TIMBRE_PRIVATE_ROOT)
+
+    @property
+    def location(self) -> str:
+        import os
+
+        return os.path.abspath(self.base_location)
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files have no public URL.")
+
+
+def private_storage() -> PrivateStorage:
+    return PrivateStorage()
+
+
+class IdentityChallenge(models.Model):
+    """A random sentence the performer reads aloud. Generated here, used at most once."""
+
+    performer = models.ForeignKey(
+        Performer, on_delete=models.CASCADE, related_name="identity_challenges"
+    )
+    text = models.CharField(max_length=300)
+    issued_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class IdentityVerification(models.Model):
+    """A performer's evidence of who they are, and the operator's decision on it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an operator"
+        VERIFIED = "verified", "Verified"
+        REFUSED = "refused", "Refused"
+        REPLACED = "replaced", "Replaced by a later submission"
+
+    performer = models.ForeignKey(
+        Performer, on_delete=models.PROTECT, related_name="identity_verifications"
+    )
+    challenge = models.OneToOneField(
+        IdentityChallenge, on_delete=models.PROTECT, related_name="submission"
+    )
+    challenge_text = models.CharField(max_length=300)
+    recording = models.FileField(
+        storage=private_storage, upload_to="identity/recordings/%Y/%m/", blank=True
+    )
+    recording_content_type = models.CharField(max_length=50)
+    recording_sha256 = models.CharField(max_length=64)
+    document = models.FileField(
+        storage=private_storage, upload_to="identity/documents/%Y/%m/", blank=True
+    )
+    document_content_type = models.CharField(max_length=50)
+    document_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why it was refused; shown to the performer."
+    )
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["performer"],
+                condition=Q(status="pending"),
+                name="identity_one_pending_per_performer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Identity of {self.performer} ({self.status})"

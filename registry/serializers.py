@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from registry.models import USE_CHOICES, BrandVerification, ConsentRecord, Delegation, VoiceModel
+from registry.models import (
+    USE_CHOICES,
+    BrandVerification,
+    ConsentRecord,
+    Delegation,
+    IdentityVerification,
+    Performer,
+    VoiceModel,
+)
 
 
 class PerformerOut(serializers.Serializer):
@@ -14,6 +22,14 @@ class PerformerOut(serializers.Serializer):
     stage_name = serializers.CharField()
     is_living = serializers.BooleanField()
     is_minor = serializers.BooleanField()
+    identity = serializers.SerializerMethodField(
+        help_text="identity_verified, authority_verified (a representative's, for a late "
+        "performer or a minor), or null"
+    )
+
+    def get_identity(self, performer: Performer) -> str | None:
+        standing = performer.identity_standing()
+        return f"{standing}_verified" if standing else None
 
 
 class VoiceOut(serializers.Serializer):
@@ -227,3 +243,35 @@ class BrandEmailIn(serializers.Serializer):
     mailbox = serializers.CharField(
         max_length=40, help_text="admin, administrator, webmaster, hostmaster or postmaster"
     )
+
+
+class IdentityChallengeOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    text = serializers.CharField(help_text="Record yourself reading this sentence aloud.")
+    issued_at = serializers.DateTimeField()
+
+
+class IdentitySubmissionOut(serializers.Serializer):
+    id = serializers.CharField(source="pk")
+    status = serializers.ChoiceField(choices=IdentityVerification.Status.choices)
+    challenge_text = serializers.CharField()
+    recording_sha256 = serializers.CharField()
+    document_sha256 = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(help_text="Why an operator refused it.")
+
+
+class IdentityOut(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["unverified", "pending", "verified", "refused"])
+    verified_at = serializers.DateTimeField(allow_null=True)
+    challenge = IdentityChallengeOut(
+        allow_null=True, help_text="The sentence to record now (none once verified)."
+    )
+    submission = IdentitySubmissionOut(allow_null=True, help_text="The latest submission.")
+
+
+class IdentityIn(serializers.Serializer):
+    challenge = serializers.IntegerField(help_text="The id of the challenge you recorded.")
+    recording = serializers.FileField(help_text="WebM, Ogg, WAV or MP3 audio.")
+    document = serializers.FileField(help_text="PDF, PNG or JPEG identity document.")

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from core.months import add_years, birthday
 from core.problems import RuleForbidden, RuleRefused
 from registry import hooks, validation
+from registry.identity import verified_namesakes
 from registry.models import (
     USE_CODES,
     ApiKey,
@@ -107,12 +108,15 @@ def user_sign_up(*, data: SignUp) -> User:
     if data.role == "performer":
         if not data.legal_name or not data.stage_name:
             raise ValidationError({"stage_name": ["Performers give a legal and a stage name."]})
+        namesakes = verified_namesakes(legal_name=data.legal_name, stage_name=data.stage_name)
         Performer.objects.create(
             user=user,
             slug=unique_slug(Performer, data.stage_name),
             legal_name=data.legal_name,
             stage_name=data.stage_name,
             bio=data.bio,
+            # Flagged to the operators' identity queue; the sign-up itself goes ahead.
+            namesake_of=namesakes[0] if namesakes else None,
         )
     elif data.role == "representative":
         Representative.objects.create(user=user, organisation=data.organisation)
@@ -706,7 +710,8 @@ def consent_withdraw(*, actor: User, voice: VoiceModel, reason: str) -> VoiceMod
 def voice_set_status(
     *, actor: User, voice: VoiceModel, status: str, reason: str = ""
 ) -> VoiceModel:
-    """Activate, suspend or retire a voice. Activation needs standing consent."""
+    """Activate, suspend or retire a voice. Activation needs standing consent, and the
+    performer's identity (or their representative's authority) verified by an operator."""
     if not can_manage_voice(actor, voice):
         raise PermissionDenied("You do not act for this voice's performer.")
     if status not in VoiceModel.Status.values:
@@ -717,6 +722,16 @@ def voice_set_status(
         raise ValidationError(
             {"consent": ["A voice cannot become active without the performer's consent."]}
         )
+    if status == VoiceModel.Status.ACTIVE and voice.performer.identity_standing() is None:
+        raise RuleRefused(
+            "performer-unverified",
+            {
+                "performer": [
+                    "A voice goes live only once an operator has verified the performer's "
+                    "identity. Submit your evidence on the identity page, then activate."
+                ]
+            },
+        )
     _set_status(voice, status, actor, reason[:300])
     if status == VoiceModel.Status.ACTIVE and voice.registered_log_index is None:
         assert consent is not None
@@ -725,7 +740,11 @@ def voice_set_status(
 
 
 def _log_registration(voice: VoiceModel, consent: ConsentRecord) -> None:
-    """A voice enters the public log when it first goes live, with the consent behind it."""
+    """A voice enters the public log when it first goes live, with the consent behind it
+    and what the operator verified: the performer's identity or a representative's
+    authority."""
+    standing = voice.performer.identity_standing()
+    assert standing is not None  # voice_set_status refuses an unverified performer
     entry = log_append_one(
         item=event(
             "voice.registered",
@@ -742,6 +761,7 @@ def _log_registration(voice: VoiceModel, consent: ConsentRecord) -> None:
                 "given_at": rfc3339(consent.given_at),
                 "expires_at": rfc3339(consent.expires_at),
             },
+            identity=f"{standing}_verified",
         )
     )
     voice.registered_log_index = entry.index

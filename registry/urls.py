@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from registry import views
+from registry import identity_views, views
 
 urlpatterns = [
     path("", views.catalog, name="catalog"),
@@ -47,5 +47,22 @@ urlpatterns = [
     path("studio/delegations/", views.delegations, name="delegations"),
     path("studio/delegations/<int:pk>/revoke/", views.delegation_revoke, name="delegation-revoke"),
     path("studio/auditors/<int:pk>/revoke/", views.audit_grant_revoke, name="audit-grant-revoke"),
+    path("studio/identity/", identity_views.identity_page, name="identity"),
+    path(
+        "identity/<int:pk>/document",
+        identity_views.identity_document,
+        name="identity-document",
+    ),
+    path(
+        "identity/<int:pk>/recording",
+        identity_views.identity_recording,
+        name="identity-recording",
+    ),
+    path("operations/identity/", identity_views.identity_queue, name="identity-queue"),
+    path(
+        "operations/identity/<int:pk>/decide",
+        identity_views.identity_decide,
+        name="identity-decide",
+    ),
     path("keys/<int:pk>/revoke/", views.api_key_revoke, name="api-key-revoke"),
 ]

@@ -21,6 +21,9 @@ _STYLE = re.compile(r"^[a-z0-9][a-z0-9 -]{0,39}$")
 # the name or the Content-Type the client claims.
 AUDIO_TYPES = {"audio/wav": "WAV", "audio/mpeg": "MP3", "audio/ogg": "Ogg"}
 EVIDENCE_TYPES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
+# A recording made in the browser (MediaRecorder: WebM in Chromium, Ogg in Firefox), or
+# any audio file a sample may be.
+RECORDING_TYPES = {**AUDIO_TYPES, "audio/webm": "WebM"}
 
 
 def language_tags(values: Iterable[object], *, field: str = "languages") -> list[str]:
@@ -91,6 +94,83 @@ def sniff_audio(head: bytes) -> str | None:
     if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return "audio/mpeg"
     return None
+
+
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+
+
+def sniff_recording(head: bytes) -> str | None:
+    """Audio, or an EBML (Matroska/WebM) container whose tracks ``webm_audio_only``
+    then checks."""
+    if head[:4] == _EBML_MAGIC:
+        return "audio/webm"
+    return sniff_audio(head)
+
+
+# EBML element ids (Matroska specification) on the way to each track's type.
+_SEGMENT, _TRACKS, _TRACK_ENTRY, _TRACK_TYPE, _DOC_TYPE = (
+    0x18538067,
+    0x1654AE6B,
+    0xAE,
+    0x83,
+    0x4282,
+)
+_CLUSTER = 0x1F43B675
+_AUDIO_TRACK = 2
+_WEBM_HEAD_BYTES = 256 * 1024
+
+
+def _vint(buf: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int]:
+    """An EBML variable-length integer at ``pos``: (value, next position); -1 for the
+    reserved "unknown size"."""
+    if pos >= len(buf) or buf[pos] == 0:
+        raise ValueError("bad variable-length integer")
+    length = 9 - buf[pos].bit_length()
+    if pos + length > len(buf):
+        raise ValueError("truncated")
+    value = int.from_bytes(buf[pos : pos + length], "big")
+    if not keep_marker:
+        value &= (1 << (7 * length)) - 1
+        if value == (1 << (7 * length)) - 1:
+            return -1, pos + length
+    return value, pos + length
+
+
+def _webm_track_types(buf: bytes) -> tuple[str, list[int]]:
+    """The document type and the track types of a WebM file's head."""
+    doc_type, types = "", []
+    pos = 0
+    stack: list[int] = [len(buf)]  # ends of the elements we are inside
+    while pos < len(buf):
+        while stack and pos >= stack[-1]:
+            stack.pop()
+        element, pos = _vint(buf, pos, keep_marker=True)
+        size, pos = _vint(buf, pos, keep_marker=False)
+        end = len(buf) if size < 0 else min(pos + size, len(buf))
+        if element in (_SEGMENT, _TRACKS, _TRACK_ENTRY, 0x1A45DFA3):
+            stack.append(end)  # a master element: read its children
+            continue
+        if element == _DOC_TYPE:
+            doc_type = buf[pos:end].decode("ascii", "replace")
+        elif element == _TRACK_TYPE:
+            types.append(int.from_bytes(buf[pos:end], "big"))
+        elif element == _CLUSTER:
+            break  # media data: the tracks come before it
+        pos = end
+    return doc_type, types
+
+
+def webm_audio_only(file: IO[bytes], *, field: str) -> None:
+    """Refuse a WebM file unless it declares tracks and every one of them is audio."""
+    file.seek(0)
+    head = file.read(_WEBM_HEAD_BYTES)
+    file.seek(0)
+    try:
+        doc_type, types = _webm_track_types(head)
+    except ValueError:
+        types, doc_type = [], ""
+    if doc_type != "webm" or not types or any(t != _AUDIO_TRACK for t in types):
+        raise ValidationError({field: ["This WebM file is not an audio-only recording."]})
 
 
 def sniff_evidence(head: bytes) -> str | None:

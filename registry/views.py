@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_service_errors, split_list
-from registry import brand_domains, forms, selectors, services
+from registry import brand_domains, forms, identity, selectors, services
 from registry.models import (
     USE_CHOICES,
     ApiKey,
@@ -61,7 +61,13 @@ def voice_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def voice_sample(request: HttpRequest, slug: str) -> FileResponse:
-    voice = get_object_or_404(selectors.voices_visible_to(request.user), slug=slug)
+    # Operators hear a draft voice's sample beside the identity challenge recording.
+    voices = (
+        VoiceModel.objects.all()
+        if getattr(request.user, "is_staff", False)
+        else selectors.voices_visible_to(request.user)
+    )
+    voice = get_object_or_404(voices, slug=slug)
     if not voice.sample_audio:
         raise Http404("This voice has no sample")
     return FileResponse(voice.sample_audio.open("rb"), content_type=voice.sample_content_type)
@@ -120,6 +126,7 @@ def studio(request: HttpRequest) -> HttpResponse:
         request,
         "registry/studio.html",
         {
+            "identity": identity.identity_status(roles.performer) if roles.performer else None,
             "performers": managed_performers(request.user),
             "voices": selectors.managed_voices(request.user),
             "authorities": selectors.authorities_of(request.user),
@@ -191,6 +198,8 @@ def voice_manage(request: HttpRequest, slug: str) -> HttpResponse:
             "consents": voice.consents.all(),
             "history": voice.status_changes.select_related("changed_by"),
             "may_consent": capacity is not None,
+            "identity_standing": voice.performer.identity_standing(),
+            "own_identity": voice.performer.user_id == user.pk,
             "statement": statement,
             "consent_form": forms.ConsentForm(),
             "withdraw_form": forms.WithdrawConsentForm(),

@@ -80,6 +80,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+    settings.TIMBRE_PRIVATE_ROOT = str(tmp_path_factory.mktemp("private"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -27,13 +27,23 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class PerformerFactory(factory.django.DjangoModelFactory):
+    """A performer whose identity an operator verified (their voices may go live), unless
+    ``unverified=True``. One without an account (a late performer, a young minor) stands
+    on a representative's verified authority instead, so it has no identity verified."""
+
     class Meta:
         model = models.Performer
+
+    class Params:
+        unverified = factory.Trait(identity_verified_at=None)
 
     user = factory.SubFactory(UserFactory)
     stage_name = factory.Faker("name")
     legal_name = factory.LazyAttribute(lambda o: f"{o.stage_name} Legal")
     slug = factory.Sequence(lambda n: f"performer-{n}")
+    identity_verified_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.user is not None else None
+    )
 
 
 class RepresentativeFactory(factory.django.DjangoModelFactory):

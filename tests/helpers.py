@@ -332,3 +332,54 @@ def logged_events(*kinds: str) -> list[dict[str, Any]]:
         .order_by("index")
         .values_list("data", flat=True)
     ]
+
+
+def _ebml(element_id: bytes, payload: bytes) -> bytes:
+    """One EBML element with an 8-byte size, as Matroska muxers write them."""
+    return element_id + (0x01 << 56 | len(payload)).to_bytes(8, "big") + payload
+
+
+def webm_bytes(*track_types: int, doc_type: bytes = b"webm") -> bytes:
+    """A small WebM file with one track per type (2 audio, 1 video), laid out as the
+    Matroska specification and browsers' MediaRecorder write it: the EBML header, then a
+    Segment of unknown size holding Info, Tracks and a Cluster."""
+    header = _ebml(b"\x1a\x45\xdf\xa3", b"\x42\x86\x81\x01" + _ebml(b"\x42\x82", doc_type))
+    tracks = b"".join(
+        _ebml(
+            b"\xae",
+            b"\xd7\x81"
+            + bytes([n + 1])
+            + b"\x83\x81"
+            + bytes([kind])
+            + _ebml(b"\x86", b"A_OPUS" if kind == 2 else b"V_VP8"),
+        )
+        for n, kind in enumerate(track_types)
+    )
+    segment = (
+        _ebml(b"\x15\x49\xa9\x66", b"\x2a\xd7\xb1\x83\x0f\x42\x40")
+        + _ebml(b"\x16\x54\xae\x6b", tracks)
+        + _ebml(b"\x1f\x43\xb6\x75", b"\xe7\x81\x00" + b"\xa3\x85\x81\x00\x00\x80\x00")
+    )
+    return header + b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff" + segment
+
+
+def identity_verified(performer: Any, operator: Any, *, approve: bool = True) -> Any:
+    """The performer sends identity evidence and an operator decides on it, through the
+    services, as on the pages."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from registry import identity
+
+    challenge = identity.identity_challenge_issue(actor=performer.user, performer=performer)
+    submission = identity.identity_submit(
+        actor=performer.user,
+        performer=performer,
+        challenge_id=challenge.pk,
+        recording=SimpleUploadedFile("challenge.webm", webm_bytes(2), "audio/webm"),
+        document=SimpleUploadedFile("passport.pdf", PDF_BYTES, "application/pdf"),
+    )
+    decided = identity.identity_decide(
+        operator=operator, submission=submission, approve=approve, reason="" if approve else "no"
+    )
+    performer.refresh_from_db()
+    return decided

@@ -186,6 +186,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "staticfiles")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+# Identity documents and challenge recordings: outside MEDIA_ROOT, so no URL reaches them;
+# only views that check who asks (the performer, operators) serve them.
+TIMBRE_PRIVATE_ROOT = Path(env_str("TIMBRE_PRIVATE_ROOT") or VAR_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

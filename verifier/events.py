@@ -70,6 +70,15 @@ def _jurisdiction(value: object) -> bool:
     return isinstance(value, str) and _JURISDICTION.match(value) is not None
 
 
+# What an operator verified before a voice went live: the performer's identity, or the
+# authority of the representative (estate executor, guardian) who consents for them.
+IDENTITY_STANDINGS: Final[frozenset[str]] = frozenset({"identity_verified", "authority_verified"})
+
+
+def _identity(value: object) -> bool:
+    return value in IDENTITY_STANDINGS
+
+
 _CHECKS = {
     "date": _date,
     "jurisdiction": _jurisdiction,
@@ -80,6 +89,7 @@ _CHECKS = {
     "flag": _flag,
     "time": _time,
     "split": _split,
+    "identity": _identity,
 }
 
 # type -> {field: kind}; every field listed is required. Kinds are checked by _CHECKS.
@@ -104,6 +114,9 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
         "ends_on": "date",
     },
     "delegation.revoked": {"delegation_id": "digits", "performer_id": "digits"},
+    # An operator verified the performer's identity. The id only: never a name, never
+    # anything from the document or the recording.
+    "performer.verified": {"performer_id": "digits"},
     "license.issued": {
         "license_id": "text",
         "jws_sha256": "sha256",
@@ -156,6 +169,7 @@ REQUIRED: Final[dict[str, dict[str, str]]] = {
 
 # Optional fields, checked when present (events logged before they existed lack them).
 OPTIONAL: Final[dict[str, dict[str, str]]] = {
+    "voice.registered": {"identity": "identity"},
     "work.recorded": {
         "declared_revenue": "digits",
         "price": "digits",
@@ -199,6 +213,7 @@ _WORDS = {
     "date": "a date, YYYY-MM-DD",
     "jurisdiction": "an ISO 3166 code (GB, US-CA)",
     "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
+    "identity": "identity_verified or authority_verified",
 }
 
 
@@ -229,6 +244,7 @@ def subjects(entry: Mapping[str, Any]) -> list[str]:
         "performer.term_continued",
         "delegation.granted",
         "delegation.revoked",
+        "performer.verified",
     ):
         return [f"performer:{entry['performer_id']}"]
     if kind == "statement.issued":

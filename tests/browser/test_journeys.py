@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from registry.models import ConsentRecord, VoiceModel
-from tests.helpers import wav_bytes
+from registry.models import ConsentRecord, Performer, VoiceModel
+from tests import factories as f
+from tests.helpers import identity_verified, wav_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,6 +63,12 @@ def test_a_performer_registers_a_voice_with_consent_and_a_visitor_finds_it(
     page.check("#id_accept")
     page.click("button:has-text('Give consent')")
     page.wait_for_selector("text=Consent recorded")
+    page.click("button:has-text('Activate')")
+    page.wait_for_selector("text=only once an operator has verified the performer's identity")
+    # An operator verifies her identity (the browser journey of that is in
+    # test_identity_journey); then the voice goes live.
+    operator = f.UserFactory(email="olive@example.com", is_staff=True)
+    identity_verified(Performer.objects.get(user__email="rosa@example.com"), operator)
     page.click("button:has-text('Activate')")
     page.wait_for_selector("text=The voice is now active")
 

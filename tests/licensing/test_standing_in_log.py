@@ -134,7 +134,7 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
 
     from royalties.services import work_void
     from tests.credentials.helpers import record
-    from tests.helpers import wav_bytes
+    from tests.helpers import identity_verified, wav_bytes
     from verifier.events import EVENTS
 
     state = tmp_path / "monitor.json"
@@ -219,6 +219,8 @@ def test_log_audit_and_the_monitor_pass_over_every_event_type(
     assert registry.voice_retire_for_cause(
         voice_id=live_voice.pk, cause="post_mortem_term_ended", reason="the term ended"
     )
+    # An operator verifies a new performer's identity.
+    identity_verified(f.PerformerFactory(unverified=True), operator)
     seen = set(LogEntry.objects.values_list("event_type", flat=True))
     assert seen == EVENTS, f"not exercised here: {EVENTS - seen}"
     call_command("log_audit")

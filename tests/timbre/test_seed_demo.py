@@ -33,6 +33,8 @@ def test_every_demo_account_logs_in_to_its_own_dashboard() -> None:
         "brand": "/brands/",
         "auditor": "/auditor/",
         "operator": "/",
+        "pending": "/studio/",
+        "namesake": "/studio/",
     }
     for role, email in PEOPLE.items():
         client = Client()

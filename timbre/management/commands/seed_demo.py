@@ -42,6 +42,8 @@ PEOPLE = {
     "brand": "brand@demo.timbre",
     "auditor": "auditor@demo.timbre",
     "operator": "operator@demo.timbre",
+    "pending": "priya@demo.timbre",
+    "namesake": "june.c@demo.timbre",
 }
 
 
@@ -82,6 +84,29 @@ class Command(BaseCommand):
             user = User.objects.create_user(PEOPLE[key], DEMO_PASSWORD, display_name=name, **extra)
         return user
 
+    def _identity(self, performer: Performer, operator: User | None) -> None:
+        """The performer submits the identity evidence (a recording of the challenge, an
+        ID document); the operator verifies it, or (``operator`` None) it waits in the
+        queue on /operations/identity/."""
+        from registry import identity
+
+        user = performer.user
+        assert user is not None
+        status = identity.identity_status(performer)
+        if status.state == "unverified":
+            challenge = identity.identity_challenge_issue(actor=user, performer=performer)
+            identity.identity_submit(
+                actor=user,
+                performer=performer,
+                challenge_id=challenge.pk,
+                recording=_tone(440.0, seconds=3.0),
+                document=_pdf(f"Passport of {performer.legal_name} (fictional)"),
+            )
+            status = identity.identity_status(performer)
+        if operator is not None and status.state == "pending" and status.latest is not None:
+            identity.identity_decide(operator=operator, submission=status.latest, approve=True)
+            performer.refresh_from_db()
+
     def _voice(self, actor: User, performer: Performer, name: str, **fields: Any) -> VoiceModel:
         digest = hashlib.sha256(f"timbre-demo-model:{performer.slug}:{name}".encode()).hexdigest()
         voice = VoiceModel.objects.filter(model_sha256=digest).first()
@@ -106,7 +131,7 @@ class Command(BaseCommand):
                 ip_address="127.0.0.1",
                 user_agent="seed_demo",
             )
-        if voice.status == VoiceModel.Status.DRAFT:
+        if voice.status == VoiceModel.Status.DRAFT and performer.identity_standing():
             services.voice_set_status(actor=actor, voice=voice, status="active", reason="demo")
         return voice
 
@@ -452,6 +477,7 @@ class Command(BaseCommand):
             stage_name="June Calloway",
             bio="Country singer from Tennessee, three gold records, warm alto.",
         )
+        self._identity(june_p, operator)
         self._voice(
             june,
             june_p,
@@ -473,6 +499,7 @@ class Command(BaseCommand):
             stage_name="Mateo Rivas",
             bio="Voice actor who dubs film and games into Latin American and Castilian Spanish.",
         )
+        self._identity(mateo_p, operator)
         self._voice(
             mateo,
             mateo_p,
@@ -522,6 +549,40 @@ class Command(BaseCommand):
         )
 
         self._estate(operator, executor, authority.performer)
+        # A new performer whose identity waits for the operator: her voice stays a draft.
+        priya = self._user("pending", "Priya Nair")
+        priya_p = Performer.objects.filter(user=priya).first() or Performer.objects.create(
+            user=priya,
+            slug="priya-nair",
+            legal_name="Priya Lakshmi Nair",
+            stage_name="Priya Nair",
+            bio="Narrator of wellness podcasts and audiobooks.",
+        )
+        self._identity(priya_p, None)
+        self._voice(
+            priya,
+            priya_p,
+            "Priya — Morning Pages",
+            tone=262.0,
+            description="Calm, clear mezzo for meditations and narration.",
+            languages=["en-GB", "hi-IN"],
+            styles=["calm", "clear"],
+            uses=["podcast", "audiobook", "e_learning"],
+            provider="ElevenLabs",
+            provider_ref="demo-priya-morning",
+        )
+        # Someone signs up under June Calloway's name: the operator's queue flags it.
+        if not User.objects.filter(email=PEOPLE["namesake"]).exists():
+            services.user_sign_up(
+                data=services.SignUp(
+                    email=PEOPLE["namesake"],
+                    password=DEMO_PASSWORD,
+                    display_name="june calloway",
+                    role="performer",
+                    legal_name="June  Calloway",
+                    stage_name="june calloway",
+                )
+            )
 
         brand_user = self._user("brand", "Bea Brandt")
         for name, country, owner in (
