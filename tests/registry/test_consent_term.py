@@ -287,3 +287,19 @@ def test_a_minor_is_recorded_with_a_date_of_birth_by_a_guardian(db: None) -> Non
     assert not Performer.objects.exists()
     authority = add()
     assert authority.performer.date_of_birth == twelve and authority.performer.is_minor
+
+
+def test_the_pages_say_until_when_consent_runs(
+    live_voice: VoiceModel, brand_bob: Any, operator: Any
+) -> None:
+    consent = live_voice.current_consent()
+    assert consent is not None
+    until = f"{consent.expires_at:%-d %b %Y}"
+    page = Client().get(f"/voices/{live_voice.slug}/").content.decode()
+    assert f"Consent to license this voice runs until {until}" in page
+    # A two-year license on one year of consent: its brand is warned on the license page.
+    lic = issue(live_voice, brand_bob, operator, valid_until=dt.date.today() + timedelta(days=720))
+    bob = Client()
+    bob.force_login(brand_bob)
+    page = bob.get(f"/licenses/{lic.license_id}/").content.decode()
+    assert f"The performer's consent runs until {until}, before this license ends" in page
