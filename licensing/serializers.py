@@ -56,6 +56,20 @@ class OfferTermsIn(serializers.Serializer):
         default=False,
         help_text="Only works recorded with their audio (which the registry measures)",
     )
+    union_agreement = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The code of a union agreement the terms follow (its minimum fee per work "
+        "applies; its pension and health is charged to the brand on top of each work's price)",
+    )
+
+
+class UnionAgreementOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    pension_health_bps = serializers.IntegerField()
 
 
 class OfferIn(OfferTermsIn):
@@ -82,6 +96,7 @@ class OfferVersionOut(serializers.Serializer):
     requires_approval = serializers.BooleanField()
     exclusive = serializers.BooleanField()
     measured_only = serializers.BooleanField()
+    union_agreement = UnionAgreementOut(allow_null=True)
 
 
 class OfferOut(serializers.Serializer):

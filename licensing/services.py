@@ -35,6 +35,7 @@ from licensing.models import (
     Offer,
     OfferVersion,
     RequestTransition,
+    UnionAgreement,
 )
 from registry import validation
 from registry.models import USE_CODES, Brand, User, VoiceModel
@@ -42,6 +43,7 @@ from registry.policies import can_manage_voice, is_brand_member
 from transparency.services import event, log_append_one
 from verifier.documents import license_document
 from verifier.jws import TYP_LICENSE, sign_jws
+from verifier.royalty import pension_health as rules_pension_health
 
 logger = logging.getLogger(__name__)
 REQUEST_LIFETIME = timedelta(days=14)
@@ -144,6 +146,41 @@ class OfferTerms:
     requires_approval: bool = True
     exclusive: bool = False
     measured_only: bool = False
+    # The code of the union agreement the terms follow ("" for none).
+    union_agreement: str = ""
+
+
+def _union_agreement(t: OfferTerms, currency: str) -> UnionAgreement | None:
+    """The agreement the terms follow, checked: it exists and is open to new offers, sets
+    a minimum in the offer's currency, and the price per work is at least that minimum."""
+    code = str(t.union_agreement or "").strip()
+    if not code:
+        return None
+    agreement = UnionAgreement.objects.filter(code=code, active=True).first()
+    if agreement is None:
+        raise ValidationError(
+            {"union_agreement": [f"No union agreement open to new offers has the code {code!r}."]}
+        )
+    minimum = agreement.minimum_for(currency)
+    if minimum is None:
+        raise ValidationError(
+            {
+                "union_agreement": [
+                    f"{agreement.name} sets no minimum fee in {currency}: choose a currency "
+                    f"it covers ({', '.join(agreement.minimums.values_list('currency', flat=True))})."
+                ]
+            }
+        )
+    if isinstance(t.per_work, int) and not isinstance(t.per_work, bool) and t.per_work < minimum:
+        raise ValidationError(
+            {
+                "per_work": [
+                    f"{agreement.name} sets a minimum fee of {minimum} {currency} minor units per "
+                    f"work; this offer pays {t.per_work}."
+                ]
+            }
+        )
+    return agreement
 
 
 def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
@@ -196,6 +233,10 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
             "minimum_guarantee", lambda: _money(t.minimum_guarantee, "minimum_guarantee")
         ),
     }
+    if not errors:
+        out["union_agreement"] = check(
+            "union_agreement", lambda: _union_agreement(t, currency)
+        )
     if errors:
         raise ValidationError(errors)
     return {
@@ -490,6 +531,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
     version = req.offer_version
     voice = req.voice
     performer = voice.performer
+    agreement = version.union_agreement
     return license_document(
         license_id=license_id,
         issuer=settings.TIMBRE_ORIGIN,
@@ -515,7 +557,20 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
         per_second=version.per_second,
         revenue_share_bps=version.revenue_share_bps,
         minimum_guarantee=version.minimum_guarantee,
+        union=None
+        if agreement is None
+        else (agreement.code, agreement.name, agreement.pension_health_bps),
     )
+
+
+def pension_health_per_work(version: OfferVersion) -> int:
+    """The pension and health a work at the offer's price per work adds on top of it,
+    under the agreement the offer follows (0 if none): what the request form and the
+    license page show beside the price."""
+    agreement = version.union_agreement
+    if agreement is None:
+        return 0
+    return rules_pension_health(version.per_work, agreement.pension_health_bps)
 
 
 @transaction.atomic
