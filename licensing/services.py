@@ -563,14 +563,57 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
     )
 
 
-def pension_health_per_work(version: OfferVersion) -> int:
-    """The pension and health a work at the offer's price per work adds on top of it,
-    under the agreement the offer follows (0 if none): what the request form and the
-    license page show beside the price."""
+@dataclass(frozen=True)
+class UnionBreakdown:
+    """What a work costs the brand under a union agreement: the price per work, and the
+    pension and health charged on top of it (what request forms and license pages show;
+    per-second and revenue-share parts of a price carry it at the same rate)."""
+
+    code: str
+    name: str
+    pension_health_bps: int
+    currency: str
+    per_work: int
+
+    @property
+    def pension_health(self) -> int:
+        return rules_pension_health(self.per_work, self.pension_health_bps)
+
+    @property
+    def total(self) -> int:
+        return self.per_work + self.pension_health
+
+    @property
+    def percent(self) -> str:
+        return f"{Decimal(self.pension_health_bps) / 100:f}".rstrip("0").rstrip(".")
+
+
+def union_breakdown_of_version(version: OfferVersion) -> UnionBreakdown | None:
     agreement = version.union_agreement
     if agreement is None:
-        return 0
-    return rules_pension_health(version.per_work, agreement.pension_health_bps)
+        return None
+    return UnionBreakdown(
+        agreement.code,
+        agreement.name,
+        agreement.pension_health_bps,
+        version.currency,
+        version.per_work,
+    )
+
+
+def union_breakdown_of_license(lic: License) -> UnionBreakdown | None:
+    """As the license's signed terms state it (the rate it was signed with)."""
+    royalty = lic.document["royalty"]
+    union = royalty.get("union")
+    if union is None:
+        return None
+    return UnionBreakdown(
+        union["agreement"],
+        union["name"],
+        int(union["pension_health_bps"]),
+        royalty["currency"],
+        int(royalty["per_work"]),
+    )
 
 
 @transaction.atomic

@@ -79,7 +79,13 @@ def offer_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "licensing/offer.html",
-        {"offer": offer, "version": version, "form": form, "can_request": brands.exists()},
+        {
+            "offer": offer,
+            "version": version,
+            "form": form,
+            "can_request": brands.exists(),
+            "union": services.union_breakdown_of_version(version),
+        },
     )
 
 
@@ -126,6 +132,7 @@ def license_page(request: HttpRequest, license_id: str) -> HttpResponse:
             "is_brand": is_brand,
             "is_performer_side": can_manage_voice(request.user, lic.voice),
             "revoke_form": forms.RevokeForm(),
+            "union": services.union_breakdown_of_license(lic),
         },
     )
 

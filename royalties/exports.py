@@ -40,6 +40,8 @@ def csv_rows(data: StatementData) -> Iterator[str]:
             ]
         )
     yield writer.writerow(["earnings", data.earnings])
+    if data.set_aside:
+        yield writer.writerow(["set aside in trust (Coogan)", data.set_aside])
     yield writer.writerow(["payouts", data.payouts])
     yield writer.writerow(["closing", data.closing])
     yield writer.writerow([])

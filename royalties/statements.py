@@ -61,6 +61,12 @@ class StatementData:
     def closing(self) -> int:
         return self.opening + self.earnings - self.payouts
 
+    @property
+    def set_aside(self) -> int:
+        """Set aside in the payee's blocked trust account in the month (a minor's Coogan
+        set-aside): earned, but not in the earnings a payout pays."""
+        return sum(int(line.get("set_aside", 0)) for line in self.lines)
+
 
 # One pass over the payee's own postings up to the month's end (joined to their entries
 # for the time and kind, as a plain SUM would be): each payee leg carries the statement's
