@@ -163,11 +163,12 @@ def _union_agreement(t: OfferTerms, currency: str) -> UnionAgreement | None:
         )
     minimum = agreement.minimum_for(currency)
     if minimum is None:
+        covered = ", ".join(agreement.minimums.values_list("currency", flat=True))
         raise ValidationError(
             {
                 "union_agreement": [
                     f"{agreement.name} sets no minimum fee in {currency}: choose a currency "
-                    f"it covers ({', '.join(agreement.minimums.values_list('currency', flat=True))})."
+                    f"it covers ({covered})."
                 ]
             }
         )
@@ -234,9 +235,7 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
         ),
     }
     if not errors:
-        out["union_agreement"] = check(
-            "union_agreement", lambda: _union_agreement(t, currency)
-        )
+        out["union_agreement"] = check("union_agreement", lambda: _union_agreement(t, currency))
     if errors:
         raise ValidationError(errors)
     return {

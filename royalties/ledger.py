@@ -278,9 +278,7 @@ class SplitBasis:
         return cls(
             fee_bps=int(data["fee_bps"]),
             payees=tuple((payees[int(pk)], int(bps)) for pk, bps in data["payees"]),
-            set_aside=tuple(
-                (payees[int(pk)], int(bps)) for pk, bps in data.get("set_aside", [])
-            ),
+            set_aside=tuple((payees[int(pk)], int(bps)) for pk, bps in data.get("set_aside", [])),
             pension_health=None if not union else (payees[int(union[0])], int(union[1])),
         )
 
@@ -316,13 +314,16 @@ def split_lines(
             # A minor's set-aside is worked out on each amount's share on its own too.
             found = seen[amount] = (
                 split,
-                [rules.set_aside(share, bps) for share, bps in zip(split.payees, aside_bps)],
+                [
+                    rules.set_aside(share, bps)
+                    for share, bps in zip(split.payees, aside_bps, strict=True)
+                ],
             )
-        split, aside = found
+        split, amount_asides = found
         fee += split.fee
         for i, share in enumerate(split.payees):
             shares[i] += share
-            asides[i] += aside[i]
+            asides[i] += amount_asides[i]
     gross = sum(amounts)
     lines = [Line(accounts.get(Account.Kind.PLATFORM_REVENUE, currency), -fee, lic)]
     for (payee, _), share, aside in zip(basis.payees, shares, asides, strict=True):

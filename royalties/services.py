@@ -133,6 +133,8 @@ class Outcome:
     currency: str | None = None
     reason: str | None = None
     detail: str = ""
+    # Under a union agreement: the pension and health charged on top of the price.
+    pension_health: int = 0
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "status": self.status}
@@ -144,6 +146,8 @@ class Outcome:
                 price=self.price,
                 currency=self.currency,
             )
+            if self.pension_health:
+                out["pension_health"] = self.pension_health
         else:
             out.update(reason=self.reason, detail=self.detail)
         return out
@@ -217,6 +221,11 @@ def works_record(
     seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
     permission = WorkPermission(today)
     rates = {license_id: _rates(lic) for license_id, lic in licenses.items()}
+    # The pension and health rate each license states (0 if it follows no union agreement).
+    union_bps = {
+        license_id: int(lic.document["royalty"].get("union", {}).get("pension_health_bps", 0))
+        for license_id, lic in licenses.items()
+    }
     accepted: list[_Accepted] = []
     for i, item in enumerate(items):
         lic = licenses.get(item.license_id)
@@ -256,6 +265,7 @@ def works_record(
             declared_revenue=item.declared_revenue,
         )
         from_advance = advance.draw(usage, price)
+        outcomes[i].pension_health = rules.pension_health(price, union_bps[item.license_id])
         usage.works += 1
         usage.milliseconds += item.duration_ms
         seen_refs.add(item.client_ref)

@@ -20,7 +20,9 @@ __all__ = ["CooganTrust", "TrustHolding", "coogan_trust", "coogan_trust_name"]
 
 
 @transaction.atomic
-def coogan_trust_name(*, actor: User, payee: Payee, institution: str, reference: str) -> CooganTrust:
+def coogan_trust_name(
+    *, actor: User, payee: Payee, institution: str, reference: str
+) -> CooganTrust:
     """The guardian (or the performer's side, or an operator) names the trust account a
     minor payee's set-aside is paid to; naming it again replaces it."""
     performer = payee.performer

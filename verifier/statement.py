@@ -20,12 +20,13 @@ time, the gross royalty, the part the advance covered, the platform's fee (these
 for the whole license, as every payee's statement shows them) and ``net``, this payee's
 part that reaches its balance; ``set_aside`` (stated when not zero) is what of a minor's
 part went to its blocked trust account instead (Coogan). A union fund's ``net`` is the
-pension and health contributions charged on top of the works' prices. Its ``parts`` are the money in the line that is not works and voids (the upfront
-fee, the guarantee's true-up, a refunded or disputed fee), with the split each was
-booked with. ``counted`` says which of the log's ``work.recorded`` and ``work.voided``
-entries the month counts: those in [from, to), except ``excluded``, plus ``included``
-(the two lists are empty unless entries were logged out of booking order at a month's
-turn). ``log`` is the tree head at close, which every counted entry is in.
+pension and health contributions charged on top of the works' prices. Its ``parts``
+are the money in the line that is not works and voids (the upfront fee, the guarantee's
+true-up, a refunded or disputed fee), with the split each was booked with. ``counted``
+says which of the log's ``work.recorded`` and ``work.voided`` entries the month counts:
+those in [from, to), except ``excluded``, plus ``included`` (the two lists are empty
+unless entries were logged out of booking order at a month's turn). ``log`` is the tree
+head at close, which every counted entry is in.
 
 The registry builds the payload with :class:`Statement` and verifiers read it back with
 :func:`read_statement`; :func:`recompute` compares it with the month replayed from the

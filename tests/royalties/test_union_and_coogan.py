@@ -28,7 +28,6 @@ from royalties.models import Account, CooganTrust, Payee, Statement
 from royalties.services import WorkInput, work_void, works_record
 from royalties.statements import compute, period_close
 from royalties.trust import coogan_trust, coogan_trust_name
-from tests import factories as f
 from tests.licensing.helpers import offer_terms
 from tests.royalties.helpers import issue, run_statement_check
 from transparency.models import LogEntry
@@ -203,7 +202,8 @@ def test_a_union_work_charges_the_brand_on_top_and_pays_the_fund_not_the_perform
     voice: Any, brand_bob: Any, operator: Any, sag: Any
 ) -> None:
     lic = _union_license(voice, brand_bob, operator)
-    _record(lic, ["a", "b", "c"])
+    outcomes = _record(lic, ["a", "b", "c"])
+    assert outcomes[0].as_json()["pension_health"] == 220
     brand = lic.brand
     fund = _fund(sag)
     assert fund.kind == Payee.Kind.UNION and fund.name == "SAG-AFTRA Pension & Health Plans"
@@ -231,7 +231,7 @@ def test_the_union_offers_invoice_shows_price_plus_pension_and_health(
     client = Client()
     client.force_login(brand_bob)
     page = client.get(f"/brands/{lic.brand.slug}/billing/").content.decode()
-    assert "price <span class=\"num\">6000</span> + union pension &amp; health" in page
+    assert 'price <span class="num">6000</span> + union pension &amp; health' in page
     assert '<span class="num">660</span> = <span class="num">6660</span> USD' in page
     assert Invoice.objects.count() == 1
 
@@ -262,7 +262,7 @@ def test_voiding_a_union_work_takes_the_pension_and_health_back(
     voice: Any, brand_bob: Any, operator: Any, sag: Any
 ) -> None:
     lic = _union_license(voice, brand_bob, operator, per_work=1999)
-    kept, voided = _record(lic, ["kept", "voided"])
+    _, voided = _record(lic, ["kept", "voided"])
     with transaction.atomic():
         work_void(brand=lic.brand, work_id=voided.work_id)
     # 1999 * 11% = 219.89, rounded half up once per work: 220.
@@ -317,7 +317,7 @@ def test_a_minors_set_aside_is_booked_to_a_blocked_trust_and_shown_on_the_statem
     assert "First Coogan Trust Bank, account •••• 5678" in page
     assert "CT-000012345678" not in page
     earnings = client.get("/studio/earnings/").content.decode()
-    assert "Held in trust: <strong class=\"amount\">810</strong> USD" in earnings
+    assert 'Held in trust: <strong class="amount">810</strong> USD' in earnings
     assert "CT-000012345678" not in earnings
 
 
@@ -343,7 +343,7 @@ def test_voiding_a_minors_work_takes_the_set_aside_back_exactly(
 ) -> None:
     lic = _union_license(voice, brand_bob, operator, per_work=1999)
     _minor(voice)
-    kept, voided = _record(lic, ["kept", "voided"])
+    _, voided = _record(lic, ["kept", "voided"])
     with transaction.atomic():
         work_void(brand=lic.brand, work_id=voided.work_id)
     payee = _performer_payee(voice)
@@ -358,15 +358,11 @@ def test_only_the_performers_side_names_the_trust(
     voice: Any, brand_bob: Any, outsider_carol: Any
 ) -> None:
     _minor(voice)
-    payee = Payee.objects.create(
-        kind=Payee.Kind.PERFORMER, name="Alice", performer=voice.performer
-    )
+    payee = Payee.objects.create(kind=Payee.Kind.PERFORMER, name="Alice", performer=voice.performer)
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        coogan_trust_name(
-            actor=outsider_carol, payee=payee, institution="Bank", reference="123456"
-        )
+        coogan_trust_name(actor=outsider_carol, payee=payee, institution="Bank", reference="123456")
     with pytest.raises(ValidationError) as short:
         coogan_trust_name(
             actor=voice.performer.user, payee=payee, institution="Bank", reference="12"
@@ -443,8 +439,7 @@ def test_the_offline_checker_recomputes_statements_with_pension_health_and_set_a
     assert logged[0]["split"]["pension_health"] == [str(_fund(agreement).pk), "1175"]
     for stored in (performer, fund):
         assert (
-            run_statement_check(live_server.url, stored.jws, tmp_path, "--key-file", str(key))
-            == 0
+            run_statement_check(live_server.url, stored.jws, tmp_path, "--key-file", str(key)) == 0
         ), stored
     # The union's statement is what the registry computes from the ledger alone.
     assert compute(_fund(agreement), JAN, "USD").earnings == fund.earnings
