@@ -366,13 +366,21 @@ def pension_health_lines(
     if basis.pension_health is None:
         return []
     fund, bps = basis.pension_health
-    total = sum(rules.pension_health(price, bps) for price in prices)
+    weights = [b for _, b in basis.payees]
+    # Per distinct price, as split_lines does: a batch of thousands repeats a few prices.
+    seen: dict[int, tuple[int, int]] = {}
+    total = fee = 0
+    for price in prices:
+        found = seen.get(price)
+        if found is None:
+            found = seen[price] = (
+                rules.pension_health(price, bps),
+                rules.distribute(price, fee_bps=basis.fee_bps, split_bps=weights).fee,
+            )
+        total += found[0]
+        fee += found[1]
     if not total and not works:
         return []
-    fee = sum(
-        rules.distribute(price, fee_bps=basis.fee_bps, split_bps=[b for _, b in basis.payees]).fee
-        for price in prices
-    )
     return [
         Line(
             accounts.get(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
