@@ -128,6 +128,15 @@ def pdf_bytes(data: StatementData) -> bytes:
         ("Closing balance", data.closing),
     ):
         pdf.cell(0, 7, f"{label}: {_money(value, data.currency)}", new_x="LMARGIN", new_y="NEXT")
+    if data.set_aside:
+        pdf.cell(
+            0,
+            7,
+            f"Set aside in trust (Coogan), not in the balance: "
+            f"{_money(data.set_aside, data.currency)}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     return bytes(pdf.output())
 
 

@@ -316,6 +316,9 @@ def test_a_minors_set_aside_is_booked_to_a_blocked_trust_and_shown_on_the_statem
     assert "Set aside in trust (Coogan)" in page
     assert "First Coogan Trust Bank, account •••• 5678" in page
     assert "CT-000012345678" not in page
+    csv = b"".join(client.get(f"/statements/{payee.pk}/2031-01/USD.csv").streaming_content)
+    assert b"set aside in trust (Coogan),810" in csv
+    assert client.get(f"/statements/{payee.pk}/2031-01/USD.pdf").status_code == 200
     earnings = client.get("/studio/earnings/").content.decode()
     assert 'Held in trust: <strong class="amount">810</strong> USD' in earnings
     assert "CT-000012345678" not in earnings
@@ -443,3 +446,47 @@ def test_the_offline_checker_recomputes_statements_with_pension_health_and_set_a
         ), stored
     # The union's statement is what the registry computes from the ledger alone.
     assert compute(_fund(agreement), JAN, "USD").earnings == fund.earnings
+
+
+def test_a_refund_taken_back_from_a_minors_fee_gives_back_the_set_aside_in_proportion(
+    voice: Any, brand_bob: Any, operator: Any
+) -> None:
+    """A refunded upfront fee comes back leg by leg as it was booked: the minor's trust
+    gives back its part, and the payee's leg says how much of its set-aside went."""
+    lic = _plain_license(voice, brand_bob, operator)
+    _minor(voice)
+    from royalties.splits import split_basis
+
+    accounts = ledger.Accounts()
+    basis = split_basis(voice)
+    entry = ledger.post(
+        kind=ledger.Kind.FEE,
+        source="demo-fee",
+        currency="USD",
+        memo="fee",
+        lines=[
+            ledger.Line(ledger.account(Account.Kind.CASH, "USD"), 10_001, lic),
+            *ledger.split_lines([10_001], basis=basis, currency="USD", lic=lic, accounts=accounts),
+        ],
+        split=basis,
+    )
+    payee = _performer_payee(voice)
+    assert _balance(Account.Kind.MINOR_TRUST, payee=payee) == -1350  # 15% of 9001 = 1350.15
+    legs = list(entry.postings.exclude(account__kind=Account.Kind.CASH).select_related("account"))
+    for before, after in ((0, 4_000), (4_000, 10_001)):
+        back = ledger.split_taken_back(legs, before=before, after=after, lic=lic)
+        ledger.post(
+            kind=ledger.Kind.FEE_REFUND,
+            source=f"demo-refund-{after}",
+            currency="USD",
+            memo="refund",
+            lines=[
+                ledger.Line(ledger.account(Account.Kind.CASH, "USD"), before - after, lic),
+                *back,
+            ],
+        )
+    # Taken back in two parts, every unit comes back, and the statement's set-aside with it.
+    assert _balance(Account.Kind.MINOR_TRUST, payee=payee) == 0
+    assert _balance(Account.Kind.PAYEE_PAYABLE, payee=payee) == 0
+    [line] = compute(payee, date.today().replace(day=1), "USD").lines
+    assert (line["amount"], line["set_aside"]) == (0, 0)
