@@ -265,7 +265,8 @@ def works_record(
             declared_revenue=item.declared_revenue,
         )
         from_advance = advance.draw(usage, price)
-        outcomes[i].pension_health = rules.pension_health(price, union_bps[item.license_id])
+        rate = union_bps[item.license_id]
+        outcomes[i].pension_health = rules.pension_health(price, rate) if rate else 0
         usage.works += 1
         usage.milliseconds += item.duration_ms
         seen_refs.add(item.client_ref)
