@@ -490,3 +490,29 @@ def test_a_refund_taken_back_from_a_minors_fee_gives_back_the_set_aside_in_propo
     assert _balance(Account.Kind.PAYEE_PAYABLE, payee=payee) == 0
     [line] = compute(payee, date.today().replace(day=1), "USD").lines
     assert (line["amount"], line["set_aside"]) == (0, 0)
+
+
+def test_a_performer_picks_the_agreement_on_the_offer_form(voice: Any, sag: Any) -> None:
+    client = Client()
+    client.force_login(voice.performer.user)
+    form = {
+        "title": "Union ads",
+        "uses": ["advertising"],
+        "media": ["tv"],
+        "territories": "US",
+        "languages": "en",
+        "max_term_days": 365,
+        "currency": "USD",
+        "upfront_fee": 0,
+        "per_work": 1000,
+        "per_second": "0",
+        "revenue_share_bps": 0,
+        "minimum_guarantee": 0,
+        "union_agreement": sag.code,
+    }
+    url = f"/studio/voices/{voice.slug}/offers/new/"
+    refused = client.post(url, form)
+    assert refused.status_code == 200
+    assert "sets a minimum fee of 1500 USD minor units per work" in refused.content.decode()
+    assert client.post(url, {**form, "per_work": 1500}).status_code == 302
+    assert voice.offers.get().current.union_agreement == sag
