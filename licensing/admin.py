@@ -13,7 +13,25 @@ from licensing.models import (
     OfferVersion,
     RequestTransition,
     SigningKey,
+    UnionAgreement,
+    UnionMinimum,
 )
+
+
+class UnionMinimumInline(admin.TabularInline):
+    model = UnionMinimum
+    extra = 1
+
+
+@admin.register(UnionAgreement)
+class UnionAgreementAdmin(admin.ModelAdmin):
+    """Operators configure the union agreements offers may follow. A change applies to
+    offers published after it: licenses state the rate they were signed with."""
+
+    list_display = ["name", "code", "pension_health_bps", "fund_name", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "code"]
+    inlines = [UnionMinimumInline]
 
 
 class VersionInline(admin.TabularInline):

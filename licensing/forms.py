@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from core.forms import split_list
-from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES
+from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES, UnionAgreement
 from registry.models import USE_CHOICES, Brand
 
 
@@ -55,9 +55,21 @@ class OfferForm(forms.Form):
             "request a license; their licenses name that legal name and domain"
         ),
     )
+    union_agreement = forms.ModelChoiceField(
+        queryset=UnionAgreement.objects.filter(active=True),
+        required=False,
+        to_field_name="code",
+        label="Union agreement",
+        help_text=(
+            "Its minimum fee per work applies, and its pension & health is charged to the "
+            "brand on top of each work's price (not taken from your share)"
+        ),
+    )
 
     def terms(self) -> dict[str, Any]:
         d = dict(self.cleaned_data)
+        agreement = d.get("union_agreement")
+        d["union_agreement"] = agreement.code if agreement is not None else ""
         d.pop("title")
         d["territories"] = split_list(d["territories"])
         d["languages"] = split_list(d["languages"])

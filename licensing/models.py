@@ -44,6 +44,57 @@ MAX_TERM_DAYS = 3653  # ten years
 MAX_TERM_DAYS_MINOR = 1826  # five years
 
 
+class UnionAgreement(models.Model):
+    """A union agreement offers may follow (SAG-AFTRA's commercials contract, say),
+    configured by operators: a minimum fee per work in each currency, and a pension and
+    health contribution charged to the brand on top of each work's price and paid to the
+    union's fund (a payee of kind union, which the royalties floor keeps)."""
+
+    code = models.SlugField(max_length=40, unique=True, help_text="Stated in licenses.")
+    name = models.CharField(max_length=200)
+    pension_health_bps = models.PositiveIntegerField(
+        help_text="Pension & health, in basis points of each work's price (1100 = 11%)."
+    )
+    fund_name = models.CharField(
+        max_length=200, help_text="The union fund paid the contributions (its payee's name)."
+    )
+    active = models.BooleanField(default=True, help_text="New offers may follow it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pension_health_bps__lte=10000), name="union_ph_max_100pc"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def minimum_for(self, currency: str) -> int | None:
+        """The minimum fee per work in ``currency`` (minor units), or None if it sets none."""
+        found = self.minimums.filter(currency=currency).first()
+        return None if found is None else found.per_work
+
+
+class UnionMinimum(models.Model):
+    """An agreement's minimum fee per work in one currency."""
+
+    agreement = models.ForeignKey(UnionAgreement, on_delete=models.CASCADE, related_name="minimums")
+    currency = models.CharField(max_length=3, help_text="ISO 4217.")
+    per_work = models.BigIntegerField(help_text="Minor units (cents for USD).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "currency"], name="union_minimum_once"),
+            models.CheckConstraint(condition=Q(per_work__gte=0), name="union_minimum_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.code}: {self.per_work} {self.currency}"
+
+
 class Offer(models.Model):
     """A performer's standing offer on a voice. Its terms live in immutable versions."""
 
@@ -108,6 +159,11 @@ class OfferVersion(models.Model):
     verified_brands_only = models.BooleanField(
         default=True,
         help_text="Only brands that verified their legal name and domain may request.",
+    )
+    # The union agreement the terms follow: each work's price is at least its minimum,
+    # and its pension and health contribution is charged on top (signed into licenses).
+    union_agreement = models.ForeignKey(
+        UnionAgreement, null=True, blank=True, on_delete=models.PROTECT, related_name="versions"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -63,6 +63,20 @@ class OfferTermsIn(serializers.Serializer):
             "Only brands that verified their legal name and domain may request (default on)"
         ),
     )
+    union_agreement = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The code of a union agreement the terms follow (its minimum fee per work "
+        "applies; its pension and health is charged to the brand on top of each work's price)",
+    )
+
+
+class UnionAgreementOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    pension_health_bps = serializers.IntegerField()
 
 
 class OfferIn(OfferTermsIn):
@@ -90,6 +104,7 @@ class OfferVersionOut(serializers.Serializer):
     exclusive = serializers.BooleanField()
     measured_only = serializers.BooleanField()
     verified_brands_only = serializers.BooleanField()
+    union_agreement = UnionAgreementOut(allow_null=True)
 
 
 class OfferOut(serializers.Serializer):

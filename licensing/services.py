@@ -34,6 +34,7 @@ from licensing.models import (
     Offer,
     OfferVersion,
     RequestTransition,
+    UnionAgreement,
 )
 from registry import hooks, validation
 from registry.deaths import post_mortem_until
@@ -42,6 +43,7 @@ from registry.policies import can_manage_voice, is_brand_member, require_power
 from transparency.services import event, log_append_one
 from verifier.documents import license_document
 from verifier.jws import TYP_LICENSE, sign_jws
+from verifier.royalty import pension_health as rules_pension_health
 
 REQUEST_LIFETIME = timedelta(days=14)
 CURRENCIES = frozenset(
@@ -145,6 +147,42 @@ class OfferTerms:
     measured_only: bool = False
     # On unless the performer opens the offer to brands that have not verified a domain.
     verified_brands_only: bool = True
+    # The code of the union agreement the terms follow ("" for none).
+    union_agreement: str = ""
+
+
+def _union_agreement(t: OfferTerms, currency: str) -> UnionAgreement | None:
+    """The agreement the terms follow, checked: it exists and is open to new offers, sets
+    a minimum in the offer's currency, and the price per work is at least that minimum."""
+    code = str(t.union_agreement or "").strip()
+    if not code:
+        return None
+    agreement = UnionAgreement.objects.filter(code=code, active=True).first()
+    if agreement is None:
+        raise ValidationError(
+            {"union_agreement": [f"No union agreement open to new offers has the code {code!r}."]}
+        )
+    minimum = agreement.minimum_for(currency)
+    if minimum is None:
+        covered = ", ".join(agreement.minimums.values_list("currency", flat=True))
+        raise ValidationError(
+            {
+                "union_agreement": [
+                    f"{agreement.name} sets no minimum fee in {currency}: choose a currency "
+                    f"it covers ({covered})."
+                ]
+            }
+        )
+    if isinstance(t.per_work, int) and not isinstance(t.per_work, bool) and t.per_work < minimum:
+        raise ValidationError(
+            {
+                "per_work": [
+                    f"{agreement.name} sets a minimum fee of {minimum} {currency} minor units per "
+                    f"work; this offer pays {t.per_work}."
+                ]
+            }
+        )
+    return agreement
 
 
 def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
@@ -197,6 +235,8 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
             "minimum_guarantee", lambda: _money(t.minimum_guarantee, "minimum_guarantee")
         ),
     }
+    if not errors:
+        out["union_agreement"] = check("union_agreement", lambda: _union_agreement(t, currency))
     if errors:
         raise ValidationError(errors)
     return {
@@ -534,6 +574,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
     voice = req.voice
     performer = voice.performer
     verified = req.brand.verification()
+    agreement = version.union_agreement
     return license_document(
         license_id=license_id,
         issuer=settings.TIMBRE_ORIGIN,
@@ -562,6 +603,62 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
         licensee_verified=(
             (verified.legal_name, verified.domain, verified.method) if verified else None
         ),
+        union=None
+        if agreement is None
+        else (agreement.code, agreement.name, agreement.pension_health_bps),
+    )
+
+
+@dataclass(frozen=True)
+class UnionBreakdown:
+    """What a work costs the brand under a union agreement: the price per work, and the
+    pension and health charged on top of it (what request forms and license pages show;
+    per-second and revenue-share parts of a price carry it at the same rate)."""
+
+    code: str
+    name: str
+    pension_health_bps: int
+    currency: str
+    per_work: int
+
+    @property
+    def pension_health(self) -> int:
+        return rules_pension_health(self.per_work, self.pension_health_bps)
+
+    @property
+    def total(self) -> int:
+        return self.per_work + self.pension_health
+
+    @property
+    def percent(self) -> str:
+        return f"{Decimal(self.pension_health_bps) / 100:f}".rstrip("0").rstrip(".")
+
+
+def union_breakdown_of_version(version: OfferVersion) -> UnionBreakdown | None:
+    agreement = version.union_agreement
+    if agreement is None:
+        return None
+    return UnionBreakdown(
+        agreement.code,
+        agreement.name,
+        agreement.pension_health_bps,
+        version.currency,
+        version.per_work,
+    )
+
+
+def union_breakdown_of_license(lic: License) -> UnionBreakdown | None:
+    """As the license's signed terms state it (the rate it was signed with)."""
+    royalty = lic.document["royalty"]
+    union = royalty.get("union")
+    if union is None:
+        return None
+    return UnionBreakdown(
+        union["agreement"],
+        union["name"],
+        int(union["pension_health_bps"]),
+        royalty["currency"],
+        int(royalty["per_work"]),
     )
 
 

@@ -85,6 +85,7 @@ def offer_page(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "can_request": brands.exists(),
             "unverified_brands": [b for b in brands if b.verification() is None],
+            "union": services.union_breakdown_of_version(version),
         },
     )
 
@@ -132,6 +133,7 @@ def license_page(request: HttpRequest, license_id: str) -> HttpResponse:
             "is_brand": is_brand,
             "is_performer_side": can_manage_voice(request.user, lic.voice),
             "revoke_form": forms.RevokeForm(),
+            "union": services.union_breakdown_of_license(lic),
         },
     )
 

@@ -77,6 +77,7 @@ def invoices_issue(*, month: date) -> list[Invoice]:
                     license_id=license_pk,
                     works=works_in_month(license_pk, month),
                     amount=line_amount,
+                    pension_health=owes.pension_health.get(license_pk, 0),
                 )
             carried = amount - sum(line for _, line in owes.lines)
             if carried:

@@ -124,6 +124,9 @@ class InvoiceLine(models.Model):
     description = models.CharField(max_length=200, blank=True)
     works = models.IntegerField()
     amount = models.BigIntegerField()
+    # Of the amount, the union's pension and health charged on top of the works' prices
+    # (licenses that follow a union agreement); the rest is the works' prices.
+    pension_health = models.BigIntegerField(default=0)
     stripe_item_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
@@ -139,7 +142,18 @@ class InvoiceLine(models.Model):
     def label(self) -> str:
         if self.license is None:
             return self.description
-        return f"{self.works} works under {self.license.license_id}"
+        label = f"{self.works} works under {self.license.license_id}"
+        if self.pension_health:
+            label += (
+                f": price {self.price} + union pension & health {self.pension_health} "
+                f"({self.invoice.currency} minor units)"
+            )
+        return label
+
+    @property
+    def price(self) -> int:
+        """The works' prices: the line's amount less the pension and health on top."""
+        return self.amount - self.pension_health
 
 
 class ConnectedAccount(models.Model):

@@ -89,7 +89,7 @@ def brand_billing(request: HttpRequest, slug: str) -> HttpResponse:
             .exclude(status=FeePayment.Status.OPEN)
             .exclude(status=FeePayment.Status.EXPIRED)
             .select_related("license", "request"),
-            "invoices": brand.invoices.all(),
+            "invoices": brand.invoices.prefetch_related("lines__license"),
         },
     )
 

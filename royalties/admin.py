@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from core.admin import ReadOnlyAdmin
 from royalties.models import (
     Account,
+    CooganTrust,
     JournalEntry,
     LicenseUsage,
     Payee,
@@ -22,9 +23,15 @@ from royalties.models import (
 
 @admin.register(Payee)
 class PayeeAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "performer", "user"]
+    list_display = ["name", "kind", "performer", "user", "union_agreement"]
     list_filter = ["kind"]
     raw_id_fields = ["performer", "user"]
+
+
+@admin.register(CooganTrust)
+class CooganTrustAdmin(admin.ModelAdmin):
+    list_display = ["payee", "institution", "named_at"]
+    raw_id_fields = ["payee", "named_by"]
 
 
 @admin.register(VoiceSplit)

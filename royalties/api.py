@@ -103,6 +103,10 @@ class OutcomeOut(serializers.Serializer):
     receipt = serializers.CharField(required=False)
     log_index = serializers.IntegerField(required=False)
     price = serializers.IntegerField(required=False)
+    pension_health = serializers.IntegerField(
+        required=False,
+        help_text="Under a union agreement: the pension and health charged on top of the price",
+    )
     currency = serializers.CharField(required=False)
     reason = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)

@@ -40,6 +40,8 @@ def csv_rows(data: StatementData) -> Iterator[str]:
             ]
         )
     yield writer.writerow(["earnings", data.earnings])
+    if data.set_aside:
+        yield writer.writerow(["set aside in trust (Coogan)", data.set_aside])
     yield writer.writerow(["payouts", data.payouts])
     yield writer.writerow(["closing", data.closing])
     yield writer.writerow([])
@@ -126,6 +128,15 @@ def pdf_bytes(data: StatementData) -> bytes:
         ("Closing balance", data.closing),
     ):
         pdf.cell(0, 7, f"{label}: {_money(value, data.currency)}", new_x="LMARGIN", new_y="NEXT")
+    if data.set_aside:
+        pdf.cell(
+            0,
+            7,
+            f"Set aside in trust (Coogan), not in the balance: "
+            f"{_money(data.set_aside, data.currency)}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     return bytes(pdf.output())
 
 

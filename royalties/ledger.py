@@ -21,6 +21,7 @@ from licensing.models import License
 from registry.models import Brand
 from royalties import rules
 from royalties.models import Account, JournalEntry, Payee, Period, Posting
+from verifier.statement import split_to_log
 
 Kind = JournalEntry.Kind
 
@@ -43,6 +44,8 @@ class Line:
     gross: int = 0
     recouped: int = 0
     fee: int = 0
+    set_aside: int = 0
+    pension_health: int = 0
 
     def negated(self) -> Line:
         """The line that takes this one back out, statement dimensions included."""
@@ -54,6 +57,8 @@ class Line:
             gross=-self.gross,
             recouped=-self.recouped,
             fee=-self.fee,
+            set_aside=-self.set_aside,
+            pension_health=-self.pension_health,
         )
 
     @property
@@ -65,6 +70,8 @@ class Line:
             or self.gross
             or self.recouped
             or self.fee
+            or self.set_aside
+            or self.pension_health
         )
 
 
@@ -199,6 +206,8 @@ def post(
                     gross=line.gross,
                     recouped=line.recouped,
                     fee=line.fee,
+                    set_aside=line.set_aside,
+                    pension_health=line.pension_health,
                 )
                 for line in lines
                 if not line.empty
@@ -226,27 +235,52 @@ def balance(acct: Account) -> int:
 @dataclass(frozen=True)
 class SplitBasis:
     """How money earned under a voice is split: the platform's fee, then the payees'
-    shares (payee, basis points summing to 10,000). Stored with the entry it split."""
+    shares (payee, basis points summing to 10,000); the payees (minors, at booking) whose
+    part is partly set aside in a blocked trust account, with the rate; and, for works
+    under a license that follows a union agreement, the union's fund credited the pension
+    and health charged on top of each price, with the rate. Stored with the entry it
+    split, so that a reversal splits exactly the same."""
 
     fee_bps: int
     payees: tuple[tuple[Payee, int], ...]
+    set_aside: tuple[tuple[Payee, int], ...] = ()
+    pension_health: tuple[Payee, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"fee_bps": self.fee_bps, "payees": [[p.pk, bps] for p, bps in self.payees]}
+        out: dict[str, Any] = {
+            "fee_bps": self.fee_bps,
+            "payees": [[p.pk, bps] for p, bps in self.payees],
+        }
+        if self.set_aside:
+            out["set_aside"] = [[p.pk, bps] for p, bps in self.set_aside]
+        if self.pension_health is not None:
+            out["pension_health"] = [self.pension_health[0].pk, self.pension_health[1]]
+        return out
 
     def to_log(self) -> dict[str, Any]:
         """As the log states it (integers as strings, as every number in the log)."""
-        return {
-            "fee_bps": str(self.fee_bps),
-            "payees": [[str(p.pk), str(bps)] for p, bps in self.payees],
-        }
+        return split_to_log(
+            self.fee_bps,
+            [(p.pk, bps) for p, bps in self.payees],
+            [(p.pk, bps) for p, bps in self.set_aside],
+            None
+            if self.pension_health is None
+            else (self.pension_health[0].pk, self.pension_health[1]),
+        )
+
+    def aside_bps(self, payee: Payee) -> int:
+        return next((bps for p, bps in self.set_aside if p.pk == payee.pk), 0)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SplitBasis:
-        payees = {p.pk: p for p in Payee.objects.filter(pk__in=[pk for pk, _ in data["payees"]])}
+        union = data.get("pension_health")
+        wanted = [pk for pk, _ in data["payees"]] + ([union[0]] if union else [])
+        payees = {p.pk: p for p in Payee.objects.filter(pk__in=wanted)}
         return cls(
             fee_bps=int(data["fee_bps"]),
             payees=tuple((payees[int(pk)], int(bps)) for pk, bps in data["payees"]),
+            set_aside=tuple((payees[int(pk)], int(bps)) for pk, bps in data.get("set_aside", [])),
+            pension_health=None if not union else (payees[int(union[0])], int(union[1])),
         )
 
 
@@ -269,34 +303,103 @@ def split_lines(
     statement's dimensions (works, time, gross, recouped, fee) for the license.
     """
     weights = [bps for _, bps in basis.payees]
+    aside_bps = [basis.aside_bps(payee) for payee, _ in basis.payees]
     fee = 0
     shares = [0] * len(weights)
-    seen: dict[int, rules.Distribution] = {}
+    asides = [0] * len(weights)
+    seen: dict[int, tuple[rules.Distribution, list[int]]] = {}
     for amount in amounts:
-        split = seen.get(amount)
-        if split is None:
-            split = seen[amount] = rules.distribute(
-                amount, fee_bps=basis.fee_bps, split_bps=weights
+        found = seen.get(amount)
+        if found is None:
+            split = rules.distribute(amount, fee_bps=basis.fee_bps, split_bps=weights)
+            # A minor's set-aside is worked out on each amount's share on its own too.
+            found = seen[amount] = (
+                split,
+                [
+                    rules.set_aside(share, bps)
+                    for share, bps in zip(split.payees, aside_bps, strict=True)
+                ],
             )
+        split, amount_asides = found
         fee += split.fee
         for i, share in enumerate(split.payees):
             shares[i] += share
+            asides[i] += amount_asides[i]
     gross = sum(amounts)
     lines = [Line(accounts.get(Account.Kind.PLATFORM_REVENUE, currency), -fee, lic)]
-    lines += [
+    for (payee, _), share, aside in zip(basis.payees, shares, asides, strict=True):
+        lines.append(
+            Line(
+                accounts.get(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
+                -(share - aside),
+                lic,
+                works,
+                milliseconds,
+                gross=gross,
+                recouped=recouped,
+                fee=fee,
+                set_aside=aside,
+            )
+        )
+        if aside:
+            lines.append(
+                Line(accounts.get(Account.Kind.MINOR_TRUST, currency, payee=payee), -aside, lic)
+            )
+    return lines
+
+
+def pension_health_lines(
+    prices: Sequence[int],
+    *,
+    basis: SplitBasis,
+    currency: str,
+    lic: License,
+    accounts: Accounts,
+    works: int = 0,
+    milliseconds: int = 0,
+    recouped: int = 0,
+) -> list[Line]:
+    """The union's pension and health on works priced ``prices`` (none if the basis
+    names no union): the brand owes it on top of the prices (its leg says how much of
+    what it owes is pension and health), and the union's fund is owed it. Worked out
+    work by work, so that a void takes back exactly its part. The fund's leg carries the
+    statement's dimensions as every payee's does (the license's gross and fee)."""
+    if basis.pension_health is None:
+        return []
+    fund, bps = basis.pension_health
+    weights = [b for _, b in basis.payees]
+    # Per distinct price, as split_lines does: a batch of thousands repeats a few prices.
+    seen: dict[int, tuple[int, int]] = {}
+    total = fee = 0
+    for price in prices:
+        found = seen.get(price)
+        if found is None:
+            found = seen[price] = (
+                rules.pension_health(price, bps),
+                rules.distribute(price, fee_bps=basis.fee_bps, split_bps=weights).fee,
+            )
+        total += found[0]
+        fee += found[1]
+    if not total and not works:
+        return []
+    return [
         Line(
-            accounts.get(Account.Kind.PAYEE_PAYABLE, currency, payee=payee),
-            -share,
+            accounts.get(Account.Kind.BRAND_RECEIVABLE, currency, brand=lic.brand),
+            total,
+            lic,
+            pension_health=total,
+        ),
+        Line(
+            accounts.get(Account.Kind.PAYEE_PAYABLE, currency, payee=fund),
+            -total,
             lic,
             works,
             milliseconds,
-            gross=gross,
+            gross=sum(prices),
             recouped=recouped,
             fee=fee,
-        )
-        for (payee, _), share in zip(basis.payees, shares, strict=True)
+        ),
     ]
-    return lines
 
 
 def split_taken_back(
@@ -315,8 +418,21 @@ def split_taken_back(
         for leg, delta in zip(legs, deltas, strict=True)
         if leg.account.kind == Account.Kind.PLATFORM_REVENUE
     )
+    # A minor's trust account gives back in proportion too; the payee's own leg says so.
+    trust = {
+        leg.account.payee_id: delta
+        for leg, delta in zip(legs, deltas, strict=True)
+        if leg.account.kind == Account.Kind.MINOR_TRUST
+    }
     return [
-        Line(leg.account, delta, lic, gross=-(after - before), fee=-platform)
+        Line(
+            leg.account,
+            delta,
+            lic,
+            gross=-(after - before),
+            fee=-platform,
+            set_aside=-trust.get(leg.account.payee_id, 0),
+        )
         if leg.account.kind == Account.Kind.PAYEE_PAYABLE
         else Line(leg.account, delta, lic)
         for leg, delta in zip(legs, deltas, strict=True)

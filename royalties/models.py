@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from licensing.models import License
+from licensing.models import License, UnionAgreement
 from registry.models import Brand, Performer, VoiceModel
 
 
@@ -40,10 +40,41 @@ class Payee(models.Model):
         on_delete=models.PROTECT,
         related_name="payees",
     )
+    # A union fund's payee: the fund an agreement's pension and health contributions are
+    # paid to (made on first use, named after the agreement's fund).
+    union_agreement = models.OneToOneField(
+        UnionAgreement,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="fund_payee",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+
+class CooganTrust(models.Model):
+    """The blocked trust account (a Coogan account) a minor performer's set-aside is paid
+    into, as the guardian names it. The reference is shown masked on pages."""
+
+    payee = models.OneToOneField(Payee, on_delete=models.PROTECT, related_name="coogan_trust")
+    institution = models.CharField(max_length=200, help_text="The bank or trust company.")
+    reference = models.CharField(max_length=100, help_text="The account's number or reference.")
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    named_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.institution} {self.masked_reference}"
+
+    @property
+    def masked_reference(self) -> str:
+        """The last four characters only, as pages show an account number."""
+        tail = self.reference[-4:]
+        return f"•••• {tail}" if len(self.reference) > 4 else "••••"
 
 
 class VoiceSplit(models.Model):
@@ -93,6 +124,9 @@ class Account(models.Model):
         PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
         CASH = "cash", "Cash / clearing"
         PROCESSING_FEES = "processing_fees", "Payment processing fees"
+        # A minor performer's earnings set aside (Coogan): blocked, never paid out by a
+        # payout run; paid to the trust account the guardian names.
+        MINOR_TRUST = "minor_trust", "Set aside in trust (Coogan, blocked)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     currency = models.CharField(max_length=3)
@@ -187,6 +221,11 @@ class Posting(models.Model):
     gross = models.BigIntegerField(default=0)
     recouped = models.BigIntegerField(default=0)
     fee = models.BigIntegerField(default=0)
+    # On a payee's leg: what of its part went to its blocked trust account instead (a
+    # minor's set-aside). On the brand's leg: the union's pension and health charged on
+    # top of the price, which its invoice shows apart.
+    set_aside = models.BigIntegerField(default=0)
+    pension_health = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["account", "entry"])]

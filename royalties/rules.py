@@ -11,8 +11,10 @@ from verifier.royalty import (
     Recoupment,
     allocate,
     distribute,
+    pension_health,
     price_work,
     recoup,
+    set_aside,
     to_minor_units,
     true_up,
 )
@@ -24,8 +26,10 @@ __all__ = [
     "Recoupment",
     "allocate",
     "distribute",
+    "pension_health",
     "price_work",
     "recoup",
+    "set_aside",
     "to_minor_units",
     "true_up",
 ]

@@ -205,7 +205,8 @@ _SETTLEMENTS, _SETTLEMENT_PARAMS = ledger.kinds_in_sql(
 )
 _OWES_SQL = f"""
 SELECT a.brand_id, a.currency, p.license_id, SUM(p.amount),
-       SUM(CASE WHEN e.created_at >= %(start)s THEN p.amount ELSE 0 END)
+       SUM(CASE WHEN e.created_at >= %(start)s THEN p.amount ELSE 0 END),
+       SUM(CASE WHEN e.created_at >= %(start)s THEN p.pension_health ELSE 0 END)
 FROM royalties_posting p
 JOIN royalties_account a ON a.id = p.account_id
 JOIN royalties_journalentry e ON e.id = p.entry_id
@@ -220,6 +221,9 @@ ORDER BY 1, 2, 3
 class BrandOwes:
     total: int = 0  # everything owed up to the month's end
     lines: list[tuple[int, int]] = field(default_factory=list)  # (license pk, this month)
+    # Per license pk: of this month's amount, the union's pension and health on top of
+    # the works' prices (what the invoice shows apart).
+    pension_health: dict[int, int] = field(default_factory=dict)
 
 
 def brands_owe(month: date) -> dict[tuple[int, str], BrandOwes]:
@@ -239,11 +243,13 @@ def brands_owe(month: date) -> dict[tuple[int, str], BrandOwes]:
         )
         rows = cursor.fetchall()
     owes: dict[tuple[int, str], BrandOwes] = {}
-    for brand_id, currency, license_pk, amount, this_month in rows:
+    for brand_id, currency, license_pk, amount, this_month, pension_health in rows:
         found = owes.setdefault((brand_id, currency), BrandOwes())
         found.total += int(amount)
         if license_pk is not None and int(this_month):
             found.lines.append((license_pk, int(this_month)))
+            if int(pension_health or 0):
+                found.pension_health[license_pk] = int(pension_health)
     return owes
 
 

@@ -34,7 +34,7 @@ from royalties.models import (
     WorkAttempt,
 )
 from royalties.selectors import month_closed
-from royalties.splits import split_basis
+from royalties.splits import license_basis, split_basis
 from transparency.services import event, log_append, rfc3339
 from verifier.documents import receipt_document
 from verifier.jws import TYP_RECEIPT, Signer
@@ -133,6 +133,8 @@ class Outcome:
     currency: str | None = None
     reason: str | None = None
     detail: str = ""
+    # Under a union agreement: the pension and health charged on top of the price.
+    pension_health: int = 0
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "status": self.status}
@@ -144,6 +146,8 @@ class Outcome:
                 price=self.price,
                 currency=self.currency,
             )
+            if self.pension_health:
+                out["pension_health"] = self.pension_health
         else:
             out.update(reason=self.reason, detail=self.detail)
         return out
@@ -217,6 +221,11 @@ def works_record(
     seen_refs = _recorded_refs(brand, {i.client_ref for i in items})
     permission = WorkPermission(today, now)
     rates = {license_id: _rates(lic) for license_id, lic in licenses.items()}
+    # The pension and health rate each license states (0 if it follows no union agreement).
+    union_bps = {
+        license_id: int(lic.document["royalty"].get("union", {}).get("pension_health_bps", 0))
+        for license_id, lic in licenses.items()
+    }
     accepted: list[_Accepted] = []
     for i, item in enumerate(items):
         lic = licenses.get(item.license_id)
@@ -256,6 +265,8 @@ def works_record(
             declared_revenue=item.declared_revenue,
         )
         from_advance = advance.draw(usage, price)
+        rate = union_bps[item.license_id]
+        outcomes[i].pension_health = rules.pension_health(price, rate) if rate else 0
         usage.works += 1
         usage.milliseconds += item.duration_ms
         seen_refs.add(item.client_ref)
@@ -266,12 +277,16 @@ def works_record(
     if not accepted:
         return outcomes
 
-    # Each voice's split is read once, before logging: the log says how each work's
-    # price was split, so an auditor can recompute every payee's statement from it.
-    bases: dict[int, ledger.SplitBasis] = {}
+    # Each voice's split is read once, and each license's (its union's fund, if its
+    # terms follow an agreement), before logging: the log says how each work's price was
+    # split, so an auditor can recompute every payee's statement from it.
+    voice_bases: dict[int, ledger.SplitBasis] = {}
+    bases: dict[str, ledger.SplitBasis] = {}
     for a in accepted:
-        if a.lic.voice_id not in bases:
-            bases[a.lic.voice_id] = split_basis(a.lic.voice)
+        if a.lic.license_id not in bases:
+            if a.lic.voice_id not in voice_bases:
+                voice_bases[a.lic.voice_id] = split_basis(a.lic.voice)
+            bases[a.lic.license_id] = license_basis(a.lic, voice_bases[a.lic.voice_id])
     entries = log_append(
         events=[
             event(
@@ -284,7 +299,7 @@ def works_record(
                 declared_revenue=str(a.item.declared_revenue),
                 price=str(a.price),
                 from_advance=str(a.from_advance),
-                split=bases[a.lic.voice_id].to_log(),
+                split=bases[a.lic.license_id].to_log(),
             )
             for a in accepted
         ]
@@ -425,13 +440,15 @@ def _post_batch(
     group: list[_Accepted],
     at: datetime,
     accounts: ledger.Accounts,
-    bases: dict[int, ledger.SplitBasis],
+    bases: dict[str, ledger.SplitBasis],
 ) -> JournalEntry:
     """One entry per license per request: the advance, then the brand, pays; the
-    platform and the payees earn each work's price, split work by work."""
+    platform and the payees earn each work's price, split work by work; under a union
+    agreement the brand also owes, and the union's fund earns, the pension and health
+    on top of each price."""
     lic = group[0].lic
     currency = lic.document["royalty"]["currency"]
-    basis = bases[lic.voice_id]
+    basis = bases[lic.license_id]
     prices = [a.price for a in group]
     from_advance = sum(a.from_advance for a in group)
     lines = [
@@ -442,6 +459,16 @@ def _post_batch(
             lic,
         ),
         *ledger.split_lines(
+            prices,
+            basis=basis,
+            currency=currency,
+            lic=lic,
+            accounts=accounts,
+            works=len(group),
+            milliseconds=sum(a.item.duration_ms for a in group),
+            recouped=from_advance,
+        ),
+        *ledger.pension_health_lines(
             prices,
             basis=basis,
             currency=currency,
@@ -561,16 +588,30 @@ def _earning_taken_back(work: Work, accounts: ledger.Accounts) -> list[ledger.Li
     lic = work.license
     booked = work.entry.split
     if booked:
-        earned = ledger.split_lines(
-            [work.price],
-            basis=ledger.SplitBasis.from_json(booked),
-            currency=work.currency,
-            lic=lic,
-            accounts=accounts,
-            works=1,
-            milliseconds=work.duration_ms,
-            recouped=work.from_advance,
-        )
+        basis = ledger.SplitBasis.from_json(booked)
+        earned = [
+            *ledger.split_lines(
+                [work.price],
+                basis=basis,
+                currency=work.currency,
+                lic=lic,
+                accounts=accounts,
+                works=1,
+                milliseconds=work.duration_ms,
+                recouped=work.from_advance,
+            ),
+            # The union's pension and health on the work, owed by the brand: back too.
+            *ledger.pension_health_lines(
+                [work.price],
+                basis=basis,
+                currency=work.currency,
+                lic=lic,
+                accounts=accounts,
+                works=1,
+                milliseconds=work.duration_ms,
+                recouped=work.from_advance,
+            ),
+        ]
         return [line.negated() for line in earned]
     # Booked before entries kept their split (one split for a whole batch): take the
     # work's price back from the entry's own legs, in proportion to what each got.

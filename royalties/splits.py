@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from licensing.models import License, UnionAgreement
 from registry.models import Delegation, User, VoiceModel
 from registry.policies import require_power
 from royalties.ledger import SplitBasis
@@ -66,28 +67,75 @@ def platform_fee_bps() -> int:
     return int(settings.TIMBRE_PLATFORM_FEE_BPS)
 
 
+def coogan_bps() -> int:
+    return int(settings.TIMBRE_COOGAN_SET_ASIDE_BPS)
+
+
 def split_basis(voice: VoiceModel) -> SplitBasis:
     """How money earned under ``voice`` splits today: the platform's fee, then the voice's
-    payees (its performer alone, as performer or estate, when no split was set)."""
+    payees (its performer alone, as performer or estate, when no split was set). While
+    the performer is a minor, a share of the performer's own part (not an agent's) is set
+    aside in a blocked trust account (``TIMBRE_COOGAN_SET_ASIDE_BPS``): read here, once
+    per voice per use case, so that booking a batch costs no query per work."""
+    performer = voice.performer
     rows = list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
     if rows:
-        return SplitBasis(platform_fee_bps(), tuple((r.payee, r.bps) for r in rows))
-    performer = voice.performer
-    if not performer.is_living:
-        # A voice the estate registered after the death: the estate's recorded shares.
-        heirs = list(
-            EstateShare.objects.filter(performer=performer).select_related("payee").order_by("pk")
+        payees = tuple((r.payee, r.bps) for r in rows)
+    else:
+        heirs = (
+            list(
+                EstateShare.objects.filter(performer=performer)
+                .select_related("payee")
+                .order_by("pk")
+            )
+            if not performer.is_living
+            else []
         )
         if heirs:
-            return SplitBasis(platform_fee_bps(), tuple((h.payee, h.bps) for h in heirs))
-    payee = Payee.objects.filter(performer=performer).order_by("pk").first()
-    if payee is None:
-        payee = Payee.objects.create(
-            kind=Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE,
-            name=performer.stage_name
-            if performer.is_living
-            else f"Estate of {performer.stage_name}",
-            performer=performer,
-            user=performer.user,
-        )
-    return SplitBasis(platform_fee_bps(), ((payee, BPS),))
+            # A voice the estate registered after the death: the estate's recorded shares.
+            payees = tuple((h.payee, h.bps) for h in heirs)
+        else:
+            payee = Payee.objects.filter(performer=performer).order_by("pk").first()
+            if payee is None:
+                payee = Payee.objects.create(
+                    kind=Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE,
+                    name=performer.stage_name
+                    if performer.is_living
+                    else f"Estate of {performer.stage_name}",
+                    performer=performer,
+                    user=performer.user,
+                )
+            payees = ((payee, BPS),)
+    rate = coogan_bps() if performer.is_minor else 0
+    set_aside = tuple(
+        (payee, rate)
+        for payee, _ in payees
+        if rate and payee.kind == Payee.Kind.PERFORMER and payee.performer_id == performer.pk
+    )
+    return SplitBasis(platform_fee_bps(), payees, set_aside)
+
+
+def union_fund(agreement: UnionAgreement) -> Payee:
+    """The payee an agreement's pension and health contributions are owed to: the union's
+    fund, made on first use (an operator may rename it, or give it a user, in the admin)."""
+    fund, _ = Payee.objects.get_or_create(
+        union_agreement=agreement,
+        defaults={"kind": Payee.Kind.UNION, "name": agreement.fund_name[:200]},
+    )
+    return fund
+
+
+def license_basis(lic: License, voice_basis: SplitBasis) -> SplitBasis:
+    """The split of works under ``lic``: its voice's, and, when its terms follow a union
+    agreement, the union's fund credited pension and health at the rate the license
+    states (the signed rate, not the agreement's today)."""
+    union = lic.document["royalty"].get("union")
+    if union is None:
+        return voice_basis
+    agreement = lic.offer_version.union_agreement
+    # Signed from the version's agreement at issue, and a version never changes.
+    assert agreement is not None
+    return replace(
+        voice_basis,
+        pension_health=(union_fund(agreement), int(union["pension_health_bps"])),
+    )

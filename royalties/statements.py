@@ -61,6 +61,12 @@ class StatementData:
     def closing(self) -> int:
         return self.opening + self.earnings - self.payouts
 
+    @property
+    def set_aside(self) -> int:
+        """Set aside in the payee's blocked trust account in the month (a minor's Coogan
+        set-aside): earned, but not in the earnings a payout pays."""
+        return sum(int(line.get("set_aside", 0)) for line in self.lines)
+
 
 # One pass over the payee's own postings up to the month's end (joined to their entries
 # for the time and kind, as a plain SUM would be): each payee leg carries the statement's
@@ -70,7 +76,7 @@ _PAYOUTS, _PAYOUT_PARAMS = ledger.kinds_in_sql("payout", JournalEntry.PAYOUT_KIN
 _STATEMENT_SQL = f"""
 SELECT e.created_at < %(start)s AS earlier, e.kind IN {_PAYOUTS} AS payout,
        p.license_id, l.license_id, SUM(p.amount), SUM(p.works), SUM(p.milliseconds),
-       SUM(p.gross), SUM(p.recouped), SUM(p.fee)
+       SUM(p.gross), SUM(p.recouped), SUM(p.fee), SUM(p.set_aside)
 FROM royalties_posting p
 JOIN royalties_journalentry e ON e.id = p.entry_id
 LEFT JOIN licensing_license l ON l.id = p.license_id
@@ -100,7 +106,8 @@ def compute(payee: Payee, month: date, currency: str) -> StatementData:
     with connection.cursor() as cursor:
         cursor.execute(_STATEMENT_SQL, params)
         grouped = cursor.fetchall()
-    for earlier, payout, license_pk, name, amount, works, ms, gross, recouped, fee in grouped:
+    for row in grouped:
+        earlier, payout, license_pk, name, amount, works, ms, gross, recouped, fee, aside = row
         if earlier:
             data.opening -= int(amount)
         elif payout:
@@ -115,6 +122,9 @@ def compute(payee: Payee, month: date, currency: str) -> StatementData:
                     "gross": int(gross or 0),
                     "recouped": int(recouped or 0),
                     "fee": int(fee or 0),
+                    # Of the payee's part, what went to its blocked trust account (a
+                    # minor's Coogan set-aside): not in "amount", which is what it is owed.
+                    "set_aside": int(aside or 0),
                     "amount": -int(amount),
                 }
             )
@@ -281,15 +291,23 @@ def _parts(data: StatementData) -> dict[str, list[signed.Part]]:
                     recouped=posting.recouped,
                     fee=posting.fee,
                     net=-posting.amount,
+                    set_aside=posting.set_aside,
                 ),
-                split=None
-                if not split
-                else LoggedSplit(
-                    int(split["fee_bps"]), tuple((str(p), int(b)) for p, b in split["payees"])
-                ),
+                split=None if not split else _logged_split(split),
             )
         )
     return parts
+
+
+def _logged_split(split: dict[str, Any]) -> LoggedSplit:
+    """An entry's stored split as statements state it (ids as strings)."""
+    union = split.get("pension_health")
+    return LoggedSplit(
+        int(split["fee_bps"]),
+        tuple((str(p), int(b)) for p, b in split["payees"]),
+        tuple((str(p), int(b)) for p, b in split.get("set_aside", [])),
+        None if not union else (str(union[0]), int(union[1])),
+    )
 
 
 def _document(
@@ -306,6 +324,7 @@ def _document(
                 recouped=line["recouped"],
                 fee=line["fee"],
                 net=line["amount"],
+                set_aside=line.get("set_aside", 0),
             ),
             parts=tuple(parts.get(line["license_id"], [])),
         )

@@ -7,6 +7,7 @@ from royalties import views
 urlpatterns = [
     path("studio/earnings/", views.earnings, name="earnings"),
     path("studio/works/", views.works, name="studio-works"),
+    path("studio/earnings/trust/<int:payee_id>/", views.coogan_trust_set, name="coogan-trust-set"),
     path(
         "statements/<int:payee_id>/<str:month>/<str:currency>/",
         views.statement_page,

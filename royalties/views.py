@@ -17,10 +17,10 @@ from core.parsing import parse_month
 from licensing.models import License
 from registry.models import Brand, PerformerDeath, VoiceModel
 from registry.policies import managed_performers, signed_in_user
-from royalties import exports, selectors
+from royalties import exports, selectors, trust
 from royalties.estates import performer_record_death
 from royalties.forms import DeathForm
-from royalties.models import EstateShare, LicenseUsage, Statement, VoiceSplit, WorkAttempt
+from royalties.models import EstateShare, LicenseUsage, Payee, Statement, VoiceSplit, WorkAttempt
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import StatementData, currencies_of, signed_statement, statement_for
 
@@ -47,10 +47,20 @@ def earnings(request: HttpRequest) -> HttpResponse:
         for p in payees
         for c in currencies_of(p)
     ]
+    # A minor's own payee: its set-aside held in trust, and the trust account named for it.
+    minors = [
+        {
+            "payee": p,
+            "holdings": [trust.coogan_trust(p, c) for c in currencies_of(p)],
+            "trust": trust.CooganTrust.objects.filter(payee=p).first(),
+        }
+        for p in payees.filter(kind=Payee.Kind.PERFORMER, performer__is_minor=True)
+    ]
     return render(
         request,
         "royalties/earnings.html",
         {
+            "minors": minors,
             "month_chart": selectors.chart(by_month, "label_text"),
             "voice_chart": selectors.chart(by_voice, "voice"),
             "by_month": by_month,
@@ -92,7 +102,15 @@ def statement_page(request: HttpRequest, payee_id: int, month: str, currency: st
     data, frozen = _statement(request, payee_id, month, currency)
     signed = frozen and signed_statement(data.payee, data.month, currency) is not None
     return render(
-        request, "royalties/statement.html", {"s": data, "frozen": frozen, "signed": signed}
+        request,
+        "royalties/statement.html",
+        {
+            "s": data,
+            "frozen": frozen,
+            "signed": signed,
+            "union": data.payee.kind == Payee.Kind.UNION,
+            "trust": trust.coogan_trust(data.payee, currency) if data.set_aside else None,
+        },
     )
 
 
@@ -256,3 +274,23 @@ def estates(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+@login_required
+def coogan_trust_set(request: HttpRequest, payee_id: int) -> HttpResponse:
+    """The guardian names the trust account a minor's set-aside is paid to."""
+    if request.method != "POST":
+        return redirect("earnings")
+    payee = get_object_or_404(selectors.payees_of(request.user), pk=payee_id)
+    try:
+        trust.coogan_trust_name(
+            actor=signed_in_user(request),
+            payee=payee,
+            institution=request.POST.get("institution", "")[:200],
+            reference=request.POST.get("reference", "")[:100],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Trust account for {payee.name} recorded.")
+    return redirect("earnings")

@@ -392,6 +392,11 @@ TIMBRE_POST_MORTEM_CONTINUED_BY_USE: dict[str, int] = {"US-TN": 2}
 
 # The platform's fee on royalties, in basis points.
 TIMBRE_PLATFORM_FEE_BPS = env_int("TIMBRE_PLATFORM_FEE_BPS", 1000, minimum=0)
+# What of a minor performer's own earnings is set aside in a blocked trust account, in
+# basis points (California's Coogan law: 15%).
+TIMBRE_COOGAN_SET_ASIDE_BPS = env_int("TIMBRE_COOGAN_SET_ASIDE_BPS", 1500, minimum=0)
+if TIMBRE_COOGAN_SET_ASIDE_BPS > 10000:
+    raise ConfigError(f"TIMBRE_COOGAN_SET_ASIDE_BPS={TIMBRE_COOGAN_SET_ASIDE_BPS} is above 10000")
 
 # Payments: manual settlement unless Stripe is configured.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY") or ""

@@ -60,6 +60,7 @@ def license_document(
     revenue_share_bps: int,
     minimum_guarantee: int,
     licensee_verified: tuple[str, str, str] | None = None,
+    union: tuple[str, str, int] | None = None,
 ) -> dict[str, Any]:
     """A ``timbre.license/1`` document. ``voice`` is (id, name, model SHA-256), the
     parties (id, name). ``licensee_verified`` is (legal name, domain, method) when the
@@ -69,7 +70,10 @@ def license_document(
     runs from the first to the last instant (UTC) of its days; the disclosure is the
     label the brand must show beside the voice.
     ``measured_only``: every work must be recorded with its audio, which the registry
-    measures (a license without the field, issued before it existed, does not require it)."""
+    measures (a license without the field, issued before it existed, does not require it).
+    ``union`` is the union agreement the offer follows (code, name, pension and health
+    rate in bps): the contribution is charged to the licensee on top of each work's price
+    and paid to the union's fund; a license without it follows none."""
     voice_id, voice_name, model_sha256 = voice
     performer_id, performer_name = performer
     licensee_id, licensee_name = licensee
@@ -77,6 +81,21 @@ def license_document(
     if licensee_verified is not None:
         legal_name, domain, method = licensee_verified
         licensee_part["verified"] = {"legal_name": legal_name, "domain": domain, "method": method}
+    royalty: dict[str, Any] = {
+        "currency": currency,
+        "upfront_fee": str(upfront_fee),
+        "per_work": str(per_work),
+        "per_second": format(per_second.normalize(), "f"),
+        "revenue_share_bps": str(revenue_share_bps),
+        "minimum_guarantee": str(minimum_guarantee),
+    }
+    if union is not None:
+        code, name, pension_health_bps = union
+        royalty["union"] = {
+            "agreement": code,
+            "name": name,
+            "pension_health_bps": str(pension_health_bps),
+        }
     return {
         "schema": LICENSE_SCHEMA,
         "license_id": license_id,
@@ -100,14 +119,7 @@ def license_document(
             "measured_only": measured_only,
             "disclosure": f"AI-generated voice of {performer_name}, licensed ({license_id})",
         },
-        "royalty": {
-            "currency": currency,
-            "upfront_fee": str(upfront_fee),
-            "per_work": str(per_work),
-            "per_second": format(per_second.normalize(), "f"),
-            "revenue_share_bps": str(revenue_share_bps),
-            "minimum_guarantee": str(minimum_guarantee),
-        },
+        "royalty": royalty,
     }
 
 

@@ -49,16 +49,26 @@ def _flag(value: object) -> bool:
     return isinstance(value, bool)
 
 
+def _pair(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and _digits(value[0]) and _digits(value[1])
+
+
 def _split(value: object) -> bool:
+    """A work's split: the platform's fee and the payees' bps; optionally the payees whose
+    share is partly set aside in trust, with the rate (``set_aside``, a minor's Coogan
+    account), and the union fund credited pension and health on top of the price, with
+    the rate (``pension_health``: [payee id, bps])."""
     if not isinstance(value, dict) or not _digits(value.get("fee_bps")):
         return False
     payees = value.get("payees")
+    set_aside = value.get("set_aside", [])
     return (
         isinstance(payees, list)
         and bool(payees)
-        and all(
-            isinstance(p, list) and len(p) == 2 and _digits(p[0]) and _digits(p[1]) for p in payees
-        )
+        and all(_pair(p) for p in payees)
+        and isinstance(set_aside, list)
+        and all(_pair(p) for p in set_aside)
+        and ("pension_health" not in value or _pair(value["pension_health"]))
     )
 
 
@@ -212,7 +222,9 @@ _WORDS = {
     "time": "an RFC 3339 UTC time",
     "date": "a date, YYYY-MM-DD",
     "jurisdiction": "an ISO 3166 code (GB, US-CA)",
-    "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]})',
+    "split": 'a split ({"fee_bps": "...", "payees": [["payee id", "bps"], ...]}, and '
+    'optionally "set_aside": [["payee id", "bps"], ...] and "pension_health": '
+    '["payee id", "bps"])',
     "identity": "identity_verified or authority_verified",
 }
 

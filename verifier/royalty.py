@@ -32,9 +32,11 @@ __all__ = [
     "Voided",
     "allocate",
     "distribute",
+    "pension_health",
     "price_work",
     "recoup",
     "replay",
+    "set_aside",
     "to_minor_units",
     "true_up",
 ]
@@ -72,6 +74,25 @@ def price_work(rates: Rates, *, duration_ms: int, declared_revenue: int = 0) -> 
         + Decimal(declared_revenue) * Decimal(rates.revenue_share_bps) / Decimal(BPS)
     )
     return to_minor_units(exact)
+
+
+def pension_health(price: int, bps: int) -> int:
+    """A union agreement's pension and health contribution on a work's price: ``bps`` of
+    it, charged to the brand on top of the price (the payees' split of the price is not
+    touched) and credited to the union's fund. Worked out work by work, as the price is."""
+    if price < 0 or not 0 <= bps <= BPS:
+        raise ValueError("a price is never negative; a rate is 0..10000 bps")
+    return to_minor_units(Decimal(price) * Decimal(bps) / Decimal(BPS))
+
+
+def set_aside(share: int, bps: int) -> int:
+    """What of a minor performer's share is set aside in a blocked trust account (as
+    California's Coogan law asks, 15% of gross earnings): ``bps`` of the share, worked out
+    on each amount's share on its own, so that taking an amount back returns exactly its
+    part."""
+    if share < 0 or not 0 <= bps <= BPS:
+        raise ValueError("a share is never negative; a rate is 0..10000 bps")
+    return to_minor_units(Decimal(share) * Decimal(bps) / Decimal(BPS))
 
 
 def allocate(amount: int, weights: Sequence[int]) -> list[int]:
@@ -160,10 +181,15 @@ def true_up(advance_left: int) -> int:
 @dataclass(frozen=True)
 class LoggedSplit:
     """The split a work was booked with, as the log states it: the platform's fee, then
-    the payees (payee id, bps) in the order the ledger allocates them."""
+    the payees (payee id, bps) in the order the ledger allocates them; optionally, the
+    payees (minors) whose share is partly set aside in trust, with the rate
+    (``set_aside``), and the union fund credited a pension and health contribution on
+    top of the price, with the rate booked (``pension_health``)."""
 
     fee_bps: int
     payees: tuple[tuple[str, int], ...]
+    set_aside: tuple[tuple[str, int], ...] = ()
+    pension_health: tuple[str, int] | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.fee_bps <= BPS:
@@ -172,9 +198,18 @@ class LoggedSplit:
             raise ValueError("a split's payees must add up to 10000 bps")
         if len({payee for payee, _ in self.payees}) != len(self.payees):
             raise ValueError("a split names each payee once")
+        named = {payee for payee, _ in self.payees}
+        if any(payee not in named or not 0 <= bps <= BPS for payee, bps in self.set_aside):
+            raise ValueError("a split sets aside 0..10000 bps of its own payees' shares")
+        if self.pension_health is not None and not 0 <= self.pension_health[1] <= BPS:
+            raise ValueError("a pension and health rate is 0..10000 bps")
 
     def names(self, payee_id: str) -> bool:
         return any(payee == payee_id for payee, _ in self.payees)
+
+    def union(self, payee_id: str) -> bool:
+        """Whether ``payee_id`` is the union fund this split credits pension and health."""
+        return self.pension_health is not None and self.pension_health[0] == payee_id
 
     def share(self, amount: int, payee_id: str) -> tuple[int, int]:
         """(the platform's fee of ``amount``, ``payee_id``'s part of it), split as the
@@ -184,6 +219,25 @@ class LoggedSplit:
             if payee == payee_id:
                 return split.fee, part
         return split.fee, 0
+
+    def aside(self, part: int, payee_id: str) -> int:
+        """What of ``payee_id``'s ``part`` of one amount is set aside in trust."""
+        for payee, bps in self.set_aside:
+            if payee == payee_id:
+                return set_aside(part, bps)
+        return 0
+
+    def earning(self, amount: int, payee_id: str, pension_health_bps: int = 0) -> Line:
+        """What one work priced ``amount`` (or one amount split on its own) earns
+        ``payee_id``: the platform's fee of it, the payee's part less what is set aside
+        (``net``), the part set aside, and, for the union's fund, the contribution at
+        ``pension_health_bps`` (the rate of the signed terms)."""
+        fee, part = self.share(amount, payee_id)
+        aside = self.aside(part, payee_id)
+        net = part - aside
+        if self.union(payee_id):
+            net += pension_health(amount, pension_health_bps)
+        return Line(gross=amount, fee=fee, net=net, set_aside=aside)
 
 
 @dataclass(frozen=True)
@@ -196,6 +250,8 @@ class RoyaltyTerms:
     upfront_fee: int
     minimum_guarantee: int
     term_ends: str  # the month ("YYYY-MM", UTC) of the license's last day
+    # The union agreement's pension and health rate the license states (0: none).
+    pension_health_bps: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,6 +267,10 @@ class Recorded:
     logged_price: int | None
     logged_from_advance: int | None
 
+    def names(self, payee_id: str) -> bool:
+        """Whether the work earns ``payee_id`` anything: a share, or a union contribution."""
+        return self.split.names(payee_id) or self.split.union(payee_id)
+
 
 @dataclass(frozen=True)
 class Voided:
@@ -222,14 +282,17 @@ class Voided:
     recorded_index: int
 
 
-LINE_FIELDS = ("works", "milliseconds", "gross", "recouped", "fee", "net")
+LINE_FIELDS = ("works", "milliseconds", "gross", "recouped", "fee", "net", "set_aside")
+# Fields a statement line states only when they are not zero (older statements lack them).
+OPTIONAL_LINE_FIELDS = ("set_aside",)
 
 
 @dataclass
 class Line:
     """A statement line's numbers for one license. ``gross``, ``recouped`` and ``fee``
     are the license's whole amounts (what every payee's statement shows); ``net`` is
-    the payee's part."""
+    the payee's part that reaches its payable balance, and ``set_aside`` what of its
+    part went to its blocked trust account instead (a minor's, Coogan)."""
 
     works: int = 0
     milliseconds: int = 0
@@ -237,6 +300,7 @@ class Line:
     recouped: int = 0
     fee: int = 0
     net: int = 0
+    set_aside: int = 0
 
     def add(self, other: Line, sign: int = 1) -> None:
         for f in fields(self):
@@ -348,6 +412,13 @@ def _replay_license(
                     f"work {event.work_id} (log index {event.index}) is logged at price "
                     f"{event.logged_price}; its license's signed terms price it at {price}"
                 )
+            logged_rate = event.split.pension_health[1] if event.split.pension_health else 0
+            if logged_rate != lic.pension_health_bps:
+                out.notes.append(
+                    f"work {event.work_id} (log index {event.index}) is logged with a pension "
+                    f"and health rate of {logged_rate} bps; its license's signed terms state "
+                    f"{lic.pension_health_bps}"
+                )
             # services.works_record -> advance.draw: the advance pays first.
             from_advance = recoup(price, left).from_advance
             if not trusted_advance and event.logged_from_advance is not None:
@@ -360,9 +431,11 @@ def _replay_license(
                 )
             left = max(left - from_advance, 0)
             works[event.index] = _Work(event, price, from_advance)
-            if counted(event.index) and event.split.names(payee_id):
-                fee, net = event.split.share(price, payee_id)
-                line.add(Line(1, event.duration_ms, price, from_advance, fee, net))
+            if counted(event.index) and event.names(payee_id):
+                earned = event.split.earning(price, payee_id, lic.pension_health_bps)
+                earned.works, earned.milliseconds = 1, event.duration_ms
+                earned.recouped = from_advance
+                line.add(earned)
             continue
         work = works.get(event.recorded_index)
         if work is None or work.recorded.work_id != event.work_id or work.voided:
@@ -375,11 +448,11 @@ def _replay_license(
         # with what the advance covers of it now (later voids may have moved that).
         work.voided = True
         split = work.recorded.split
-        if counted(event.index) and split.names(payee_id):
-            fee, net = split.share(work.price, payee_id)
-            line.add(
-                Line(1, work.recorded.duration_ms, work.price, work.from_advance, fee, net), -1
-            )
+        if counted(event.index) and work.recorded.names(payee_id):
+            earned = split.earning(work.price, payee_id, lic.pension_health_bps)
+            earned.works, earned.milliseconds = 1, work.recorded.duration_ms
+            earned.recouped = work.from_advance
+            line.add(earned, -1)
         # advance.void_work: the work's part of the advance comes back, and goes to the
         # works recorded after it that the brand was billed for, oldest first.
         left += work.from_advance

@@ -8,7 +8,9 @@ hash (``statement.issued``). The payload (RFC 8785 JSON, ``"schema":
      "payee": {"id", "kind"}, "month": "YYYY-MM", "currency",
      "opening",
      "lines": [{"license_id", "works", "milliseconds", "gross", "recouped", "fee", "net",
-                "parts": [{"kind", "gross", "recouped", "fee", "net", "split"?}]}],
+                "set_aside"?,
+                "parts": [{"kind", "gross", "recouped", "fee", "net", "set_aside"?,
+                           "split"?}]}],
      "earnings", "payouts", "closing",
      "counted": {"from", "to", "excluded": [index...], "included": [index...]},
      "log": {"tree_size", "root_hash"}}
@@ -16,12 +18,15 @@ hash (``statement.issued``). The payload (RFC 8785 JSON, ``"schema":
 A line is one license: its works (``work.recorded`` less ``work.voided``), their audio
 time, the gross royalty, the part the advance covered, the platform's fee (these three
 for the whole license, as every payee's statement shows them) and ``net``, this payee's
-part. Its ``parts`` are the money in the line that is not works and voids (the upfront
-fee, the guarantee's true-up, a refunded or disputed fee), with the split each was
-booked with. ``counted`` says which of the log's ``work.recorded`` and ``work.voided``
-entries the month counts: those in [from, to), except ``excluded``, plus ``included``
-(the two lists are empty unless entries were logged out of booking order at a month's
-turn). ``log`` is the tree head at close, which every counted entry is in.
+part that reaches its balance; ``set_aside`` (stated when not zero) is what of a minor's
+part went to its blocked trust account instead (Coogan). A union fund's ``net`` is the
+pension and health contributions charged on top of the works' prices. Its ``parts``
+are the money in the line that is not works and voids (the upfront fee, the guarantee's
+true-up, a refunded or disputed fee), with the split each was booked with. ``counted``
+says which of the log's ``work.recorded`` and ``work.voided`` entries the month counts:
+those in [from, to), except ``excluded``, plus ``included`` (the two lists are empty
+unless entries were logged out of booking order at a month's turn). ``log`` is the tree
+head at close, which every counted entry is in.
 
 The registry builds the payload with :class:`Statement` and verifiers read it back with
 :func:`read_statement`; :func:`recompute` compares it with the month replayed from the
@@ -38,7 +43,14 @@ from typing import Any
 
 from verifier.errors import VerificationError
 from verifier.proofs import decode_hash, encode_hash
-from verifier.royalty import LINE_FIELDS, Line, LoggedSplit, Replay, RoyaltyTerms
+from verifier.royalty import (
+    LINE_FIELDS,
+    OPTIONAL_LINE_FIELDS,
+    Line,
+    LoggedSplit,
+    Replay,
+    RoyaltyTerms,
+)
 
 __all__ = [
     "MONTH",
@@ -77,23 +89,49 @@ _STATEMENT_FIELDS = (
 # --- the document ----------------------------------------------------------------------
 
 
-def split_to_log(fee_bps: int, payees: Sequence[tuple[int | str, int]]) -> dict[str, Any]:
-    """A split as the log and statements write it (every number a string)."""
-    return {"fee_bps": str(fee_bps), "payees": [[str(p), str(bps)] for p, bps in payees]}
+def split_to_log(
+    fee_bps: int,
+    payees: Sequence[tuple[int | str, int]],
+    set_aside: Sequence[tuple[int | str, int]] = (),
+    pension_health: tuple[int | str, int] | None = None,
+) -> dict[str, Any]:
+    """A split as the log and statements write it (every number a string); the set-aside
+    and the union's pension and health only when there are any."""
+    out: dict[str, Any] = {
+        "fee_bps": str(fee_bps),
+        "payees": [[str(p), str(bps)] for p, bps in payees],
+    }
+    if set_aside:
+        out["set_aside"] = [[str(p), str(bps)] for p, bps in set_aside]
+    if pension_health is not None:
+        out["pension_health"] = [str(pension_health[0]), str(pension_health[1])]
+    return out
+
+
+def _pairs(value: object, what: str) -> tuple[tuple[str, int], ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    ):
+        raise ValueError(f'a split\'s {what} are [["<payee id>", "<bps>"], ...]')
+    return tuple((as_id(p[0], "payee id"), as_count(p[1], "bps")) for p in value)
 
 
 def split_from_log(value: object) -> LoggedSplit:
     """A logged split; ValueError if it is not one."""
-    if not isinstance(value, dict) or set(value) != {"fee_bps", "payees"}:
-        raise ValueError('a split is {"fee_bps", "payees"}')
-    payees = value["payees"]
-    if not isinstance(payees, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in payees
+    if (
+        not isinstance(value, dict)
+        or not {"fee_bps", "payees"} <= set(value)
+        or not set(value) <= {"fee_bps", "payees", "set_aside", "pension_health"}
     ):
-        raise ValueError('a split\'s payees are [["<payee id>", "<bps>"], ...]')
+        raise ValueError('a split is {"fee_bps", "payees"} (and "set_aside", "pension_health")')
+    union = None
+    if "pension_health" in value:
+        (union,) = _pairs([value["pension_health"]], "pension and health")
     return LoggedSplit(
         as_count(value["fee_bps"], "fee_bps"),
-        tuple((as_id(p[0], "payee id"), as_count(p[1], "bps")) for p in payees),
+        _pairs(value["payees"], "payees"),
+        _pairs(value.get("set_aside", []), "set-asides"),
+        union,
     )
 
 
@@ -108,8 +146,15 @@ class Part:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         out.update({name: str(getattr(self.amounts, name)) for name in _PART_FIELDS})
+        if self.amounts.set_aside:
+            out["set_aside"] = str(self.amounts.set_aside)
         if self.split is not None:
-            out["split"] = split_to_log(self.split.fee_bps, self.split.payees)
+            out["split"] = split_to_log(
+                self.split.fee_bps,
+                self.split.payees,
+                self.split.set_aside,
+                self.split.pension_health,
+            )
         return out
 
 
@@ -127,7 +172,13 @@ class StatementLine:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"license_id": self.license_id}
-        out.update({name: str(v) for name, v in self.amounts.values().items()})
+        out.update(
+            {
+                name: str(v)
+                for name, v in self.amounts.values().items()
+                if v or name not in OPTIONAL_LINE_FIELDS
+            }
+        )
         out["parts"] = [p.to_json() for p in self.parts]
         return out
 
@@ -233,14 +284,18 @@ def as_object(value: object, what: str, keys: Sequence[str]) -> dict[str, Any]:
 def _read_part(value: object, where: str) -> Part:
     obj = as_object(value, where, ("kind", *_PART_FIELDS))
     amounts = Line(**{name: as_integer(obj[name], f"{where}.{name}") for name in _PART_FIELDS})
+    amounts.set_aside = as_integer(obj.get("set_aside", "0"), f"{where}.set_aside")
     split = split_from_log(obj["split"]) if "split" in obj else None
     return Part(as_text(obj["kind"], f"{where}.kind"), amounts, split)
 
 
 def _read_line(value: object, number: int) -> StatementLine:
     where = f"lines[{number}]"
-    obj = as_object(value, where, ("license_id", *LINE_FIELDS, "parts"))
-    amounts = Line(**{name: as_integer(obj[name], f"{where}.{name}") for name in LINE_FIELDS})
+    required = [name for name in LINE_FIELDS if name not in OPTIONAL_LINE_FIELDS]
+    obj = as_object(value, where, ("license_id", *required, "parts"))
+    amounts = Line(
+        **{name: as_integer(obj.get(name, "0"), f"{where}.{name}") for name in LINE_FIELDS}
+    )
     parts = obj["parts"]
     if not isinstance(parts, list):
         raise ValueError(f"{where}.parts must be a list")
@@ -337,10 +392,18 @@ class Verdict:
 def _part_line(part: Part, amount: int, payee_id: str, split: LoggedSplit | None) -> Line:
     """What a part released or paid with ``amount`` gross comes to for the payee."""
     if split is None:
-        return Line(0, 0, amount, part.amounts.recouped, part.amounts.fee, part.amounts.net)
-    fee, net = split.share(amount, payee_id)
-    recouped = amount if part.kind == PART_TRUE_UP else 0
-    return Line(0, 0, amount, recouped, fee, net)
+        return Line(
+            0,
+            0,
+            amount,
+            part.amounts.recouped,
+            part.amounts.fee,
+            part.amounts.net,
+            part.amounts.set_aside,
+        )
+    earned = split.earning(amount, payee_id)
+    earned.recouped = amount if part.kind == PART_TRUE_UP else 0
+    return earned
 
 
 def recompute(statement: Statement, replayed: Replay, terms: Mapping[str, RoyaltyTerms]) -> Verdict:
@@ -387,8 +450,9 @@ def recompute(statement: Statement, replayed: Replay, terms: Mapping[str, Royalt
         for amount in released:
             # A release the log calls for and the statement does not state.
             split = replayed.last_split.get(license_id)
-            fee, net = split.share(amount, payee) if split is not None else (0, 0)
-            line.add(Line(0, 0, amount, amount, fee, net))
+            earned = split.earning(amount, payee) if split is not None else Line(gross=amount)
+            earned.recouped = amount
+            line.add(earned)
         if not trusted_advance and mine is not None:
             line.recouped = mine.amounts.recouped
             verdict.registry_word.append(

@@ -166,9 +166,7 @@ def _payee_works(
 ) -> list[Recorded | Voided]:
     """The payee's work entries: works whose logged split names the payee, and their
     voids; only under ``licenses`` when given."""
-    recorded = {
-        w.index: w for w in facts.works if isinstance(w, Recorded) and w.split.names(payee_id)
-    }
+    recorded = {w.index: w for w in facts.works if isinstance(w, Recorded) and w.names(payee_id)}
     out: list[Recorded | Voided] = []
     for work in facts.works:
         mine = work.index in recorded or (
@@ -262,7 +260,13 @@ def _terms_of(payload: object, license_id: str) -> RoyaltyTerms:
         raise ValueError("royalty.per_second is not a decimal") from exc
     if not per_second.is_finite():
         raise ValueError("royalty.per_second is not a decimal")
+    union = royalty.get("union")
+    pension_health_bps = 0
+    if union is not None:
+        union = as_object(union, "royalty.union", ("agreement", "pension_health_bps"))
+        pension_health_bps = as_count(union["pension_health_bps"], "pension_health_bps")
     return RoyaltyTerms(
+        pension_health_bps=pension_health_bps,
         license_id=license_id,
         currency=as_text(royalty["currency"], "currency"),
         rates=Rates(

@@ -14,8 +14,10 @@ from royalties.rules import (
     Rates,
     allocate,
     distribute,
+    pension_health,
     price_work,
     recoup,
+    set_aside,
     to_minor_units,
 )
 
@@ -145,3 +147,29 @@ def test_the_rules_import_no_django() -> None:
         for alias in node.names
     }
     assert imported <= {"__future__", "collections", "dataclasses", "decimal", "verifier"}
+
+
+@given(amounts, st.integers(0, BPS))
+def test_a_set_aside_is_the_shares_exact_part_rounded_once_and_never_more_than_it(
+    share: int, bps: int
+) -> None:
+    aside = set_aside(share, bps)
+    exact = Decimal(share) * bps / BPS
+    assert 0 <= aside <= share
+    assert abs(Decimal(aside) - exact) <= Decimal("0.5")
+    assert set_aside(share, 0) == 0 and set_aside(share, BPS) == share
+
+
+@given(amounts, st.integers(0, BPS))
+def test_pension_and_health_is_the_prices_exact_part_rounded_once(price: int, bps: int) -> None:
+    contribution = pension_health(price, bps)
+    exact = Decimal(price) * bps / BPS
+    assert abs(Decimal(contribution) - exact) <= Decimal("0.5")
+    assert pension_health(price, 0) == 0
+
+
+def test_rates_outside_0_to_10000_bps_are_refused() -> None:
+    with pytest.raises(ValueError):
+        set_aside(100, 10_001)
+    with pytest.raises(ValueError):
+        pension_health(-1, 100)

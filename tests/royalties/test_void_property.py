@@ -2,10 +2,14 @@
 
 Two identical worlds (one in USD, one in EUR, so that even the platform's account is
 their own) record the same batches of works at random prices, under a license with a
-random minimum guarantee and a voice split among random payees at a random platform fee.
-In the first, a random subset of the works is voided along the way; the second never
-records those works at all. Every account (the brand's, the platform's, each payee's,
-the license's advance, cash) and the license's usage must then agree to the minor unit.
+random minimum guarantee and a voice split among random payees at a random platform fee,
+maybe under a union agreement at a random pension and health rate, maybe for a minor
+performer with a random Coogan set-aside. In the first, a random subset of the works is
+voided along the way; the second never records those works at all. Every account (the
+brand's, the platform's, each payee's and its trust's, the union fund's, the license's
+advance, cash) and the license's usage must then agree to the minor unit; and no minor
+unit is created or lost: the brand pays the prices plus the pension and health, the
+platform, the payees and their trusts earn the prices, the fund the pension and health.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from royalties import advance, ledger
-from royalties.models import Account, LicenseUsage
+from licensing.models import UnionAgreement, UnionMinimum
+from registry.models import Performer
+from royalties import advance, ledger, rules
+from royalties.models import Account, LicenseUsage, Payee
+from royalties.models import Work as WorkRow
 from royalties.services import WorkInput, work_void, works_record
 from royalties.splits import Share, voice_splits_set
 from tests import factories as f
@@ -44,8 +51,18 @@ def _weights_to_bps(weights: list[int]) -> list[int]:
 class World:
     """A performer whose voice is split among payees, a brand, and one license."""
 
-    def __init__(self, tag: str, currency: str, terms: dict[str, Any], split: list[int]) -> None:
+    def __init__(
+        self,
+        tag: str,
+        currency: str,
+        terms: dict[str, Any],
+        split: list[int],
+        *,
+        union: UnionAgreement | None = None,
+        minor: bool = False,
+    ) -> None:
         self.currency = currency
+        self.union = union
         performer = f.PerformerFactory(user__email=f"performer-{tag}@example.com")
         self.voice = f.VoiceFactory(performer=performer, display_name=f"Voice {tag}")
         shares = [
@@ -62,10 +79,20 @@ class World:
             self.voice,
             self.brand_user,
             operator,
-            terms={**terms, "currency": currency, "max_works": None, "max_seconds": None},
+            terms={
+                **terms,
+                "currency": currency,
+                "max_works": None,
+                "max_seconds": None,
+                "union_agreement": union.code if union is not None else "",
+            },
             media=["tv"],
             languages=["en-US"],
         )
+        if minor:
+            # A minor when the works are booked: the performer's own share is set aside.
+            Performer.objects.filter(pk=performer.pk).update(is_minor=True)
+            self.voice.performer.refresh_from_db()
         # The guarantee is prepaid before any work, as payments book it at issue.
         with transaction.atomic():
             advance.usage_locked(self.license)
@@ -105,14 +132,33 @@ class World:
         usage = LicenseUsage.objects.get(license=self.license)
         # The usage row always says what the advance account holds.
         assert usage.advance_left == -balance(Account.Kind.ADVANCE, license=self.license)
-        return {
+        fund = Payee.objects.filter(union_agreement=self.union).first() if self.union else None
+        books = {
             "brand": balance(Account.Kind.BRAND_RECEIVABLE, brand=self.brand),
             "platform": balance(Account.Kind.PLATFORM_REVENUE),
             "payees": [balance(Account.Kind.PAYEE_PAYABLE, payee=p) for p in payees],
+            "trusts": [balance(Account.Kind.MINOR_TRUST, payee=p) for p in payees],
+            "fund": balance(Account.Kind.PAYEE_PAYABLE, payee=fund) if fund else 0,
             "advance": balance(Account.Kind.ADVANCE, license=self.license),
             "cash": balance(Account.Kind.CASH),
             "usage": (usage.works, usage.milliseconds, usage.advance_left),
         }
+        # No minor unit created or lost: what the live works cost is exactly what the
+        # brand and the advance paid, and exactly what everyone was credited.
+        prices = list(
+            WorkRow.objects.filter(license=self.license, voided_at__isnull=True).values_list(
+                "price", flat=True
+            )
+        )
+        rate = int(self.license.document["royalty"].get("union", {}).get("pension_health_bps", 0))
+        pension_health = sum(rules.pension_health(p, rate) for p in prices)
+        guarantee = int(self.license.document["royalty"]["minimum_guarantee"])
+        used = guarantee - usage.advance_left
+        assert books["brand"] + used == sum(prices) + pension_health
+        earned = books["platform"] + sum(books["payees"]) + sum(books["trusts"])
+        assert -earned == sum(prices)
+        assert -books["fund"] == pension_health
+        return books
 
 
 @settings(
@@ -127,6 +173,8 @@ class World:
     per_second=st.decimals(min_value=0, max_value=3, places=3),
     share_bps=st.integers(0, 2_000),
     guarantee=st.integers(0, 4_000),
+    pension_health_bps=st.one_of(st.none(), st.integers(0, 3_000)),
+    coogan_bps=st.one_of(st.none(), st.integers(0, 5_000)),
     plan=batches,
     data=st.data(),
 )
@@ -137,11 +185,15 @@ def test_voided_works_leave_every_account_as_if_never_recorded(
     per_second: Decimal,
     share_bps: int,
     guarantee: int,
+    pension_health_bps: int | None,
+    coogan_bps: int | None,
     plan: list[list[Work]],
     data: st.DataObject,
 ) -> None:
     saved_fee = django_settings.TIMBRE_PLATFORM_FEE_BPS
+    saved_coogan = django_settings.TIMBRE_COOGAN_SET_ASIDE_BPS
     django_settings.TIMBRE_PLATFORM_FEE_BPS = fee_bps
+    django_settings.TIMBRE_COOGAN_SET_ASIDE_BPS = coogan_bps or 0
     savepoint = transaction.savepoint_create()
     try:
         terms = {
@@ -152,8 +204,19 @@ def test_voided_works_leave_every_account_as_if_never_recorded(
             "minimum_guarantee": guarantee,
         }
         split = _weights_to_bps(weights)
-        voiding = World("a", "USD", terms, split)
-        never = World("b", "EUR", terms, split)
+        union = None
+        if pension_health_bps is not None:
+            union = UnionAgreement.objects.create(
+                code="sag-aftra",
+                name="SAG-AFTRA",
+                pension_health_bps=pension_health_bps,
+                fund_name="SAG-AFTRA P&H",
+            )
+            for currency in ("USD", "EUR"):
+                UnionMinimum.objects.create(agreement=union, currency=currency, per_work=0)
+        minor = coogan_bps is not None
+        voiding = World("a", "USD", terms, split, union=union, minor=minor)
+        never = World("b", "EUR", terms, split, union=union, minor=minor)
         voided: set[str] = set()
         for batch in plan:
             voiding.record(batch)
@@ -172,6 +235,7 @@ def test_voided_works_leave_every_account_as_if_never_recorded(
     finally:
         transaction.savepoint_rollback(savepoint)
         django_settings.TIMBRE_PLATFORM_FEE_BPS = saved_fee
+        django_settings.TIMBRE_COOGAN_SET_ASIDE_BPS = saved_coogan
 
 
 def _batches_of(plan: list[list[Work]], ids: list[str]) -> list[tuple[list[Work], list[str]]]:

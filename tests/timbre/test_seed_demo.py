@@ -19,7 +19,8 @@ def test_seed_demo_is_safe_to_run_again() -> None:
     first = counts()
     call_command("seed_demo")
     assert counts() == first
-    assert VoiceModel.objects.filter(status="active").count() == 3
+    assert VoiceModel.objects.filter(status="active").count() == 4
+    assert Performer.objects.filter(is_minor=True).count() == 1
     assert Performer.objects.filter(is_living=False).count() == 1
 
 
@@ -35,6 +36,7 @@ def test_every_demo_account_logs_in_to_its_own_dashboard() -> None:
         "operator": "/",
         "pending": "/studio/",
         "namesake": "/studio/",
+        "guardian": "/studio/",
     }
     for role, email in PEOPLE.items():
         client = Client()
@@ -101,3 +103,19 @@ def test_the_demo_has_a_verified_brand_and_one_that_has_not_verified_yet() -> No
         "Northwind Coffee Roasters LLC"
     )
     assert "verified" not in licensees["Lumen Games"]
+
+
+def test_the_demo_has_a_union_offer_and_a_minor_with_a_set_aside() -> None:
+    from licensing.models import License
+    from royalties.models import Account, CooganTrust, Payee, Statement
+
+    call_command("seed_demo")
+    union = License.objects.get(offer_version__union_agreement__code="sag-aftra-commercials")
+    assert union.works.exists()
+    fund = Payee.objects.get(kind=Payee.Kind.UNION, union_agreement__isnull=False)
+    assert Statement.objects.get(payee=fund).earnings > 0
+    lily = Payee.objects.get(performer__is_minor=True, kind=Payee.Kind.PERFORMER)
+    [line] = Statement.objects.get(payee=lily).lines
+    assert line["set_aside"] > 0
+    assert Account.objects.filter(kind=Account.Kind.MINOR_TRUST, payee=lily).exists()
+    assert CooganTrust.objects.get(payee=lily).masked_reference == "•••• 0480"

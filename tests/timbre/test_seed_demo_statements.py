@@ -25,10 +25,13 @@ def test_the_demo_months_statements_verify_with_the_readme_command(
     closed = Statement.objects.filter(period__closed_at__isnull=False).exclude(jws="")
     assert closed.exists()
     jws = (files / "statement-june-USD.jws").read_text().strip()
-    stored = closed.get()  # June's, in dollars: the demo's only payee last month
+    stored = closed.get(payee__name="June Calloway")  # June's, in dollars
     assert stored.jws == jws and stored.period.month == previous_month(date.today())
     args = ("--key-file", str(files / "auditor.key"))
     assert run_statement_check(live_server.url, jws, tmp_path, *args) == 0
+    # The union fund's contributions (June's union offer, which Ada may read) verify too.
+    union = (files / "statement-sag-aftra-USD.jws").read_text().strip()
+    assert run_statement_check(live_server.url, union, tmp_path, *args) == 0
     assert (files / "log.vkey").read_text().strip().startswith("127.0.0.1")
     # Run again: the same key file still works, and no second key was made.
     keys = ApiKey.objects.count()

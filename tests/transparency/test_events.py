@@ -53,7 +53,7 @@ def test_a_voice_is_logged_once_when_it_first_goes_live(performer_alice: Any) ->
 def test_a_fresh_demo_has_a_log_and_a_signed_checkpoint() -> None:
     call_command("seed_demo")
     types = list(LogEntry.objects.values_list("event_type", flat=True))
-    assert types.count("voice.registered") == 3
+    assert types.count("voice.registered") == 4
     assert Checkpoint.objects.get().tree_size == len(types)
     call_command("seed_demo")
     assert LogEntry.objects.count() == len(types)

@@ -233,3 +233,73 @@ def test_every_payees_net_and_the_fee_add_up_to_the_gross(
         nets.append(line.net)
     assert line.gross == sum(prices)
     assert sum(nets) + line.fee == line.gross
+
+
+# --- union pension and health, a minor's set-aside ------------------------------------
+
+MINOR = LoggedSplit(1000, (("1", 7000), ("2", 3000)), set_aside=(("1", 1500),))
+UNION = LoggedSplit(1000, (("1", 7000), ("2", 3000)), pension_health=("9", 1100))
+
+
+def test_a_minors_set_aside_and_a_funds_contributions_are_replayed_work_by_work() -> None:
+    lic = replace(terms(), pension_health_bps=1100)
+    events = [
+        Recorded(0, "w0", "lic_a", 0, 0, replace(MINOR, pension_health=("9", 1100)), None, None),
+        Recorded(1, "w1", "lic_a", 0, 0, replace(MINOR, pension_health=("9", 1100)), None, None),
+        Voided(2, "w1", "lic_a", 1),
+    ]
+
+    def month(payee: str) -> Line:
+        return replay(
+            payee_id=payee,
+            month="2031-01",
+            tree_size=3,
+            terms={"lic_a": lic},
+            events=events,
+            counted=lambda i: True,
+            closes={},
+        ).lines["lic_a"]
+
+    # 101: the platform 10, payee 1 gets 64 (of 91, 70%) of which 15% (9.6 -> 10) is
+    # set aside; the fund 11% of the full price (11.11 -> 11), on top.
+    assert month("1") == Line(1, 0, 101, 0, 10, 54, 10)
+    assert month("2") == Line(1, 0, 101, 0, 10, 27, 0)
+    assert month("9") == Line(1, 0, 101, 0, 10, 11, 0)
+
+
+def test_a_set_aside_line_reads_back_and_a_wrong_one_is_named() -> None:
+    line = StatementLine("lic_a", Line(1, 0, 101, 0, 10, 54, 10))
+    payload = parse_json_strict(canonical_json(statement(line).to_json()))
+    assert payload["lines"][0]["set_aside"] == "10"
+    assert read_statement(payload).lines[0].amounts.set_aside == 10
+    # A line without a set-aside states none (statements signed before it existed).
+    plain = parse_json_strict(canonical_json(statement(StatementLine("lic_a", Line())).to_json()))
+    assert "set_aside" not in plain["lines"][0]
+    replayed = replay(
+        payee_id="1",
+        month="2031-01",
+        tree_size=12,
+        terms={"lic_a": terms()},
+        events=[recorded(0, MINOR)],
+        counted=lambda i: True,
+        closes={},
+    )
+    wrong = statement(StatementLine("lic_a", Line(1, 0, 101, 0, 10, 64, 0)))
+    difference = recompute(wrong, replayed, {"lic_a": terms()}).difference
+    assert difference is not None and difference.field == "net"
+    assert recompute(statement(line), replayed, {"lic_a": terms()}).difference is None
+
+
+def test_a_work_logged_with_another_pension_and_health_rate_than_signed_is_noted() -> None:
+    replayed = replay(
+        payee_id="9",
+        month="2031-01",
+        tree_size=12,
+        terms={"lic_a": replace(terms(), pension_health_bps=1000)},
+        events=[recorded(0, UNION)],
+        counted=lambda i: True,
+        closes={},
+    )
+    assert any("pension and health rate of 1100 bps" in note for note in replayed.notes)
+    # The fund is credited at the signed rate: 10% of 101, 10.1 -> 10.
+    assert replayed.lines["lic_a"].net == 10

@@ -44,6 +44,7 @@ PEOPLE = {
     "operator": "operator@demo.timbre",
     "pending": "priya@demo.timbre",
     "namesake": "june.c@demo.timbre",
+    "guardian": "guardian@demo.timbre",
 }
 
 
@@ -359,11 +360,138 @@ class Command(BaseCommand):
             fee_settle_manually(operator=operator, request=heritage, reference="DEMO-0002")
             heritage.refresh_from_db()
 
-        self._works(morning, skyforge, last_month)
+        union_offer = offer(
+            "june-porch-light",
+            "performer",
+            "Union TV commercials, US",
+            uses=["advertising"],
+            territories=["US"],
+            languages=["en"],
+            media=["tv", "online_video"],
+            max_term_days=365,
+            currency="USD",
+            upfront_fee=0,
+            per_work=2_000,
+            requires_approval=False,
+            union_agreement=self._union_agreement().code,
+        )
+        union_tv = request(
+            northwind,
+            union_offer,
+            "Morning Ritual TV spots (union)",
+            uses=["advertising"],
+            territories=["US"],
+            languages=["en-US"],
+            media=["tv"],
+            valid_from=last_month,
+        )
+        minor_offer = offer(
+            "lily-bright-spark",
+            "guardian",
+            "Online ads and e-learning, US",
+            uses=["advertising", "e_learning"],
+            territories=["US"],
+            languages=["en"],
+            media=["online_video", "e_learning"],
+            max_term_days=365,
+            currency="USD",
+            upfront_fee=0,
+            per_work=1_200,
+            requires_approval=False,
+        )
+        minor_ads = request(
+            northwind,
+            minor_offer,
+            "Morning Ritual kids' explainer",
+            uses=["advertising"],
+            territories=["US"],
+            languages=["en-US"],
+            media=["online_video"],
+            valid_from=last_month,
+        )
+
+        self._works(morning, skyforge, last_month, extra=[union_tv, minor_ads])
         cinema = {"language": "en-GB", "territory": "GB", "use": "advertising", "medium": "cinema"}
         self._record(getattr(heritage, "license", None), "heritage-cinema", 2, None, **cinema)
 
-    def _works(self, morning: Any, skyforge: Any, last_month: Any) -> None:
+    def _union_agreement(self) -> Any:
+        """A union agreement operators configured in the admin (demo rates)."""
+        from licensing.models import UnionAgreement, UnionMinimum
+
+        agreement, _ = UnionAgreement.objects.get_or_create(
+            code="sag-aftra-commercials",
+            defaults={
+                "name": "SAG-AFTRA Commercials Contract (demo rates)",
+                "pension_health_bps": 1100,
+                "fund_name": "SAG-AFTRA Pension & Health Plans",
+            },
+        )
+        UnionMinimum.objects.get_or_create(
+            agreement=agreement, currency="USD", defaults={"per_work": 1_500}
+        )
+        return agreement
+
+    def _minor(self, operator: User) -> None:
+        """Lily, a minor, whose guardian acts for her: a share of her earnings is set
+        aside in a blocked trust account (Coogan), paid to the trust her guardian names."""
+        guardian = self._user("guardian", "Rosa Moss (guardian of Lily Moss)")
+        rep, _ = Representative.objects.get_or_create(
+            user=guardian, defaults={"organisation": "Guardian of Lily Moss"}
+        )
+        authority = Authority.objects.filter(
+            representative=rep, performer__stage_name="Lily Moss"
+        ).first()
+        if authority is None:
+            from datetime import date
+
+            from django.utils import timezone
+
+            today = timezone.now().date()
+            authority = services.represented_performer_add(
+                representative=rep,
+                # Twelve: her guardian's consent ends on her 18th birthday.
+                date_of_birth=date(today.year - 12, 3, 14),
+                legal_name="Lily Anne Moss",
+                stage_name="Lily Moss",
+                bio="Twelve-year-old voice actor: bright, curious, a natural storyteller.",
+                is_living=True,
+                is_minor=True,
+                kind=Authority.Kind.GUARDIAN,
+                evidence=_pdf("Birth certificate and guardianship order (fictional)"),
+                evidence_name="guardianship.pdf",
+                evidence_description="Guardianship order (demo)",
+            )
+        if authority.status == Authority.Status.PENDING:
+            services.authority_verify(authority=authority, operator=operator)
+        self._voice(
+            guardian,
+            authority.performer,
+            "Lily — Bright Spark",
+            tone=440.0,
+            description="A bright, curious young voice for explainers and kids' learning.",
+            languages=["en-US"],
+            styles=["bright", "young", "curious"],
+            uses=["advertising", "e_learning"],
+            provider="ElevenLabs",
+            provider_ref="demo-lily-brightspark",
+        )
+
+    def _trust_named(self) -> None:
+        from royalties.models import Payee
+        from royalties.trust import coogan_trust_name
+
+        guardian = User.objects.get(email=PEOPLE["guardian"])
+        for payee in Payee.objects.filter(
+            kind=Payee.Kind.PERFORMER, performer__stage_name="Lily Moss", coogan_trust=None
+        ):
+            coogan_trust_name(
+                actor=guardian,
+                payee=payee,
+                institution="Golden State Coogan Trust (demo)",
+                reference="CT-DEMO-20480",
+            )
+
+    def _works(self, morning: Any, skyforge: Any, last_month: Any, extra: Any = ()) -> None:
         """Works under the demo licenses, last month (then closed) and this month."""
         from datetime import UTC, datetime
 
@@ -376,6 +504,14 @@ class Command(BaseCommand):
         record(
             getattr(morning, "license", None), "northwind-radio-oct", 24, mid_last_month, **radio
         )
+        # Under the union offer (pension & health on top) and on the minor's voice (part of
+        # her share set aside in trust): both on last month's closed statements.
+        union_tv, minor_ads = extra
+        tv = {**radio, "medium": "tv"}
+        record(getattr(union_tv, "license", None), "northwind-union-tv", 6, mid_last_month, **tv)
+        online = {**radio, "medium": "online_video"}
+        record(getattr(minor_ads, "license", None), "northwind-lily", 20, mid_last_month, **online)
+        self._trust_named()
         period_close(month=last_month)
         # Last month's usage invoice and payouts, left for the operator to settle by hand
         # on /operations/payments/ (the manual backend's money loop).
@@ -611,6 +747,7 @@ class Command(BaseCommand):
         services.audit_grant_give(actor=june, performer=june_p, auditor_email=PEOPLE["auditor"])
 
         self._delegation(operator, june, june_p)
+        self._minor(operator)
         self._licensing(operator)
         checkpoint_sign()
         self.stdout.write(

@@ -1,0 +1,72 @@
+"""A minor's Coogan trust: the blocked account a share of a minor performer's earnings is
+set aside in (booked by royalties.ledger.split_lines to the payee's ``minor_trust``
+account, which payouts never draw from), and the trust account the guardian names for
+it to be paid into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from registry.models import User
+from registry.policies import managed_performers
+from royalties.models import Account, CooganTrust, Payee, Posting
+
+__all__ = ["CooganTrust", "TrustHolding", "coogan_trust", "coogan_trust_name"]
+
+
+@transaction.atomic
+def coogan_trust_name(
+    *, actor: User, payee: Payee, institution: str, reference: str
+) -> CooganTrust:
+    """The guardian (or the performer's side, or an operator) names the trust account a
+    minor payee's set-aside is paid to; naming it again replaces it."""
+    performer = payee.performer
+    allowed = actor.is_staff or (
+        performer is not None and managed_performers(actor).filter(pk=performer.pk).exists()
+    )
+    if not allowed:
+        raise PermissionDenied("Only the performer's guardian or an operator names the trust.")
+    if payee.kind != Payee.Kind.PERFORMER or performer is None:
+        raise ValidationError({"payee": ["A trust account is named for a performer's own payee."]})
+    errors: dict[str, list[str]] = {}
+    institution, reference = institution.strip(), reference.strip()
+    if not institution:
+        errors["institution"] = ["Name the bank or trust company that holds the account."]
+    if not 4 <= len(reference) <= 100:
+        errors["reference"] = ["Give the account's number or reference (4 to 100 characters)."]
+    if errors:
+        raise ValidationError(errors)
+    trust, _ = CooganTrust.objects.update_or_create(
+        payee=payee,
+        defaults={
+            "institution": institution[:200],
+            "reference": reference,
+            "named_by": actor,
+            "named_at": timezone.now(),
+        },
+    )
+    return trust
+
+
+@dataclass(frozen=True)
+class TrustHolding:
+    held: int  # minor units set aside so far, not paid out
+    currency: str
+    trust: CooganTrust | None  # where it is paid to, once the guardian names it
+
+
+def coogan_trust(payee: Payee, currency: str) -> TrustHolding:
+    held = (
+        Posting.objects.filter(
+            account__kind=Account.Kind.MINOR_TRUST,
+            account__payee=payee,
+            account__currency=currency,
+        ).aggregate(t=Sum("amount"))["t"]
+        or 0
+    )
+    return TrustHolding(-held, currency, CooganTrust.objects.filter(payee=payee).first())
