@@ -11,7 +11,7 @@ from django.db import transaction
 
 from licensing.models import License, UnionAgreement
 from registry.models import Delegation, User, VoiceModel
-from registry.policies import require_power
+from registry.policies import is_minor_now, require_power
 from royalties.ledger import SplitBasis
 from royalties.models import EstateShare, Payee, VoiceSplit
 from royalties.rules import BPS
@@ -106,7 +106,8 @@ def split_basis(voice: VoiceModel) -> SplitBasis:
                     user=performer.user,
                 )
             payees = ((payee, BPS),)
-    rate = coogan_bps() if performer.is_minor else 0
+    # A minor until the 18th birthday, to the second (the periodic task records it later).
+    rate = coogan_bps() if is_minor_now(performer) else 0
     set_aside = tuple(
         (payee, rate)
         for payee, _ in payees

@@ -303,3 +303,21 @@ def test_the_pages_say_until_when_consent_runs(
     bob.force_login(brand_bob)
     page = bob.get(f"/licenses/{lic.license_id}/").content.decode()
     assert f"The performer's consent runs until {until}, before this license ends" in page
+
+
+def test_the_set_aside_stops_at_the_18th_birthday_to_the_second(
+    minor_mia: Performer, time_machine: Any
+) -> None:
+    """One rule for who is a minor: the split reads the birthday, not a flag a task sets."""
+    from royalties.splits import split_basis
+
+    gwen = minor_mia.authorities.get().representative.user
+    voice = f.VoiceFactory(performer=minor_mia, status="draft", created_by=gwen)
+    assert split_basis(voice).set_aside  # a minor: part of her share is set aside
+    born = minor_mia.date_of_birth
+    eighteen = datetime(born.year + 18, born.month, born.day, tzinfo=UTC)
+    time_machine.move_to(eighteen - timedelta(seconds=1), tick=False)
+    assert split_basis(voice).set_aside
+    time_machine.move_to(eighteen, tick=False)
+    assert minor_mia.is_minor  # not yet recorded by the task...
+    assert not split_basis(voice).set_aside  # ...but an adult's earnings are her own
