@@ -938,6 +938,13 @@ def delegation_grant(
     )
     delegation.log_index = entry.index
     delegation.save(update_fields=["log_index"])
+    words = ", ".join(dict(Delegation.Power.choices)[p].lower() for p in chosen)
+    hooks.send_after_commit(
+        [representative.user.email],
+        f"{performer.stage_name} delegated powers to you",
+        f"{performer.stage_name} delegated to you, until {ends_on.isoformat()}: {words}. "
+        "You can see it, and give it up, on your studio's Delegations page.",
+    )
     return delegation
 
 
@@ -968,6 +975,17 @@ def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
     locked.revoked_by = actor
     locked.revoked_log_index = entry.index
     locked.save(update_fields=["revoked_at", "revoked_by", "revoked_log_index"])
+    performer = locked.performer
+    told = [locked.representative.user.email]
+    if performer.user is not None:
+        told.append(performer.user.email)
+    hooks.send_after_commit(
+        [e for e in told if e != actor.email] or told,
+        f"A delegation for {performer.stage_name} has ended",
+        f"The delegation of powers for {performer.stage_name} to {locked.representative} "
+        f"ended today, before its last day ({locked.ends_on.isoformat()}). Requests, offers "
+        "and splits are the performer's own acts again.",
+    )
     return locked
 
 

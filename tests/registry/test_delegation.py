@@ -258,3 +258,21 @@ def test_the_api_grants_lists_and_revokes_and_keeps_others_out(
     assert ended.status_code == 200 and ended.json()["revoked_at"] is not None
     again = alice.post(f"/api/v1/delegations/{made['id']}/revoke")
     assert again.status_code == 400
+
+
+def test_the_representative_is_told_when_given_and_when_it_ends(
+    voice: Any,
+    agent_gina: Any,
+    gina_rep: Representative,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        delegation = _grant(voice, gina_rep, ["approve_requests"])
+    [given] = mailoutbox
+    assert given.to == ["gina@example.com"]
+    assert "approve or decline license requests" in given.body
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.delegation_revoke(actor=voice.performer.user, delegation=delegation)
+    ended = mailoutbox[-1]
+    assert ended.to == ["gina@example.com"] and "has ended" in ended.subject
