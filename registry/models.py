@@ -141,8 +141,10 @@ class IdentityStanding(models.TextChoices):
 
 
 def name_key(name: str) -> str:
-    """A name as compared for namesakes: case and spacing do not tell people apart."""
-    return " ".join(name.split()).casefold()
+    """How the registry compares people's and companies' names (a sign-up's against a
+    verified performer's, a brand's legal name against the verified ones): case, width
+    and spacing do not tell names apart."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 class Representative(models.Model):
@@ -232,8 +234,8 @@ class Brand(models.Model):
 
 
 def legal_name_key(name: str) -> str:
-    """How legal names are compared: case, width and spacing aside."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:200]
+    """A legal name's key as stored (the column is 200 characters): see name_key."""
+    return name_key(name)[:200]
 
 
 class BrandVerification(models.Model):
