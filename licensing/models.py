@@ -165,6 +165,12 @@ class OfferVersion(models.Model):
     union_agreement = models.ForeignKey(
         UnionAgreement, null=True, blank=True, on_delete=models.PROTECT, related_name="versions"
     )
+    # The agreement's terms as they stood when the version was published: a later change
+    # to the agreement in the admin applies to offers published after it, never to this
+    # version's requests and licenses (the brand asked on these).
+    union_code = models.CharField(max_length=40, blank=True)
+    union_name = models.CharField(max_length=200, blank=True)
+    union_pension_health_bps = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -190,6 +196,17 @@ class OfferVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.offer} v{self.number}"
+
+    @property
+    def union_terms(self) -> dict[str, object] | None:
+        """The union agreement's terms this version follows, as published (or None)."""
+        if self.union_agreement_id is None or self.union_pension_health_bps is None:
+            return None
+        return {
+            "code": self.union_code,
+            "name": self.union_name,
+            "pension_health_bps": self.union_pension_health_bps,
+        }
 
 
 class LicenseRequest(models.Model):

@@ -104,7 +104,7 @@ class OfferVersionOut(serializers.Serializer):
     exclusive = serializers.BooleanField()
     measured_only = serializers.BooleanField()
     verified_brands_only = serializers.BooleanField()
-    union_agreement = UnionAgreementOut(allow_null=True)
+    union_agreement = UnionAgreementOut(source="union_terms", allow_null=True)
 
 
 class OfferOut(serializers.Serializer):

@@ -236,7 +236,13 @@ def _checked_terms(voice: VoiceModel, t: OfferTerms) -> dict[str, Any]:
         ),
     }
     if not errors:
-        out["union_agreement"] = check("union_agreement", lambda: _union_agreement(t, currency))
+        agreement = check("union_agreement", lambda: _union_agreement(t, currency))
+        out["union_agreement"] = agreement
+        if agreement is not None:
+            # Frozen with the version: the admin may change the agreement later.
+            out["union_code"] = agreement.code
+            out["union_name"] = agreement.name
+            out["union_pension_health_bps"] = agreement.pension_health_bps
     if errors:
         raise ValidationError(errors)
     return {
@@ -574,7 +580,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
     voice = req.voice
     performer = voice.performer
     verified = req.brand.verification()
-    agreement = version.union_agreement
+    union = union_breakdown_of_version(version)
     return license_document(
         license_id=license_id,
         issuer=settings.TIMBRE_ORIGIN,
@@ -603,9 +609,7 @@ def build_document(*, license_id: str, req: LicenseRequest, issued_at: datetime)
         licensee_verified=(
             (verified.legal_name, verified.domain, verified.method) if verified else None
         ),
-        union=None
-        if agreement is None
-        else (agreement.code, agreement.name, agreement.pension_health_bps),
+        union=None if union is None else (union.code, union.name, union.pension_health_bps),
     )
 
 
@@ -635,13 +639,13 @@ class UnionBreakdown:
 
 
 def union_breakdown_of_version(version: OfferVersion) -> UnionBreakdown | None:
-    agreement = version.union_agreement
-    if agreement is None:
+    """As the version was published (the agreement's terms then, not today's)."""
+    if version.union_agreement_id is None or version.union_pension_health_bps is None:
         return None
     return UnionBreakdown(
-        agreement.code,
-        agreement.name,
-        agreement.pension_health_bps,
+        version.union_code,
+        version.union_name,
+        version.union_pension_health_bps,
         version.currency,
         version.per_work,
     )

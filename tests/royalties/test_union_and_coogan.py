@@ -198,7 +198,34 @@ def test_the_signed_license_states_the_agreement_and_its_rate_and_pages_show_the
     assert 'id="union-total">2220 USD<' in page
     offer_page = client.get(f"/offers/{lic.offer_version.offer_id}/").content.decode()
     assert 'id="union-breakdown"' in offer_page
-    assert "pension &amp; health (15%), on top" in offer_page  # the agreement's rate now
+    # The offer was published at 11%: its requests are asked, and licensed, at 11%; the
+    # new rate is for offers published after the change.
+    assert "pension &amp; health (11%), on top" in offer_page
+
+
+def test_a_change_to_the_agreement_does_not_reach_requests_already_made_on_an_offer(
+    voice: Any, brand_bob: Any, operator: Any, sag: Any
+) -> None:
+    """The brand asked at the rate the offer was published with; a later change in the
+    admin (even raising the rate and closing the agreement) does not bill it more."""
+    from licensing import services as licensing
+    from tests.licensing.helpers import request_input
+
+    offer = licensing.offer_publish(
+        actor=voice.performer.user,
+        voice=voice,
+        title="Union spots",
+        offer_terms=offer_terms(
+            per_work=2000, upfront_fee=0, minimum_guarantee=0, union_agreement=sag.code
+        ),
+    )
+    brand = brand_bob.brand_memberships.get().brand
+    req = licensing.request_submit(actor=brand_bob, brand=brand, offer=offer, data=request_input())
+    UnionAgreement.objects.filter(pk=sag.pk).update(pension_health_bps=9999, active=False)
+    licensing.request_decide(actor=voice.performer.user, request=req, approve=True)
+    lic = licensing.license_settle_manually(operator=operator, request=req, invoice_ref="INV")
+    assert lic.document["royalty"]["union"]["pension_health_bps"] == "1100"
+    assert _record(lic, ["x"])[0].as_json()["pension_health"] == 220
 
 
 def test_a_union_work_charges_the_brand_on_top_and_pays_the_fund_not_the_performer(
