@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from licensing.models import License, UnionAgreement
-from registry.models import Delegation, User, VoiceModel
+from registry.models import Delegation, Performer, User, VoiceModel
 from registry.policies import is_minor_now, require_power
 from royalties.ledger import SplitBasis
 from royalties.models import EstateShare, Payee, VoiceSplit
@@ -31,16 +31,31 @@ def voice_splits_set(
     """Replace the voice's splits. They apply to works recorded from now on; what was
     already posted to the ledger stays as it was."""
     require_power(actor, voice.performer, Delegation.Power.CHANGE_SPLITS)
+    performer = voice.performer
+    if is_minor_now(performer):
+        raise ValidationError(
+            {
+                "shares": [
+                    f"{performer.stage_name} is a minor: the earnings are theirs (with the "
+                    "Coogan set-aside held in trust) until their 18th birthday, when splits "
+                    "can be set."
+                ]
+            }
+        )
+    kinds = _split_kinds(performer)
     errors: list[str] = []
     if not shares:
         errors.append("Give at least one payee.")
     for share in shares:
-        if share.kind not in Payee.Kind.values:
-            errors.append(f"{share.kind!r} is not a payee kind ({', '.join(Payee.Kind.values)}).")
+        if share.kind not in kinds:
+            errors.append(f"{share.kind!r} is not a payee kind here ({', '.join(kinds)}).")
         if not 1 <= share.bps <= BPS:
             errors.append(f"{share.name}: a share is between 1 and 10000 basis points.")
-        if not share.name.strip():
+        name = share.name.strip()
+        if not name:
             errors.append("Every payee needs a name.")
+        elif len(name) > 200 or "\x00" in name:
+            errors.append("A payee's name is at most 200 characters, with no NUL character.")
     if sum(s.bps for s in shares) != BPS:
         total = sum(s.bps for s in shares)
         errors.append(f"Shares must add up to 100% (10000 bps); they add up to {total / 100:g}%.")
@@ -49,18 +64,24 @@ def voice_splits_set(
     if errors:
         raise ValidationError({"shares": errors})
     VoiceModel.objects.select_for_update().get(pk=voice.pk)  # one change at a time per voice
-    performer = voice.performer
     VoiceSplit.objects.filter(voice=voice).delete()
     rows = []
     for share in shares:
         payee, _ = Payee.objects.get_or_create(
             kind=share.kind,
-            name=share.name.strip()[:200],
+            name=share.name.strip(),
             performer=performer,
             defaults={"user": performer.user if share.kind == Payee.Kind.PERFORMER else None},
         )
         rows.append(VoiceSplit.objects.create(voice=voice, payee=payee, bps=share.bps))
     return rows
+
+
+def _split_kinds(performer: Performer) -> tuple[str, ...]:
+    """Whom a voice's royalties may be split to: the performer (their estate once they
+    have died) and agents. A union's fund is paid by its agreement, never by a split."""
+    own = Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE
+    return (own, Payee.Kind.AGENT)
 
 
 def platform_fee_bps() -> int:
@@ -78,7 +99,12 @@ def split_basis(voice: VoiceModel) -> SplitBasis:
     aside in a blocked trust account (``TIMBRE_COOGAN_SET_ASIDE_BPS``): read here, once
     per voice per use case, so that booking a batch costs no query per work."""
     performer = voice.performer
-    rows = list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
+    # A minor's earnings are the minor's own (splits cannot be set while a minor).
+    rows = (
+        []
+        if is_minor_now(performer)
+        else list(VoiceSplit.objects.filter(voice=voice).select_related("payee").order_by("pk"))
+    )
     if rows:
         payees = tuple((r.payee, r.bps) for r in rows)
     else:
@@ -95,7 +121,10 @@ def split_basis(voice: VoiceModel) -> SplitBasis:
             # A voice the estate registered after the death: the estate's recorded shares.
             payees = tuple((h.payee, h.bps) for h in heirs)
         else:
-            payee = Payee.objects.filter(performer=performer).order_by("pk").first()
+            # The performer's own payee (the estate's once they have died), never an
+            # agent another voice's split named.
+            own = Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE
+            payee = Payee.objects.filter(performer=performer, kind=own).order_by("pk").first()
             if payee is None:
                 payee = Payee.objects.create(
                     kind=Payee.Kind.PERFORMER if performer.is_living else Payee.Kind.ESTATE,

@@ -163,7 +163,7 @@ def two_closed_months(
         [
             ("performer", "Alice Avery", 6000),
             ("agent", "Gina Talent", 3000),
-            ("union", "SAG-AFTRA P&H", 1000),
+            ("agent", "Marlow Management", 1000),
         ],
     )
     _record(small, [f"r{n}" for n in range(4)], revenue=10_000)
@@ -219,8 +219,8 @@ def test_every_payees_statement_agrees_with_the_log_and_the_signed_terms(
         assert run_statement_check(live_server.url, stored.jws, tmp_path, *args) == 0
     # Someone else's January is not this payee's previous statement.
     alice, gina = (
-        Statement.objects.get(payee__kind=kind, currency="USD", period__month=month)
-        for kind, month in (("performer", FEB), ("agent", JAN))
+        Statement.objects.get(payee__name=name, currency="USD", period__month=month)
+        for name, month in (("Alice Avery", FEB), ("Gina Talent", JAN))
     )
     wrong = tmp_path / "wrong.jws"
     wrong.write_text(gina.jws)
