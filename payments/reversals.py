@@ -218,6 +218,8 @@ def dispute_closed(dispute: dict[str, Any], event: dict[str, Any]) -> None:
                 gross=p.gross,
                 recouped=p.recouped,
                 fee=p.fee,
+                set_aside=p.set_aside,
+                pension_health=p.pension_health,
             ).negated()
             for p in postings
         ],

@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from registry.models import User
-from registry.policies import managed_performers
+from registry.policies import consent_capacity
 from royalties.models import Account, CooganTrust, Payee, Posting
 
 __all__ = ["CooganTrust", "TrustHolding", "coogan_trust", "coogan_trust_name"]
@@ -23,28 +23,36 @@ __all__ = ["CooganTrust", "TrustHolding", "coogan_trust", "coogan_trust_name"]
 def coogan_trust_name(
     *, actor: User, payee: Payee, institution: str, reference: str
 ) -> CooganTrust:
-    """The guardian (or the performer's side, or an operator) names the trust account a
-    minor payee's set-aside is paid to; naming it again replaces it."""
+    """Whoever consents for the performer names the trust account a minor payee's
+    set-aside is paid to: the guardian while the performer is a minor, the performer once
+    an adult (an agent may not, delegation or not: it is where a child's money goes), or
+    an operator. Naming it again replaces it."""
     performer = payee.performer
     allowed = actor.is_staff or (
-        performer is not None and managed_performers(actor).filter(pk=performer.pk).exists()
+        performer is not None and consent_capacity(actor, performer) is not None
     )
     if not allowed:
-        raise PermissionDenied("Only the performer's guardian or an operator names the trust.")
+        raise PermissionDenied("Only the performer's guardian (or an operator) names the trust.")
     if payee.kind != Payee.Kind.PERFORMER or performer is None:
         raise ValidationError({"payee": ["A trust account is named for a performer's own payee."]})
     errors: dict[str, list[str]] = {}
     institution, reference = institution.strip(), reference.strip()
-    if not institution:
-        errors["institution"] = ["Name the bank or trust company that holds the account."]
-    if not 4 <= len(reference) <= 100:
-        errors["reference"] = ["Give the account's number or reference (4 to 100 characters)."]
+    if not institution or len(institution) > 200 or not institution.isprintable():
+        errors["institution"] = [
+            "Name the bank or trust company that holds the account (at most 200 characters, "
+            "no control characters)."
+        ]
+    if not 4 <= len(reference) <= 100 or not reference.isprintable():
+        errors["reference"] = [
+            "Give the account's number or reference (4 to 100 characters, no control "
+            "characters)."
+        ]
     if errors:
         raise ValidationError(errors)
     trust, _ = CooganTrust.objects.update_or_create(
         payee=payee,
         defaults={
-            "institution": institution[:200],
+            "institution": institution,
             "reference": reference,
             "named_by": actor,
             "named_at": timezone.now(),

@@ -286,8 +286,8 @@ def coogan_trust_set(request: HttpRequest, payee_id: int) -> HttpResponse:
         trust.coogan_trust_name(
             actor=signed_in_user(request),
             payee=payee,
-            institution=request.POST.get("institution", "")[:200],
-            reference=request.POST.get("reference", "")[:100],
+            institution=request.POST.get("institution", ""),
+            reference=request.POST.get("reference", ""),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -28,6 +28,7 @@ from royalties.models import Account, CooganTrust, Payee, Statement
 from royalties.services import WorkInput, work_void, works_record
 from royalties.statements import compute, period_close
 from royalties.trust import coogan_trust, coogan_trust_name
+from tests import factories as f
 from tests.licensing.helpers import offer_terms
 from tests.royalties.helpers import issue, run_statement_check
 from transparency.models import LogEntry
@@ -303,10 +304,19 @@ def test_voiding_a_union_work_takes_the_pension_and_health_back(
 # --- Coogan ---------------------------------------------------------------------------
 
 
-def _minor(voice: Any) -> None:
-    """The performer is a minor when the works are booked (a guardian acts for them)."""
+def _minor(voice: Any) -> Any:
+    """The performer is a minor when the works are booked; returns their guardian (with
+    verified authority), who acts for them."""
     Performer.objects.filter(pk=voice.performer_id).update(is_minor=True)
     voice.performer.refresh_from_db()
+    guardian = voice.performer.authorities.filter(kind="guardian").first()
+    if guardian is None:
+        guardian = f.AuthorityFactory(
+            performer=voice.performer,
+            kind="guardian",
+            representative__user__email="rosa@example.com",
+        )
+    return guardian.representative.user
 
 
 def _plain_license(voice: Any, brand_user: Any, operator: Any) -> Any:
@@ -318,7 +328,7 @@ def test_a_minors_set_aside_is_booked_to_a_blocked_trust_and_shown_on_the_statem
 ) -> None:
     time_machine.move_to(_at(1, 5, 9), tick=False)
     lic = _plain_license(voice, brand_bob, operator)
-    _minor(voice)
+    guardian = _minor(voice)
     time_machine.move_to(_at(1, 10, 9), tick=False)
     _record(lic, ["a", "b", "c"])
     payee = _performer_payee(voice)
@@ -334,7 +344,7 @@ def test_a_minors_set_aside_is_booked_to_a_blocked_trust_and_shown_on_the_statem
     assert (line["gross"], line["amount"], line["set_aside"]) == (6000, 4590, 810)
     assert stored.earnings == 4590
     coogan_trust_name(
-        actor=voice.performer.user,
+        actor=guardian,
         payee=payee,
         institution="First Coogan Trust Bank",
         reference="CT-000012345678",
@@ -387,22 +397,31 @@ def test_voiding_a_minors_work_takes_the_set_aside_back_exactly(
     assert _balance(Account.Kind.BRAND_RECEIVABLE, brand=lic.brand) == 1999 + 220
 
 
-def test_only_the_performers_side_names_the_trust(
-    voice: Any, brand_bob: Any, outsider_carol: Any
+def test_only_the_guardian_names_the_trust(
+    voice: Any, brand_bob: Any, outsider_carol: Any, agent_gina: Any
 ) -> None:
-    _minor(voice)
+    """Where a child's money goes is the guardian's to say: not an outsider's, not an
+    agent's (verified authority or not), not the minor's own account."""
+    guardian = _minor(voice)
     payee = Payee.objects.create(kind=Payee.Kind.PERFORMER, name="Alice", performer=voice.performer)
     from django.core.exceptions import PermissionDenied
 
-    with pytest.raises(PermissionDenied):
-        coogan_trust_name(actor=outsider_carol, payee=payee, institution="Bank", reference="123456")
+    for someone in (outsider_carol, agent_gina, voice.performer.user):
+        with pytest.raises(PermissionDenied):
+            coogan_trust_name(actor=someone, payee=payee, institution="Bank", reference="123456")
     with pytest.raises(ValidationError) as short:
-        coogan_trust_name(
-            actor=voice.performer.user, payee=payee, institution="Bank", reference="12"
-        )
+        coogan_trust_name(actor=guardian, payee=payee, institution="Bank", reference="12")
     assert "reference" in short.value.message_dict
     client = Client()
-    client.force_login(voice.performer.user)
+    client.force_login(guardian)
+    # Control characters and over-long input are refused whole, never cut short.
+    for bad in (
+        {"institution": "B\x00ank", "reference": "ACCT-998877"},
+        {"institution": "Coogan Savings", "reference": "\x00\x00\x00\x00\x00"},
+        {"institution": "Coogan Savings", "reference": "9" * 100_000},
+    ):
+        client.post(f"/studio/earnings/trust/{payee.pk}/", bad)
+        assert not CooganTrust.objects.exists()
     response = client.post(
         f"/studio/earnings/trust/{payee.pk}/",
         {"institution": "Coogan Savings", "reference": "ACCT-998877"},
@@ -546,3 +565,45 @@ def test_a_performer_picks_the_agreement_on_the_offer_form(voice: Any, sag: Any)
     assert "sets a minimum fee of 1500 USD minor units per work" in refused.content.decode()
     assert client.post(url, {**form, "per_work": 1500}).status_code == 302
     assert voice.offers.get().current.union_agreement == sag
+
+
+def test_a_won_dispute_restores_the_set_aside_with_the_rest(
+    voice: Any, brand_bob: Any, operator: Any
+) -> None:
+    """A minor's upfront fee is charged back, then the dispute is won: the statement's
+    set-aside and the trust's balance agree again (nothing of it dropped)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from core.months import month_start
+    from licensing import services as licensing
+    from payments import fees, reversals
+    from payments.models import FeePayment
+    from royalties.statements import compute
+    from tests.licensing.helpers import request_input
+
+    offer = licensing.offer_publish(
+        actor=voice.performer.user,
+        voice=voice,
+        title="Fee",
+        offer_terms=offer_terms(upfront_fee=10_001, minimum_guarantee=0, per_work=200),
+    )
+    brand = brand_bob.brand_memberships.get().brand
+    req = licensing.request_submit(actor=brand_bob, brand=brand, offer=offer, data=request_input())
+    licensing.request_decide(actor=voice.performer.user, request=req, approve=True)
+    req.refresh_from_db()
+    _minor(voice)
+    lic = fees.fee_settle_manually(operator=operator, request=req, reference="BANK-1")
+    FeePayment.objects.filter(license=lic).update(charge_id="ch_x")
+    payee = _performer_payee(voice)
+    month = month_start(timezone.now().date())
+    [before] = compute(payee, month, "USD").lines
+    assert before["set_aside"] == _balance(Account.Kind.MINOR_TRUST, payee=payee) * -1 > 0
+    dispute = {"id": "dp_x", "charge": "ch_x", "amount": 10_001}
+    with transaction.atomic():
+        reversals.dispute_created({**dispute, "status": "needs_response"}, {})
+    with transaction.atomic():
+        reversals.dispute_closed({**dispute, "status": "won"}, {})
+    [after] = compute(payee, month, "USD").lines
+    assert after["set_aside"] == before["set_aside"]
+    assert after["set_aside"] == -_balance(Account.Kind.MINOR_TRUST, payee=payee)
