@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 _DECIMAL = re.compile(r"[0-9]{1,19}")
 
@@ -33,3 +34,18 @@ def parse_month(raw: str | None) -> date | None:
         return date(int(match[1]), int(match[2]), 1)
     except ValueError:
         return None
+
+
+def parse_percent_bps(raw: str) -> int:
+    """A percentage as people type it ("12.5", "100") in basis points, exactly: at most
+    two decimals, finite, not negative. ValueError otherwise (never a rounded guess)."""
+    try:
+        value = Decimal(raw.strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"{raw!r} is not a number") from exc
+    if not value.is_finite() or value < 0 or value > 10**6:
+        raise ValueError(f"{raw!r} is not a percentage")
+    bps = value * 100
+    if bps != bps.to_integral_value():
+        raise ValueError(f"{raw!r} has more than two decimals")
+    return int(bps)

@@ -67,8 +67,11 @@ def _checked_heirs(heirs: Sequence[Heir]) -> list[tuple[Heir, User | None]]:
     if not heirs:
         errors.append("Name the estate, or each heir with a share.")
     for heir in heirs:
-        if not heir.name.strip():
+        name = heir.name.strip()
+        if not name:
             errors.append("Every payee needs a name.")
+        elif len(name) > 200 or not name.isprintable():
+            errors.append("A payee's name is at most 200 characters, with no control characters.")
         if not 1 <= heir.bps <= rules.BPS:
             errors.append(f"{heir.name}: a share is between 0.01% and 100%.")
     total = sum(h.bps for h in heirs)
@@ -137,7 +140,7 @@ def _estate_set(performer: Performer, checked: list[tuple[Heir, User | None]]) -
     for heir, user in checked:
         payee, _ = Payee.objects.get_or_create(
             kind=Payee.Kind.ESTATE,
-            name=heir.name.strip()[:200],
+            name=heir.name.strip(),
             performer=performer,
             defaults={"user": user},
         )

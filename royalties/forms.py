@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core.parsing import parse_percent_bps
 from registry.models import Performer
 from royalties.estates import Heir
 
@@ -24,11 +23,15 @@ def _heirs(text: str) -> list[Heir]:
                 f"Line {number}: write `name, percent` or `name, percent, email`."
             )
         try:
-            bps = int((Decimal(parts[1]) * 100).to_integral_exact())
-        except (InvalidOperation, ArithmeticError, ValueError) as exc:
+            bps = parse_percent_bps(parts[1])
+        except ValueError as exc:
             raise ValidationError(
                 f"Line {number}: {parts[1]!r} is not a percentage with at most two decimals."
             ) from exc
+        if len(parts[0]) > 200 or not parts[0].isprintable():
+            raise ValidationError(
+                f"Line {number}: a name is at most 200 characters, with no control characters."
+            )
         heirs.append(Heir(name=parts[0], bps=bps, email=parts[2] if len(parts) == 3 else ""))
     if not heirs:
         raise ValidationError("Name the estate, or each heir with a share.")

@@ -44,8 +44,7 @@ def coogan_trust_name(
         ]
     if not 4 <= len(reference) <= 100 or not reference.isprintable():
         errors["reference"] = [
-            "Give the account's number or reference (4 to 100 characters, no control "
-            "characters)."
+            "Give the account's number or reference (4 to 100 characters, no control characters)."
         ]
     if errors:
         raise ValidationError(errors)

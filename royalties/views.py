@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 
 from core.months import month_start
-from core.parsing import parse_month
+from core.parsing import parse_month, parse_percent_bps
 from licensing.models import License
 from registry.models import Brand, PerformerDeath, VoiceModel
 from registry.policies import managed_performers, signed_in_user
@@ -196,8 +196,8 @@ def voice_splits(request: HttpRequest, slug: str) -> HttpResponse:
                         {"shares": [f"Line {number}: write `kind, name, percent`."]}
                     )
                 try:
-                    bps = int((Decimal(parts[2]) * 100).to_integral_exact())
-                except (InvalidOperation, ArithmeticError, ValueError) as exc:
+                    bps = parse_percent_bps(parts[2])
+                except ValueError as exc:
                     raise ValidationError(
                         {
                             "shares": [

@@ -432,6 +432,11 @@ def test_the_page_is_for_staff_only(client: Any, performer_alice: Any, voice: An
         ({"evidence": SimpleUploadedFile("c.pdf", b"hello", content_type="application/pdf")}, b""),
         ({"heirs": "Ann, 50\nBen, 40"}, b"add up to 100%"),
         ({"heirs": "Ann fifty"}, b"write `name, percent`"),
+        # Found by review: a share rounded without a word, names that crashed the page.
+        ({"heirs": "Ann, 50.005\nBen, 49.995"}, b"at most two decimals"),
+        ({"heirs": "A" * 201 + ", 50\n" + "A" * 200 + "y, 50"}, b"at most 200 characters"),
+        ({"heirs": "Ann\x07, 100"}, b"no control characters"),
+        ({"heirs": "Ann\x00, 100"}, b"Null characters are not allowed"),
     ],
 )
 def test_the_page_answers_bad_input_with_a_400_that_says_what_is_wrong(

@@ -82,3 +82,14 @@ def test_a_minors_earnings_are_their_own_until_18(db: None) -> None:
     basis = split_basis(voice)
     [(payee, _)] = basis.payees
     assert payee.kind == "performer" and basis.set_aside == ((payee, 1500),)
+
+
+def test_a_percentage_with_more_than_two_decimals_is_refused_not_rounded(voice: Any) -> None:
+    client = Client()
+    client.force_login(voice.performer.user)
+    page = client.post(
+        f"/studio/voices/{voice.slug}/splits/",
+        {"shares": "performer, Alice, 87.505\nagent, Gina, 12.495"},
+    )
+    assert page.status_code == 200 and "at most two decimals" in page.content.decode()
+    assert not VoiceSplit.objects.exists()
