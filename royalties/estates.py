@@ -151,17 +151,25 @@ def _estate_set(performer: Performer, checked: list[tuple[Heir, User | None]]) -
     return shares
 
 
-def _moved(price: int, booked: ledger.SplitBasis, heirs: Sequence[EstateShare]) -> dict[int, int]:
-    """What moving one work's payees' part to the heirs does to each payee (by id; a
-    positive amount is a debit, taking from what the payee is owed)."""
+_Key = tuple[str, int]  # (account kind, payee id)
+
+
+def _moved(price: int, booked: ledger.SplitBasis, heirs: Sequence[EstateShare]) -> dict[_Key, int]:
+    """What moving one work's payees' part to the heirs does to each account (a positive
+    amount is a debit, taking from what is owed). A payee's part is what its payable was
+    credited and, for a minor, what was set aside in its trust: the heirs get the whole
+    share, and the trust gives back its part too (nothing counted twice)."""
     split = rules.distribute(price, fee_bps=booked.fee_bps, split_bps=[b for _, b in booked.payees])
-    moved: dict[int, int] = defaultdict(int)
+    moved: dict[_Key, int] = defaultdict(int)
     for (payee, _), share in zip(booked.payees, split.payees, strict=True):
-        moved[payee.pk] += share
+        aside = rules.set_aside(share, booked.aside_bps(payee))
+        moved[(Account.Kind.PAYEE_PAYABLE, payee.pk)] += share - aside
+        if aside:
+            moved[(Account.Kind.MINOR_TRUST, payee.pk)] += aside
     for heir, share in zip(
         heirs, rules.allocate(sum(split.payees), [h.bps for h in heirs]), strict=True
     ):
-        moved[heir.payee_id] -= share
+        moved[(Account.Kind.PAYEE_PAYABLE, heir.payee_id)] -= share
     return moved
 
 
@@ -170,19 +178,26 @@ def _post_transfer(
     source: str,
     currency: str,
     lic: License,
-    moved: dict[int, int],
+    moved: dict[_Key, int],
     payees: dict[int, Payee],
     memo: str,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry | None:
     accounts = ledger.Accounts()
-    lines = [
-        ledger.Line(
-            accounts.get(Account.Kind.PAYEE_PAYABLE, currency, payee=payees[pk]), amount, lic
-        )
-        for pk, amount in sorted(moved.items())
-        if amount
-    ]
+    lines = []
+    for (kind, pk), amount in sorted(moved.items()):
+        if not amount:
+            continue
+        if kind == Account.Kind.PAYEE_PAYABLE:
+            # The statement's set-aside moves with it: what the trust gave back.
+            aside = moved.get((Account.Kind.MINOR_TRUST, pk), 0)
+            lines.append(
+                ledger.Line(
+                    accounts.get(kind, currency, payee=payees[pk]), amount, lic, set_aside=-aside
+                )
+            )
+        else:
+            lines.append(ledger.Line(accounts.get(kind, currency, payee=payees[pk]), amount, lic))
     if not lines:
         return None
     return ledger.post(
@@ -217,12 +232,12 @@ def estate_transfer(*, death: PerformerDeath) -> list[JournalEntry]:
         assert entry.split is not None
         booked = ledger.SplitBasis.from_json(entry.split)
         payees = {p.pk: p for p, _ in booked.payees} | {h.payee_id: h.payee for h in heirs}
-        moved: dict[int, int] = defaultdict(int)
+        moved: dict[_Key, int] = defaultdict(int)
         works = list(Work.objects.filter(entry=entry).select_related("license"))
         for work in works:
             if work.voided_at is None:
-                for pk, amount in _moved(work.price, booked, heirs).items():
-                    moved[pk] += amount
+                for key, amount in _moved(work.price, booked, heirs).items():
+                    moved[key] += amount
         transfer = _post_transfer(
             source=f"{death.pk}:{entry.pk}",
             currency=entry.currency,
@@ -251,7 +266,7 @@ def estate_transfer_void(*, work: Work) -> JournalEntry | None:
     )
     booked = ledger.SplitBasis.from_json(work.entry.split)
     payees = {p.pk: p for p, _ in booked.payees} | {h.payee_id: h.payee for h in heirs}
-    back = {pk: -amount for pk, amount in _moved(work.price, booked, heirs).items()}
+    back = {key: -amount for key, amount in _moved(work.price, booked, heirs).items()}
     return _post_transfer(
         source=f"{death.pk}:void:{work.work_id}",
         currency=work.currency,

@@ -500,28 +500,75 @@ def test_the_estates_statement_is_its_executors_to_read_not_the_late_performers_
     booked=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=4),
     heirs=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=4),
     fee_bps=st.integers(min_value=0, max_value=10_000),
+    aside_bps=st.integers(min_value=0, max_value=10_000),
 )
 def test_moving_works_to_the_heirs_creates_and_loses_no_minor_unit(
-    prices: list[int], booked: list[int], heirs: list[int], fee_bps: int
+    prices: list[int], booked: list[int], heirs: list[int], fee_bps: int, aside_bps: int
 ) -> None:
     """Each work's payees' part leaves the payees it was booked to, exactly, and reaches
-    the heirs whole: the moves sum to zero and the platform's fee is never touched."""
+    the heirs whole: the moves sum to zero and the platform's fee is never touched. A
+    minor's part leaves both the payable and the trust, each what it was credited."""
     booked_bps, heir_bps = rules.allocate(10_000, booked), rules.allocate(10_000, heirs)
     if 0 in booked_bps or 0 in heir_bps:
         return
-    basis = ledger.SplitBasis(
-        fee_bps, tuple((Payee(pk=i + 1), bps) for i, bps in enumerate(booked_bps))
-    )
+    payees = tuple((Payee(pk=i + 1), bps) for i, bps in enumerate(booked_bps))
+    # The first payee is a minor performer: part of their share was set aside in trust.
+    basis = ledger.SplitBasis(fee_bps, payees, ((payees[0][0], aside_bps),) if aside_bps else ())
     shares = [EstateShare(payee_id=100 + i, bps=bps) for i, bps in enumerate(heir_bps)]
     total: dict[int, int] = {}
+    trust = 0
     for price in prices:
-        for pk, amount in _moved(price, basis, shares).items():
+        for (kind, pk), amount in _moved(price, basis, shares).items():
             total[pk] = total.get(pk, 0) + amount
+            if kind == Account.Kind.MINOR_TRUST:
+                trust += amount
     assert sum(total.values()) == 0
     parts = [rules.distribute(p, fee_bps=fee_bps, split_bps=booked_bps) for p in prices]
+    assert trust == sum(rules.set_aside(d.payees[0], aside_bps) for d in parts)
     for i in range(len(booked_bps)):
         assert total.get(i + 1, 0) == sum(d.payees[i] for d in parts)
     assert all(total.get(100 + i, 0) <= 0 for i in range(len(heir_bps)))
     assert -sum(total.get(100 + i, 0) for i in range(len(heir_bps))) == sum(
         sum(d.payees) for d in parts
     )
+
+
+def test_a_minors_works_move_to_the_estate_with_what_was_set_aside_in_trust(
+    voice: Any, brand_bob: Any, operator: Any
+) -> None:
+    """Found by review: the transfer took the whole share from the payable, though a
+    minor's set-aside had gone to the trust, so the trust's part was counted twice."""
+    lic = issue(
+        voice,
+        brand_bob,
+        operator,
+        terms={
+            "per_work": 2000,
+            "per_second": "0",
+            "revenue_share_bps": 0,
+            "minimum_guarantee": 0,
+            "upfront_fee": 0,
+            "max_works": None,
+            "max_seconds": None,
+        },
+        media=["tv"],
+        languages=["en-US"],
+    )
+    Performer.objects.filter(pk=voice.performer_id).update(is_minor=True)
+    voice.performer.refresh_from_db()
+    first, _ = record(lic, "a"), record(lic, "b")
+    payee = Payee.objects.get(performer=voice.performer, kind="performer")
+    trust = Account.objects.get(kind=Account.Kind.MINOR_TRUST, payee=payee)
+    assert -ledger.balance(trust) == 2 * 270 and owed(payee) == 2 * 1530
+    record_death(operator, voice.performer, died=today())
+    estate = Payee.objects.get(performer=voice.performer, kind="estate")
+    # The heirs get the whole share; the payable and the trust give back all they got.
+    assert (owed(estate), owed(payee), ledger.balance(trust)) == (2 * 1800, 0, 0)
+    month = today().replace(day=1)
+    [line] = compute(payee, month, "USD").lines
+    assert line["set_aside"] == 0  # the statement says what the trust holds: nothing
+    for entry in JournalEntry.objects.all():
+        assert sum(entry.postings.values_list("amount", flat=True)) == 0
+    # A void after the transfer moves the work's part back exactly.
+    work_void(brand=lic.brand, work_id=first.work_id)
+    assert (owed(estate), owed(payee), ledger.balance(trust)) == (1800, 0, 0)
