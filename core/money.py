@@ -10,6 +10,11 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 
+# The most any one amount may be, in minor units (a fee, a price per work, what one work
+# costs its brand): ten thousand billion, far past any real fee, and far enough below
+# 2**63 that the sums of a brand's, a payee's or a month's amounts never overflow.
+MAX_AMOUNT = 10**13
+
 
 def decimals(currency: str) -> int:
     """How many digits a currency has after the decimal point (ISO 4217 / CLDR)."""

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.money import MAX_AMOUNT
 from licensing.models import EXCLUDED_CONTENT_CHOICES, MEDIA_CHOICES
 from registry.models import USE_CHOICES
 
@@ -33,8 +34,10 @@ class OfferTermsIn(serializers.Serializer):
         min_value=1, required=False, allow_null=True, default=None
     )
     currency = serializers.CharField(min_length=3, max_length=3)
-    upfront_fee = serializers.IntegerField(min_value=0, max_value=10**15)
-    per_work = serializers.IntegerField(min_value=0, max_value=10**15, required=False, default=0)
+    upfront_fee = serializers.IntegerField(min_value=0, max_value=MAX_AMOUNT)
+    per_work = serializers.IntegerField(
+        min_value=0, max_value=MAX_AMOUNT, required=False, default=0
+    )
     per_second = serializers.DecimalField(
         max_digits=18,
         decimal_places=6,
@@ -47,7 +50,7 @@ class OfferTermsIn(serializers.Serializer):
         min_value=0, max_value=10000, required=False, default=0
     )
     minimum_guarantee = serializers.IntegerField(
-        min_value=0, max_value=10**15, required=False, default=0
+        min_value=0, max_value=MAX_AMOUNT, required=False, default=0
     )
     requires_approval = serializers.BooleanField(required=False, default=True)
     exclusive = serializers.BooleanField(required=False, default=False)

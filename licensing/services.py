@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
+from core.money import MAX_AMOUNT
 from core.problems import RuleRefused
 from licensing import terms
 from licensing.ids import new_id
@@ -93,8 +94,8 @@ def territory_codes(values: Any, field_name: str = "territories") -> list[str]:
 def _money(value: Any, field_name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError({field_name: ["Give a non-negative whole number of minor units."]})
-    if value > 10**15:
-        raise ValidationError({field_name: ["Too large."]})
+    if value > MAX_AMOUNT:
+        raise ValidationError({field_name: [f"At most {MAX_AMOUNT} minor units."]})
     return value
 
 

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from core.money import MAX_AMOUNT
 from licensing.ids import new_id
 from licensing.keys import active_signer
 from licensing.models import License
@@ -120,6 +121,10 @@ def work_audio_measure(
     if errors:
         raise ValidationError(errors)
     return MeasuredAudio(content_sha256=digest, duration_ms=measured)
+
+
+# The most one work may cost its brand (price and pension and health), in minor units.
+MAX_WORK_CHARGE = MAX_AMOUNT
 
 
 @dataclass
@@ -264,9 +269,20 @@ def works_record(
             duration_ms=item.duration_ms,
             declared_revenue=item.declared_revenue,
         )
-        from_advance = advance.draw(usage, price)
         rate = union_bps[item.license_id]
-        outcomes[i].pension_health = rules.pension_health(price, rate) if rate else 0
+        pension_health = rules.pension_health(price, rate) if rate else 0
+        if price + pension_health > MAX_WORK_CHARGE:
+            # Sums of many such amounts would pass what a 64-bit balance holds.
+            reject(
+                i,
+                lic,
+                "price_too_large",
+                f"this work would cost {price + pension_health} minor units; one work costs "
+                f"at most {MAX_WORK_CHARGE} (check its duration and declared revenue)",
+            )
+            continue
+        from_advance = advance.draw(usage, price)
+        outcomes[i].pension_health = pension_health
         usage.works += 1
         usage.milliseconds += item.duration_ms
         seen_refs.add(item.client_ref)

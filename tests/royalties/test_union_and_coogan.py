@@ -24,7 +24,7 @@ from payments.payouts import payout_run
 from registry import services as registry_services
 from registry.models import Performer
 from royalties import ledger
-from royalties.models import Account, CooganTrust, Payee, Statement
+from royalties.models import Account, CooganTrust, Payee, Statement, Work
 from royalties.services import WorkInput, work_void, works_record
 from royalties.statements import compute, period_close
 from royalties.trust import coogan_trust, coogan_trust_name
@@ -607,3 +607,44 @@ def test_a_won_dispute_restores_the_set_aside_with_the_rest(
     [after] = compute(payee, month, "USD").lines
     assert after["set_aside"] == before["set_aside"]
     assert after["set_aside"] == -_balance(Account.Kind.MINOR_TRUST, payee=payee)
+
+
+def test_a_work_costing_more_than_any_real_fee_is_refused_not_overflowed(
+    voice: Any, brand_bob: Any, operator: Any, sag: Any
+) -> None:
+    """Found by review: huge prices with pension and health on top overflowed the brand's
+    64-bit balance. Amounts are capped, and so is what one work may cost."""
+    from core.money import MAX_AMOUNT
+
+    from django.db import transaction
+
+    lic = _union_license(voice, brand_bob, operator, per_work=MAX_AMOUNT)
+    item = WorkInput(
+        license_id=lic.license_id,
+        client_ref="huge",
+        content_sha256="ab" * 32,
+        duration_ms=15_000,
+        language="en-US",
+        territory="US",
+        use="advertising",
+        medium="tv",
+    )
+    with transaction.atomic():
+        [outcome] = works_record(brand=lic.brand, items=[item])
+    assert outcome.status == "rejected" and outcome.reason == "price_too_large"
+    assert not Work.objects.exists()
+    client = APIClient()
+    client.force_authenticate(voice.performer.user)
+    body = {
+        "title": "Ads",
+        "uses": ["advertising"],
+        "territories": ["US"],
+        "languages": ["en"],
+        "media": ["tv"],
+        "max_term_days": 365,
+        "currency": "USD",
+        "upfront_fee": 0,
+        "per_work": MAX_AMOUNT + 1,
+    }
+    refused = client.post(f"/api/v1/voices/{voice.pk}/offers", body, format="json")
+    assert refused.status_code == 400 and "per_work" in refused.json()["errors"]
