@@ -614,9 +614,9 @@ def test_a_work_costing_more_than_any_real_fee_is_refused_not_overflowed(
 ) -> None:
     """Found by review: huge prices with pension and health on top overflowed the brand's
     64-bit balance. Amounts are capped, and so is what one work may cost."""
-    from core.money import MAX_AMOUNT
-
     from django.db import transaction
+
+    from core.money import MAX_AMOUNT
 
     lic = _union_license(voice, brand_bob, operator, per_work=MAX_AMOUNT)
     item = WorkInput(
