@@ -9,11 +9,27 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
+from django.core.exceptions import ValidationError
 
 # The most any one amount may be, in minor units (a fee, a price per work, what one work
 # costs its brand): ten thousand billion, far past any real fee, and far enough below
 # 2**63 that the sums of a brand's, a payee's or a month's amounts never overflow.
 MAX_AMOUNT = 10**13
+
+# The currencies the registry prices and pays in (ISO 4217, upper case).
+CURRENCIES = frozenset(
+    "USD EUR GBP JPY CAD AUD CHF SEK NOK DKK PLN CZK MXN BRL ARS CLP COP INR KRW SGD HKD "
+    "NZD ZAR".split()
+)
+
+
+def validate_currency(code: object) -> None:
+    """Refuse anything but a currency the registry trades in (a model and form validator)."""
+    if code not in CURRENCIES:
+        raise ValidationError(
+            f"{code!r} is not a currency the registry uses; choose one of "
+            f"{', '.join(sorted(CURRENCIES))}."
+        )
 
 
 def decimals(currency: str) -> int:

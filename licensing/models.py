@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.money import validate_currency
 from registry.models import Brand, VoiceModel
 from verifier.keys import KeyStatus, judge_key_status
 
@@ -82,7 +83,7 @@ class UnionMinimum(models.Model):
     """An agreement's minimum fee per work in one currency."""
 
     agreement = models.ForeignKey(UnionAgreement, on_delete=models.CASCADE, related_name="minimums")
-    currency = models.CharField(max_length=3, help_text="ISO 4217.")
+    currency = models.CharField(max_length=3, validators=[validate_currency], help_text="ISO 4217.")
     per_work = models.BigIntegerField(help_text="Minor units (cents for USD).")
 
     class Meta:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
-from core.money import MAX_AMOUNT
+from core.money import CURRENCIES, MAX_AMOUNT
 from core.problems import RuleRefused
 from licensing import terms
 from licensing.ids import new_id
@@ -47,11 +47,6 @@ from verifier.jws import TYP_LICENSE, sign_jws
 from verifier.royalty import pension_health as rules_pension_health
 
 REQUEST_LIFETIME = timedelta(days=14)
-CURRENCIES = frozenset(
-    "USD EUR GBP JPY CAD AUD CHF SEK NOK DKK PLN CZK MXN BRL ARS CLP COP INR KRW SGD HKD "
-    "NZD ZAR".split()
-)
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP"})
 PER_SECOND_PLACES = 6
 
 

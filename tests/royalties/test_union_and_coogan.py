@@ -648,3 +648,13 @@ def test_a_work_costing_more_than_any_real_fee_is_refused_not_overflowed(
     }
     refused = client.post(f"/api/v1/voices/{voice.pk}/offers", body, format="json")
     assert refused.status_code == 400 and "per_work" in refused.json()["errors"]
+
+
+def test_an_agreements_minimum_is_in_a_currency_the_registry_uses(sag: Any) -> None:
+    """Found by review: the admin took 'usd' or an invented code, and USD offers on the
+    agreement were then refused for want of a USD minimum."""
+    for bad in ("usd", "XYZ", ""):
+        with pytest.raises(ValidationError) as refused:
+            UnionMinimum(agreement=sag, currency=bad, per_work=1000).full_clean()
+        assert "currency" in refused.value.message_dict
+    UnionMinimum(agreement=sag, currency="EUR", per_work=1000).full_clean()
