@@ -777,6 +777,9 @@ def license_revoke(*, actor: User | None, license: License, reason: str, note: s
     role = REVOCATION_REASONS.get(reason)
     if role is None:
         raise ValidationError({"reason": [f"Choose one of: {', '.join(REVOCATION_REASONS)}."]})
+    if actor is not None and role == "performer" and not actor.is_staff:
+        # Revoking for breach is the performer's act, or a delegate's with that power.
+        require_power(actor, lic.voice.performer, Delegation.Power.MANAGE_VOICES)
     allowed = actor is None or (
         (role == "performer" and can_manage_voice(actor, lic.voice))
         or (role == "brand" and is_brand_member(actor, lic.brand))

@@ -391,7 +391,11 @@ class Delegation(models.Model):
     class Power(models.TextChoices):
         APPROVE_REQUESTS = "approve_requests", "Approve or decline license requests"
         PUBLISH_OFFERS = "publish_offers", "Publish, revise and withdraw offers"
-        CHANGE_SPLITS = "change_splits", "Change royalty splits"
+        CHANGE_SPLITS = "change_splits", "Change royalty splits and who may audit them"
+        MANAGE_VOICES = (
+            "manage_voices",
+            "Activate, suspend, retire and edit voices, and revoke licenses for breach",
+        )
 
     performer = models.ForeignKey(Performer, on_delete=models.PROTECT, related_name="delegations")
     representative = models.ForeignKey(
@@ -556,12 +560,15 @@ class VoiceModel(models.Model):
         self.search_tokens = " " + " ".join(tokens) + " "
 
     def current_consent(self, now: datetime | None = None) -> ConsentRecord | None:
-        """The consent that stands now: the latest given, neither withdrawn nor ended."""
-        return (
-            self.consents.filter(withdrawn_at__isnull=True, expires_at__gt=now or timezone.now())
-            .order_by("-given_at", "-pk")
-            .first()
+        """The consent that stands now: the latest given and not withdrawn, unless its term
+        has ended. A renewal replaces the records before it, with its own term, shorter or
+        longer (as the log, which states each renewal's term, reads it)."""
+        latest = (
+            self.consents.filter(withdrawn_at__isnull=True).order_by("-given_at", "-pk").first()
         )
+        if latest is None or latest.expires_at <= (now or timezone.now()):
+            return None
+        return latest
 
 
 class VoiceStatusChange(models.Model):

@@ -128,7 +128,11 @@ def audited_performers(auditor: Any) -> QuerySet[Performer]:
 
 
 def delegation_for(user: Any, performer: Performer, power: str, day: date) -> Delegation | None:
-    """The delegation, if any, by which ``user`` holds ``power`` for ``performer`` on ``day``."""
+    """The delegation, if any, by which ``user`` holds ``power`` for ``performer`` on ``day``.
+
+    A delegation holds only while whoever granted it still consents for the performer: a
+    performer's own ends at their death (the estate's executor acts then), a guardian's at
+    the performer's 18th birthday (the adult performer decides then)."""
     if not isinstance(user, User):
         return None
     for delegation in Delegation.objects.filter(
@@ -136,8 +140,12 @@ def delegation_for(user: Any, performer: Performer, power: str, day: date) -> De
         representative__user=user,
         revoked_at__isnull=True,
         ends_on__gte=day,
-    ):
-        if power in delegation.powers and delegation.holds_on(day):
+    ).select_related("granted_by"):
+        if (
+            power in delegation.powers
+            and delegation.holds_on(day)
+            and consent_capacity(delegation.granted_by, performer) is not None
+        ):
             return delegation
     return None
 

@@ -39,11 +39,11 @@ from registry.models import (
 from registry.policies import (
     ADULT_AGE,
     can_manage_performer,
-    can_manage_voice,
     comes_of_age,
     consent_capacity,
     is_brand_member,
     is_minor_now,
+    require_power,
 )
 from transparency.services import event, log_append_one, rfc3339
 
@@ -325,8 +325,7 @@ def api_key_revoke(*, actor: User, key: ApiKey) -> ApiKey:
 def audit_grant_give(*, actor: User, performer: Performer, auditor_email: str) -> AuditGrant:
     """Let the auditor with this email read the performer's usage, licenses' terms and
     payees' statements. Giving it twice is a no-op."""
-    if not can_manage_performer(actor, performer):
-        raise PermissionDenied("You do not act for this performer.")
+    require_power(actor, performer, Delegation.Power.CHANGE_SPLITS)
     auditor = Auditor.objects.filter(user__email__iexact=auditor_email.strip()).first()
     if auditor is None:
         raise ValidationError(
@@ -455,8 +454,7 @@ def voice_update(
     sample_name: str = "sample",
 ) -> VoiceModel:
     """Change a voice's description. Its model digest never changes: that is a new voice."""
-    if not can_manage_voice(actor, voice):
-        raise PermissionDenied("You do not act for this voice's performer.")
+    require_power(actor, voice.performer, Delegation.Power.MANAGE_VOICES)
     voice = VoiceModel.objects.select_for_update().get(pk=voice.pk)
     if voice.status == VoiceModel.Status.RETIRED:
         raise ValidationError({"status": ["A retired voice cannot be changed."]})
@@ -712,8 +710,7 @@ def voice_set_status(
 ) -> VoiceModel:
     """Activate, suspend or retire a voice. Activation needs standing consent, and the
     performer's identity (or their representative's authority) verified by an operator."""
-    if not can_manage_voice(actor, voice):
-        raise PermissionDenied("You do not act for this voice's performer.")
+    require_power(actor, voice.performer, Delegation.Power.MANAGE_VOICES)
     if status not in VoiceModel.Status.values:
         raise ValidationError({"status": [f"Unknown status {status!r}."]})
     voice = VoiceModel.objects.select_for_update().get(pk=voice.pk)
@@ -910,7 +907,9 @@ def delegation_grant(
         errors["ends_on"] = ["The end date has passed."]
     elif ends_on > today + timedelta(days=most):
         errors["ends_on"] = [f"A delegation lasts at most {most} days; renew it when it ends."]
-    if not Authority.objects.filter(
+    if representative.user_id == actor.pk:
+        errors["representative"] = ["Nobody delegates powers to themselves."]
+    elif not Authority.objects.filter(
         performer=performer, representative=representative, status=Authority.Status.ACTIVE
     ).exists():
         errors["representative"] = [

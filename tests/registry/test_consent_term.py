@@ -321,3 +321,24 @@ def test_the_set_aside_stops_at_the_18th_birthday_to_the_second(
     time_machine.move_to(eighteen, tick=False)
     assert minor_mia.is_minor  # not yet recorded by the task...
     assert not split_basis(voice).set_aside  # ...but an adult's earnings are her own
+
+
+def test_a_renewal_replaces_the_term_before_it_even_when_shorter(
+    performer_alice: Any, brand_bob: Any, operator: Any, time_machine: Any
+) -> None:
+    """Found by review: renewing for a shorter term left the older, longer record
+    standing, so the registry and the offline verifier disagreed. The latest consent's
+    term is the one that holds, as the log states it."""
+    alice = performer_alice.user
+    voice = f.VoiceFactory(performer=performer_alice, status="draft")
+    _consent(alice, voice, term_years=5)
+    voice = registry.voice_set_status(actor=alice, voice=voice, status="active")
+    shorter = _consent(alice, voice, term_years=1)
+    assert voice.current_consent() == shorter
+    time_machine.move_to(shorter.expires_at + timedelta(days=5), tick=False)
+    assert voice.current_consent() is None
+    assert registry.consents_expire() == 1
+    voice.refresh_from_db()
+    assert voice.status == "suspended" and voice.consent_expires_at is None
+    [expired] = logged_events("consent.expired")
+    assert expired["statement_sha256"] == shorter.statement_sha256

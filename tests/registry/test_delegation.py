@@ -276,3 +276,106 @@ def test_the_representative_is_told_when_given_and_when_it_ends(
         registry.delegation_revoke(actor=voice.performer.user, delegation=delegation)
     ended = mailoutbox[-1]
     assert ended.to == ["gina@example.com"] and "has ended" in ended.subject
+
+
+def test_an_agent_needs_a_delegation_for_voices_licenses_and_auditors_too(
+    voice: Any, agent_gina: Any, gina_rep: Representative, brand_bob: Any
+) -> None:
+    """Found by review: activating, suspending, retiring and editing a voice, revoking a
+    license for breach and letting an auditor read the money went through without."""
+    from licensing.models import License
+
+    alice = voice.performer.user
+    registry.voice_set_status(actor=alice, voice=voice, status="suspended")
+    with pytest.raises(RuleForbidden):
+        registry.voice_set_status(actor=agent_gina, voice=voice, status="active")
+    with pytest.raises(RuleForbidden):
+        registry.voice_update(actor=agent_gina, voice=voice, changes={"display_name": "Gina's"})
+    auditor = f.AuditorFactory(user__email="ada@example.com")
+    with pytest.raises(RuleForbidden):
+        registry.audit_grant_give(
+            actor=agent_gina, performer=voice.performer, auditor_email=auditor.user.email
+        )
+    client = Client()
+    client.force_login(agent_gina)
+    refused = client.post(
+        f"/api/v1/voices/{voice.pk}/status", {"status": "retired"}, "application/json"
+    )
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "/problems/delegation-out-of-scope"
+    voice.refresh_from_db()
+    assert voice.status == "suspended" and voice.display_name == "Alice Warm"
+    # With the power, the agent may.
+    _grant(voice, gina_rep, ["manage_voices"])
+    registry.voice_set_status(actor=agent_gina, voice=voice, status="active")
+    voice.refresh_from_db()
+    assert voice.status == "active"
+    assert not License.objects.exists()
+
+
+def test_nobody_delegates_to_themselves(performer_alice: Any) -> None:
+    """A guardian (or anyone who consents) cannot hand themselves powers that would
+    outlast their own capacity."""
+    today = timezone.now().date()
+    mia = f.PerformerFactory(
+        user=None, is_minor=True, date_of_birth=today.replace(year=today.year - 17)
+    )
+    guardian = f.AuthorityFactory(performer=mia, kind="guardian")
+    with pytest.raises(ValidationError) as refused:
+        registry.delegation_grant(
+            actor=guardian.representative.user,
+            performer=mia,
+            representative=guardian.representative,
+            powers=["change_splits"],
+            ends_on=today + dt.timedelta(days=30),
+        )
+    assert "themselves" in str(refused.value)
+
+
+def test_a_delegation_ends_with_its_grantors_capacity_at_18_and_at_death(
+    performer_alice: Any, agent_gina: Any, gina_rep: Representative, time_machine: Any
+) -> None:
+    """Found by review: a guardian's delegation outlived the 18th birthday, and a
+    performer's outlived their death (the agent then redirected the estate's money)."""
+    today = timezone.now().date()
+    born = today.replace(year=today.year - 18) + dt.timedelta(days=30)
+    mia = f.PerformerFactory(user=None, is_minor=True, date_of_birth=born)
+    guardian = f.AuthorityFactory(performer=mia, kind="guardian")
+    agent = f.AuthorityFactory(performer=mia, kind="agent")
+    mia_voice = f.VoiceFactory(
+        performer=mia, status="draft", created_by=guardian.representative.user
+    )
+    registry.delegation_grant(
+        actor=guardian.representative.user,
+        performer=mia,
+        representative=agent.representative,
+        powers=["manage_voices"],
+        ends_on=today + dt.timedelta(days=300),
+    )
+    registry.voice_update(
+        actor=agent.representative.user, voice=mia_voice, changes={"description": "ok"}
+    )
+    time_machine.move_to(
+        dt.datetime.combine(born, dt.time(0), tzinfo=dt.UTC).replace(year=born.year + 18)
+        + dt.timedelta(hours=1),
+        tick=False,
+    )
+    with pytest.raises(RuleForbidden):
+        registry.voice_update(
+            actor=agent.representative.user, voice=mia_voice, changes={"description": "no"}
+        )
+    # A living adult's delegation ends at their death.
+    time_machine.move_to(timezone.now() + dt.timedelta(days=1), tick=False)
+    alice_voice = f.VoiceFactory(performer=performer_alice)
+    _grant(alice_voice, gina_rep, ["change_splits"], days=200)
+    voice_splits_set(
+        actor=agent_gina,
+        voice=alice_voice,
+        shares=[Share("performer", "Alice", 9000), Share("agent", "Gina", 1000)],
+    )
+    performer_alice.is_living = False
+    performer_alice.save(update_fields=["is_living"])
+    with pytest.raises(PermissionDenied):
+        voice_splits_set(
+            actor=agent_gina, voice=alice_voice, shares=[Share("agent", "Gina", 10000)]
+        )
