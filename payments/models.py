@@ -181,7 +181,7 @@ class PayoutRun(models.Model):
     failed = models.IntegerField(default=0)
     waiting = models.IntegerField(
         default=0,
-        help_text="Payees without a payout account yet, and minors' set-asides without a named trust.",
+        help_text="Payees without a payout account, set-asides without a named trust.",
     )
 
     class Meta:

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payoutrun',
             name='waiting',
-            field=models.IntegerField(default=0, help_text="Payees without a payout account yet, and minors' set-asides without a named trust."),
+            field=models.IntegerField(default=0, help_text="Payees without a payout account, set-asides without a named trust."),
         ),
     ]
