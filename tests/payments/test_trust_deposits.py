@@ -184,6 +184,16 @@ def test_recording_it_books_the_trust_out_against_cash_and_the_books_still_agree
     assert "First Coogan Trust Bank, account •••• 5678" in earnings
     assert f"3 Feb {YEAR}" in earnings and "Paid into the trust" in earnings
     assert "CT-000012345678" not in earnings
+    statement = guardian.get(f"/statements/{payee.pk}/{YEAR}-01/USD/").content.decode()
+    assert (
+        f"Deposit of January {YEAR}: 810 USD into First Coogan Trust Bank, account •••• 5678 "
+        f"— paid into the trust on 3 Feb {YEAR}."
+    ) in statement
+    # Come of age, the performer still sees what was set aside while a minor.
+    Performer.objects.filter(pk=voice.performer_id).update(is_minor=False)
+    assert (
+        f'id="trust-deposits-{payee.pk}-USD"' in guardian.get("/studio/earnings/").content.decode()
+    )
     # The payable account's statement is untouched; cash reconciles.
     payout_record_manually(operator=operator, payout=Payout.objects.get(), reference="SEPA-1")
     time_machine.move_to(_at(3, 1, 1), tick=False)
