@@ -518,7 +518,6 @@ class Command(BaseCommand):
         from payments.invoices import invoices_issue
         from payments.models import Payout
         from payments.payouts import payout_run
-
         from royalties.models import TrustDeposit
 
         invoices_issue(month=last_month)
