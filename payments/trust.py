@@ -26,9 +26,15 @@ def trust_owed(month: date) -> dict[tuple[int, str], int]:
     """Per payee and currency: what a trust deposit for that month should pay in. Set
     aside up to the month's end, less every deposit booked or under way (whenever it
     was made), as :func:`payments.payouts.owed` is for payouts."""
+    # Pending deposits first, then the ledger: a deposit recorded in between is then
+    # counted twice (owed too little, paid by the next run), never not at all.
+    pending = list(
+        TrustDeposit.objects.filter(status=TrustDeposit.Status.PENDING).values_list(
+            "payee_id", "currency", "amount"
+        )
+    )
     held = trusts_held(month_start(month))
-    pending = TrustDeposit.objects.filter(status=TrustDeposit.Status.PENDING)
-    for payee_id, currency, amount in pending.values_list("payee_id", "currency", "amount"):
+    for payee_id, currency, amount in pending:
         if (payee_id, currency) in held:
             held[(payee_id, currency)] -= amount
     return held
