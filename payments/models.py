@@ -179,7 +179,10 @@ class PayoutRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     paid = models.IntegerField(default=0)
     failed = models.IntegerField(default=0)
-    waiting = models.IntegerField(default=0, help_text="Payees without a payout account yet.")
+    waiting = models.IntegerField(
+        default=0,
+        help_text="Payees without a payout account, set-asides without a named trust.",
+    )
 
     class Meta:
         ordering = ["-started_at"]

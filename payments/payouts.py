@@ -24,6 +24,7 @@ from payments.books import (
     payee_paid,
 )
 from payments.models import Backend, ConnectedAccount, Payout, PayoutRun
+from payments.trust import trust_deposits_make
 from registry.models import User
 from royalties.ledger import Kind
 from royalties.selectors import payees_owed
@@ -77,6 +78,10 @@ def payout_run(*, month: date) -> PayoutRun:
                     )
             except IntegrityError:
                 continue  # this month's payout exists already
+        # The month's set-asides go into the minors' trust accounts, by hand whatever
+        # the backend; a set-aside without a named trust waits like a payee without an
+        # account.
+        run.waiting += trust_deposits_make(month=month)
         run.save(update_fields=["waiting"])
     if via == Backend.STRIPE:
         for pk in Payout.objects.filter(

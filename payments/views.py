@@ -20,7 +20,18 @@ from core.parsing import parse_index, parse_month
 from core.problems import problem_response
 from licensing.models import LicenseRequest
 from licensing.services import amount_due
-from payments import connect, events, fees, forms, gateway, invoices, monthly, payouts, tasks
+from payments import (
+    connect,
+    events,
+    fees,
+    forms,
+    gateway,
+    invoices,
+    monthly,
+    payouts,
+    tasks,
+    trust,
+)
 from payments.books import backend
 from payments.models import (
     ConnectedAccount,
@@ -33,7 +44,7 @@ from payments.models import (
 from payments.reconcile import reconcile
 from registry.models import Brand
 from registry.policies import signed_in_user
-from royalties.models import Payee
+from royalties.models import Payee, TrustDeposit
 
 logger = logging.getLogger(__name__)
 
@@ -254,14 +265,41 @@ def _month_end(request: HttpRequest, month: Any) -> None:
     messages.success(
         request,
         f"{month:%Y-%m} closed: {len(done.invoices)} invoices, "
-        f"{done.run.payouts.filter(status='pending').count()} payouts to record by hand.",
+        f"{done.run.payouts.filter(status='pending').count()} payouts and "
+        f"{TrustDeposit.objects.filter(month=month, status='pending').count()} "
+        "trust deposits to record by hand.",
     )
+
+
+def _trust_deposit(request: HttpRequest, action: str) -> HttpResponse:
+    """Record (or mark failed) a trust deposit. Bad input is a 400 naming what is wrong,
+    with the page as it was, not a redirect: the operator is holding a bank statement."""
+    pk = parse_index(str(request.POST.get("id", ""))) or 0
+    deposit = get_object_or_404(TrustDeposit, pk=pk)
+    text = str(request.POST.get("reference", ""))
+    try:
+        if action == "record-trust-deposit":
+            trust.trust_deposit_record(
+                operator=signed_in_user(request), deposit=deposit, reference=text
+            )
+            messages.success(
+                request, f"Trust deposit for {deposit.payee.name} recorded as paid into the trust."
+            )
+        else:
+            trust.trust_deposit_fail(operator=signed_in_user(request), deposit=deposit, reason=text)
+            messages.success(request, f"Trust deposit for {deposit.payee.name} marked failed.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _operations_page(request, status=400)
+    return redirect("operations-payments")
 
 
 @staff_member_required
 def operations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = str(request.POST.get("action", ""))
+        if action in {"record-trust-deposit", "fail-trust-deposit"}:
+            return _trust_deposit(request, action)
         try:
             if action in {"settle-fee", "settle-invoice", "record-payout"}:
                 _settle(request, action)
@@ -288,6 +326,10 @@ def operations(request: HttpRequest) -> HttpResponse:
             logger.exception("operator action %s failed at Stripe", action)
             messages.error(request, "Stripe could not be reached; nothing was lost, try again.")
         return redirect("operations-payments")
+    return _operations_page(request)
+
+
+def _operations_page(request: HttpRequest, status: int = 200) -> HttpResponse:
     return render(
         request,
         "payments/operations.html",
@@ -304,7 +346,11 @@ def operations(request: HttpRequest) -> HttpResponse:
             "failed": Payout.objects.filter(
                 status__in=[Payout.Status.FAILED, Payout.Status.REVERSED]
             ).select_related("payee")[:50],
+            "trust_deposits": TrustDeposit.objects.filter(
+                status=TrustDeposit.Status.PENDING
+            ).select_related("payee"),
             "runs": PayoutRun.objects.all()[:12],
             "reconciliations": Reconciliation.objects.all()[:6],
         },
+        status=status,
     )

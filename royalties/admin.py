@@ -15,6 +15,7 @@ from royalties.models import (
     Period,
     Posting,
     Statement,
+    TrustDeposit,
     VoiceSplit,
     Work,
     WorkAttempt,
@@ -32,6 +33,15 @@ class PayeeAdmin(admin.ModelAdmin):
 class CooganTrustAdmin(admin.ModelAdmin):
     list_display = ["payee", "institution", "named_at"]
     raw_id_fields = ["payee", "named_by"]
+
+
+@admin.register(TrustDeposit)
+class TrustDepositAdmin(ReadOnlyAdmin):
+    """Made by payout runs, recorded on the operator's Payments page: never edited here,
+    where a change would skip the ledger."""
+
+    list_display = ["payee", "month", "currency", "amount", "status", "paid_at"]
+    list_filter = ["status"]
 
 
 @admin.register(VoiceSplit)

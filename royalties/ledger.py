@@ -146,6 +146,7 @@ _KEY_PREFIX = {
     Kind.PAYOUT: "payout",
     Kind.PAYOUT_REVERSAL: "payout",
     Kind.ESTATE_TRANSFER: "estate",
+    Kind.TRUST_DEPOSIT: "trust-deposit",
 }
 
 

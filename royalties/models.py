@@ -55,6 +55,12 @@ class Payee(models.Model):
         return f"{self.name} ({self.kind})"
 
 
+def masked_account(reference: str) -> str:
+    """An account number as pages show it: its last four characters only."""
+    tail = reference[-4:]
+    return f"•••• {tail}" if len(reference) > 4 else "••••"
+
+
 class CooganTrust(models.Model):
     """The blocked trust account (a Coogan account) a minor performer's set-aside is paid
     into, as the guardian names it. The reference is shown masked on pages."""
@@ -72,9 +78,52 @@ class CooganTrust(models.Model):
 
     @property
     def masked_reference(self) -> str:
-        """The last four characters only, as pages show an account number."""
-        tail = self.reference[-4:]
-        return f"•••• {tail}" if len(self.reference) > 4 else "••••"
+        return masked_account(self.reference)
+
+
+class TrustDeposit(models.Model):
+    """A minor's set-aside for one closed month and currency, paid (always by hand: a
+    Coogan account is a bank account) into the trust account the guardian named. Made
+    by the month's payout run; an operator records the bank transfer, which books it
+    out of the blocked trust account. Never two for a payee, month and currency, unless
+    one failed (the bank sent it back): the money is then held again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To pay into the trust"
+        PAID = "paid", "Paid into the trust"
+        FAILED = "failed", "Failed (held again)"
+
+    payee = models.ForeignKey(Payee, on_delete=models.PROTECT, related_name="trust_deposits")
+    month = models.DateField(help_text="The closed month whose set-aside this pays in.")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units.")
+    # The trust account as it was named when the deposit was made: a guardian who names
+    # another one later changes where the next deposit goes, not where this one went.
+    institution = models.CharField(max_length=200)
+    account_reference = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reference = models.CharField(max_length=200, blank=True, help_text="The bank transfer's.")
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "payee_id", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payee", "month", "currency"],
+                condition=~Q(status="failed"),
+                name="one_trust_deposit_per_payee_month",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="trust_deposit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"trust deposit #{self.pk} {self.payee} {self.month:%Y-%m} {self.amount}"
+
+    @property
+    def masked_account(self) -> str:
+        return masked_account(self.account_reference)
 
 
 class VoiceSplit(models.Model):
@@ -172,6 +221,7 @@ class JournalEntry(models.Model):
         PAYOUT = "payout", "Payout"
         PAYOUT_REVERSAL = "payout_reversal", "Payout reversed"
         ESTATE_TRANSFER = "estate_transfer", "Royalties moved to the estate from the date of death"
+        TRUST_DEPOSIT = "trust_deposit", "Set-aside paid into the minor's trust account"
 
     # Payouts and their reversals: what a statement shows as paid out, not earned.
     PAYOUT_KINDS: ClassVar[tuple[str, ...]] = (Kind.PAYOUT, Kind.PAYOUT_REVERSAL)

@@ -301,6 +301,37 @@ def payees_owed(month: date) -> dict[tuple[int, str], int]:
     return {k: min(v, now_owed.get(k, v)) for k, v in earned.items()}
 
 
+_HELD_SQL = """
+SELECT a.payee_id, a.currency, -SUM(p.amount)
+FROM royalties_posting p
+JOIN royalties_account a ON a.id = p.account_id
+JOIN royalties_journalentry e ON e.id = p.entry_id
+WHERE a.kind = %(kind)s
+  AND (e.created_at < %(end)s OR e.kind = %(deposit)s)
+GROUP BY 1, 2
+"""
+
+
+def trusts_held(month: date) -> dict[tuple[int, str], int]:
+    """Per payee and currency: a minor's set-aside held in its blocked trust account up to
+    the month's end, less every deposit into the trust booked (whenever it was made), and
+    never more than is held now (a set-aside taken back since, by a void or a refund, is
+    not there to pay in). As :func:`payees_owed` is for the payable balance."""
+    _, end = bounds(month)
+    kind = Account.Kind.MINOR_TRUST.value
+    params = {
+        "kind": kind,
+        "end": connection.ops.adapt_datetimefield_value(end),
+        "deposit": JournalEntry.Kind.TRUST_DEPOSIT.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD_SQL, params)
+        held = {(payee, currency): int(amount) for payee, currency, amount in cursor.fetchall()}
+        cursor.execute(_BALANCE_SQL, {"kind": kind})
+        now_held = {(payee, currency): int(amount) for payee, currency, amount in cursor.fetchall()}
+    return {k: min(v, now_held.get(k, v)) for k, v in held.items()}
+
+
 class CashLeg(TypedDict):
     entry_id: int
     entry__idempotency_key: str

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from registry.models import User
 from registry.policies import consent_capacity
-from royalties.models import Account, CooganTrust, Payee, Posting
+from royalties.models import Account, CooganTrust, Payee, Posting, TrustDeposit
 
-__all__ = ["CooganTrust", "TrustHolding", "coogan_trust", "coogan_trust_name"]
+__all__ = ["CooganTrust", "TrustDeposit", "TrustHolding", "coogan_trust", "coogan_trust_name"]
 
 
 @transaction.atomic
@@ -62,9 +62,21 @@ def coogan_trust_name(
 
 @dataclass(frozen=True)
 class TrustHolding:
-    held: int  # minor units set aside so far, not paid out
+    held: int  # minor units set aside so far, not yet paid into the trust
     currency: str
     trust: CooganTrust | None  # where it is paid to, once the guardian names it
+    # Deposits into the trust account, newest first: made by payout runs, recorded as
+    # paid by an operator (or failed, and held again).
+    deposits: tuple[TrustDeposit, ...] = ()
+
+    @property
+    def deposited(self) -> int:
+        return sum(d.amount for d in self.deposits if d.status == TrustDeposit.Status.PAID)
+
+    @property
+    def set_aside(self) -> int:
+        """Everything set aside so far: what is held and what was paid into the trust."""
+        return self.held + self.deposited
 
 
 def coogan_trust(payee: Payee, currency: str) -> TrustHolding:
@@ -76,4 +88,13 @@ def coogan_trust(payee: Payee, currency: str) -> TrustHolding:
         ).aggregate(t=Sum("amount"))["t"]
         or 0
     )
-    return TrustHolding(-held, currency, CooganTrust.objects.filter(payee=payee).first())
+    return TrustHolding(
+        -held,
+        currency,
+        CooganTrust.objects.filter(payee=payee).first(),
+        tuple(
+            TrustDeposit.objects.filter(payee=payee, currency=currency).order_by(
+                "-month", "-created_at"
+            )
+        ),
+    )

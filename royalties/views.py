@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -20,7 +21,15 @@ from registry.policies import managed_performers, signed_in_user
 from royalties import exports, selectors, trust
 from royalties.estates import performer_record_death
 from royalties.forms import DeathForm
-from royalties.models import EstateShare, LicenseUsage, Payee, Statement, VoiceSplit, WorkAttempt
+from royalties.models import (
+    Account,
+    EstateShare,
+    LicenseUsage,
+    Payee,
+    Statement,
+    VoiceSplit,
+    WorkAttempt,
+)
 from royalties.splits import Share, voice_splits_set
 from royalties.statements import StatementData, currencies_of, signed_statement, statement_for
 
@@ -54,7 +63,10 @@ def earnings(request: HttpRequest) -> HttpResponse:
             "holdings": [trust.coogan_trust(p, c) for c in currencies_of(p)],
             "trust": trust.CooganTrust.objects.filter(payee=p).first(),
         }
-        for p in payees.filter(kind=Payee.Kind.PERFORMER, performer__is_minor=True)
+        # A performer who came of age still sees what was set aside while a minor.
+        for p in payees.filter(kind=Payee.Kind.PERFORMER)
+        .filter(Q(performer__is_minor=True) | Q(account__kind=Account.Kind.MINOR_TRUST))
+        .distinct()
     ]
     return render(
         request,

@@ -119,3 +119,21 @@ def test_the_demo_has_a_union_offer_and_a_minor_with_a_set_aside() -> None:
     assert line["set_aside"] > 0
     assert Account.objects.filter(kind=Account.Kind.MINOR_TRUST, payee=lily).exists()
     assert CooganTrust.objects.get(payee=lily).masked_reference == "•••• 0480"
+
+
+def test_the_demo_minors_closed_month_has_a_trust_deposit_for_the_operator_to_record() -> None:
+    from royalties.models import Payee, Statement, TrustDeposit
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    lily = Payee.objects.get(performer__is_minor=True, kind=Payee.Kind.PERFORMER)
+    statement = Statement.objects.get(payee=lily)
+    [deposit] = TrustDeposit.objects.filter(payee=lily)
+    assert deposit.status == TrustDeposit.Status.PENDING
+    assert deposit.month == statement.period.month
+    assert deposit.amount == statement.lines[0]["set_aside"]
+    assert deposit.institution == "Golden State Coogan Trust (demo)"
+    client = Client()
+    client.force_login(User.objects.get(email=PEOPLE["operator"]))
+    page = client.get("/operations/payments/").content.decode()
+    assert f'id="trust-deposit-{deposit.pk}"' in page
