@@ -189,7 +189,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # The service's words say what is missing ("Only the brand's owners ..."); a bare
+        # refusal keeps DRF's generic message.
+        exc = exceptions.PermissionDenied(str(exc) or None)
     # DRF answers only its own exceptions (Django's are converted above); the rest are 500s.
     if not isinstance(exc, exceptions.APIException):
         return None

@@ -326,7 +326,14 @@ class DelegationList(APIView):
         performer = get_object_or_404(managed_performers(user), pk=v["performer"])
         representative = Representative.objects.filter(pk=v["representative"]).first()
         if representative is None:
-            raise ValidationError({"representative": ["No representative has this id."]})
+            raise ValidationError(
+                {
+                    "representative": [
+                        "Delegate only to a representative whose authority for you an operator "
+                        "verified."
+                    ]
+                }
+            )
         delegation = services.delegation_grant(
             actor=user,
             performer=performer,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 
 import idna
 from django.core.exceptions import ValidationError
@@ -80,9 +81,20 @@ def normalise_domain(value: object) -> str:
             )
     if not _TLD.match(labels[-1]):
         raise _refuse(f"{labels[-1]!r} is not a top-level domain.")
+    for label in idna.decode(ascii_name).split("."):
+        if len(_scripts(label)) > 1:
+            raise _refuse(
+                f"{label!r} mixes letters of different scripts (e.g. Latin and Cyrillic), "
+                "as look-alike domains do: give the domain as it is registered."
+            )
     if all(part.isdigit() for part in labels):
         raise _refuse("Give a domain name, not an IP address.")
     return ascii_name
+
+
+def _scripts(label: str) -> set[str]:
+    """The scripts (Latin, Cyrillic, Greek...) of a label's letters."""
+    return {unicodedata.name(ch, "UNKNOWN").split(" ")[0] for ch in label if ch.isalpha()}
 
 
 def display_domain(ascii_name: str) -> str:

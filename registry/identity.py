@@ -269,19 +269,16 @@ def verified_namesakes(
     *, legal_name: str, stage_name: str, exclude: Performer | None = None
 ) -> list[Performer]:
     """Performers who stand verified (identity or authority) under the same legal or stage
-    name, compared without regard to case or spacing."""
+    name, as registry.models.name_key compares names."""
     keys = {key for key in (name_key(legal_name), name_key(stage_name)) if key}
     if not keys:
         return []
-    # Narrow in the database to names holding every word (whatever the case and spacing
-    # around them), then compare exactly here.
+    # Narrow in the database to names holding each key's longest word (whatever the case
+    # around it), then compare the keys exactly here.
     narrow = Q()
     for key in keys:
-        for column in ("legal_name", "stage_name"):
-            every = Q()
-            for word in key.split():
-                every &= Q(**{f"{column}__icontains": word})
-            narrow |= every
+        longest = max(key.split(), key=len)
+        narrow |= Q(legal_name__icontains=longest) | Q(stage_name__icontains=longest)
     candidates = Performer.objects.filter(narrow)
     if exclude is not None:
         candidates = candidates.exclude(pk=exclude.pk)

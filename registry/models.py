@@ -140,11 +140,72 @@ class IdentityStanding(models.TextChoices):
     AUTHORITY = "authority", "Authority verified"
 
 
+# Letters of other scripts that look like Latin ones (Cyrillic and Greek), as people
+# would read them in a name: "June" spelt with a Cyrillic e is June's namesake.
+_LOOKALIKES = str.maketrans(
+    {
+        "\u0430": "a",  # cyrillic small letter a
+        "\u03b1": "a",  # greek small letter alpha
+        "\u0432": "b",  # cyrillic small letter ve
+        "\u03b2": "b",  # greek small letter beta
+        "\u0441": "c",  # cyrillic small letter es
+        "\u03f2": "c",  # greek lunate sigma symbol
+        "\u0501": "d",  # cyrillic small letter komi de
+        "\u0435": "e",  # cyrillic small letter ie
+        "\u03b5": "e",  # greek small letter epsilon
+        "\u0451": "e",  # cyrillic small letter io
+        "\u04bb": "h",  # cyrillic small letter shha
+        "\u0456": "i",  # cyrillic small letter byelorussian-ukrainian i
+        "\u03b9": "i",  # greek small letter iota
+        "\u0457": "i",  # cyrillic small letter yi
+        "\u0458": "j",  # cyrillic small letter je
+        "\u043a": "k",  # cyrillic small letter ka
+        "\u03ba": "k",  # greek small letter kappa
+        "\u043c": "m",  # cyrillic small letter em
+        "\u043d": "n",  # cyrillic small letter en
+        "\u03b7": "n",  # greek small letter eta
+        "\u043e": "o",  # cyrillic small letter o
+        "\u03bf": "o",  # greek small letter omicron
+        "\u03c3": "o",  # greek small letter sigma
+        "\u0440": "p",  # cyrillic small letter er
+        "\u03c1": "p",  # greek small letter rho
+        "\u051b": "q",  # cyrillic small letter qa
+        "\u0455": "s",  # cyrillic small letter dze
+        "\u0442": "t",  # cyrillic small letter te
+        "\u03c4": "t",  # greek small letter tau
+        "\u0443": "y",  # cyrillic small letter u
+        "\u03c5": "y",  # greek small letter upsilon
+        "\u0445": "x",  # cyrillic small letter ha
+        "\u03c7": "x",  # greek small letter chi
+        "\u051d": "w",  # cyrillic small letter we
+        "\u03bd": "v",  # greek small letter nu
+    }
+)
+
+
 def name_key(name: str) -> str:
     """How the registry compares people's and companies' names (a sign-up's against a
-    verified performer's, a brand's legal name against the verified ones): case, width
-    and spacing do not tell names apart."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    verified performer's, a brand's legal name against the verified ones): case, width,
+    spacing, punctuation, word order and look-alike letters of other scripts do not tell
+    names apart ("Calloway, June." and "June Calloway" with a Cyrillic e are June
+    Calloway)."""
+    text = unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
+    words = "".join(
+        ch if not unicodedata.category(ch).startswith(("P", "S")) else " " for ch in text
+    ).split()
+    # Initials spelt out with dots are one word: "L.L.C." is "LLC".
+    joined: list[str] = []
+    initials = ""
+    for word in [*words, ""]:
+        if len(word) == 1:
+            initials += word
+            continue
+        if initials:
+            joined.append(initials)
+            initials = ""
+        if word:
+            joined.append(word)
+    return " ".join(sorted(joined))
 
 
 class Representative(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,10 +40,25 @@ def _heirs(text: str) -> list[Heir]:
     return heirs
 
 
+class _PerformerChoice(forms.ModelChoiceField):
+    """Performers as an operator must tell them apart (several may share a stage name):
+    the stage name, the legal name, and the account's email or the performer's id."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        who = obj.user.email if obj.user_id else f"no account, #{obj.pk}"
+        return f"{obj.stage_name} ({obj.legal_name}; {who})"
+
+
 class DeathForm(forms.Form):
-    performer = forms.ModelChoiceField(
-        queryset=Performer.objects.order_by("stage_name"),
-        help_text="A death is recorded once.",
+    performer = _PerformerChoice(
+        queryset=Performer.objects.filter(death__isnull=True)
+        .select_related("user")
+        .order_by("stage_name", "legal_name", "pk"),
+        help_text="A death is recorded once; the list shows whose death is not recorded yet.",
+        error_messages={
+            "invalid_choice": "This performer's death is already recorded (or there is no "
+            "such performer)."
+        },
     )
     date_of_death = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."

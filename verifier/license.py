@@ -788,8 +788,8 @@ def _verified_licensee(licensee: object) -> str:
         "operator": "confirmed by an operator",
     }.get(str(method), _clean(method))
     return (
-        f"legal name {_clean(verified.get('legal_name'))}, "
-        f"domain {_clean(verified.get('domain'))} ({how})"
+        f"domain {_clean(verified.get('domain'))} proven ({how}), "
+        f"legal name {_clean(verified.get('legal_name'))} as declared with it"
     )
 
 

@@ -274,7 +274,8 @@ def test_the_offline_verifier_prints_the_verified_licensee(
         lines[lic.license_id] = [line for line in out.splitlines() if line.startswith("verified ")]
     domain = issued.brand.verification().domain
     assert lines[issued.license_id] == [
-        f"verified     legal name Bobcat Audio Ltd, domain {domain} (DNS TXT record)"
+        f"verified     domain {domain} proven (DNS TXT record), "
+        "legal name Bobcat Audio Ltd as declared with it"
     ]
     assert lines[unverified.license_id] == [
         "verified     no: the license names no verified legal name or domain"

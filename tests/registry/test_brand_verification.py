@@ -541,3 +541,44 @@ def test_the_owner_sends_the_link_from_the_brand_page(
         )
     assert "Sent a link to hostmaster@ivy.example" in response.content.decode()
     assert mailoutbox[0].to == ["hostmaster@ivy.example"]
+
+
+def test_a_look_alike_legal_name_is_the_same_name_and_a_mixed_script_domain_is_refused(
+    db: None,
+) -> None:
+    """Found by review: punctuation, 'L.L.C.' and a Cyrillic o let a second brand verify
+    another's legal name; a domain mixing Latin and Cyrillic letters was accepted."""
+    from django.core.exceptions import ValidationError
+
+    from registry import brand_domains
+
+    operator = f.UserFactory(is_staff=True)
+    first = f.MembershipFactory(brand__verified=False, role="owner").user
+    claim = brand_domains.brand_verification_start(
+        actor=first,
+        brand=first.brand_memberships.get().brand,
+        legal_name="Northwind Coffee Roasters LLC",
+        domain="northwind.example",
+    )
+    brand_domains.brand_verification_confirm(operator=operator, verification=claim)
+    other = f.MembershipFactory(brand__verified=False, role="owner").user
+    other_brand = other.brand_memberships.get().brand
+    for name in (
+        "Northwind Coffee Roasters, LLC",
+        "Northwind Coffee Roasters L.L.C.",
+        "N\u043erthwind Coffee Roasters LLC",  # a Cyrillic o
+        "NORTHWIND  coffee roasters llc.",
+    ):
+        with pytest.raises(ValidationError) as refused:
+            brand_domains.brand_verification_start(
+                actor=other, brand=other_brand, legal_name=name, domain="other.example"
+            )
+        assert "legal_name" in refused.value.message_dict, name
+    with pytest.raises(ValidationError) as mixed:
+        brand_domains.brand_verification_start(
+            actor=other,
+            brand=other_brand,
+            legal_name="Other Coffee Ltd",
+            domain="n\u043erthwind.example",
+        )
+    assert "mixes letters of different scripts" in str(mixed.value)

@@ -379,3 +379,34 @@ def test_a_delegation_ends_with_its_grantors_capacity_at_18_and_at_death(
         voice_splits_set(
             actor=agent_gina, voice=alice_voice, shares=[Share("agent", "Gina", 10000)]
         )
+
+
+def test_a_refusal_on_the_api_says_why(
+    voice: Any, agent_gina: Any, gina_rep: Representative
+) -> None:
+    """Found by review: every plain refusal read 'You do not have permission'."""
+    client = Client()
+    client.force_login(agent_gina)
+    body = {
+        "performer": voice.performer_id,
+        "representative": gina_rep.pk,
+        "powers": ["approve_requests"],
+        "ends_on": (timezone.now().date() + dt.timedelta(days=5)).isoformat(),
+    }
+    refused = client.post("/api/v1/delegations", body, "application/json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "Only whoever consents for the performer delegates their powers."
+    )
+    # An unknown representative and one without authority read alike: no ids to fish for.
+    alice = Client()
+    alice.force_login(voice.performer.user)
+    unknown = alice.post(
+        "/api/v1/delegations", {**body, "representative": 999_999}, "application/json"
+    )
+    stranger = alice.post(
+        "/api/v1/delegations",
+        {**body, "representative": f.RepresentativeFactory().pk},
+        "application/json",
+    )
+    assert unknown.json()["errors"] == stranger.json()["errors"]

@@ -476,3 +476,21 @@ def test_a_sign_up_under_a_late_performers_name_is_flagged(
     """The estate's verified authority stands for Frank: his name is taken."""
     impostor = signup(Client(), "frank@example.com", "Frank Fields", "Frankie")
     assert impostor.namesake_of == late_frank
+
+
+def test_namesakes_are_found_through_punctuation_word_order_width_and_look_alikes(
+    db: None,
+) -> None:
+    """Found by review: a Cyrillic e, full-width letters, a trailing dot and the surname
+    first each slipped past the flag."""
+    from registry.identity import verified_namesakes
+
+    june = f.PerformerFactory(stage_name="June Calloway", legal_name="June Ellen Calloway")
+    for name in (
+        "Jun\u0435 Calloway",  # a Cyrillic e
+        "\uff2a\uff55\uff4e\uff45 Calloway",  # full-width
+        "June Calloway.",
+        "Calloway, June",
+    ):
+        assert verified_namesakes(legal_name="Someone Else", stage_name=name) == [june], name
+    assert verified_namesakes(legal_name="Someone Else", stage_name="Juno Calloway") == []

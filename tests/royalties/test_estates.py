@@ -454,7 +454,13 @@ def test_recording_twice_on_the_page_is_a_clear_400(client: Any, operator: Any, 
     assert client.post("/operations/estates/", _form(voice.performer)).status_code == 302
     again = client.post("/operations/estates/", _form(voice.performer))
     assert again.status_code == 400
-    assert b"is already recorded" in again.content
+    assert b"death is already recorded" in again.content
+    # The form offers only performers whose death is not recorded, told apart by more
+    # than a stage name (namesakes exist).
+    namesake = f.PerformerFactory(stage_name=voice.performer.stage_name, legal_name="Other Avery")
+    page = client.get("/operations/estates/").content.decode()
+    assert f"{voice.performer.stage_name} ({voice.performer.legal_name};" not in page
+    assert f"{namesake.stage_name} (Other Avery; {namesake.user.email})" in page
 
 
 def test_the_voice_page_catalog_and_license_say_licensed_by_the_estate(

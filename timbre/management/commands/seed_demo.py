@@ -145,7 +145,7 @@ class Command(BaseCommand):
 
         from registry.models import Delegation
 
-        agent = self._user("agent", "Sam Okafor (Okafor Talent)")
+        agent = self._user("agent", "Sam Okafor")
         rep, _ = Representative.objects.get_or_create(
             user=agent, defaults={"organisation": "Okafor Talent"}
         )
