@@ -36,6 +36,12 @@ class SignUpForm(forms.Form):
     legal_name = forms.CharField(max_length=200, required=False, help_text="Performers")
     stage_name = forms.CharField(max_length=200, required=False, help_text="Performers")
     bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    adult = forms.BooleanField(
+        required=False,
+        label="I am 18 or older",
+        help_text="Performers under 18 are registered by a guardian, whose consent counts "
+        "until they turn 18.",
+    )
     organisation = forms.CharField(
         max_length=200, required=False, help_text="Agency, estate or audit firm (optional)"
     )
@@ -57,6 +63,12 @@ class SignUpForm(forms.Form):
             for name in ("legal_name", "stage_name"):
                 if not data.get(name):
                     self.add_error(name, "Performers give their legal and stage names.")
+            if not data.get("adult"):
+                self.add_error(
+                    "adult",
+                    "Performers under 18 are registered by a guardian: ask them to add you "
+                    "from their studio (Add a performer you represent).",
+                )
         if role == "brand":
             for name in ("brand_name", "brand_country"):
                 if not data.get(name):

@@ -169,7 +169,8 @@ def represented_performer_add(
     if date_of_birth is not None:
         if date_of_birth > today or date_of_birth.year < today.year - 130:
             raise ValidationError({"date_of_birth": ["Give the performer's real date of birth."]})
-        under_age = today < birthday(date_of_birth, ADULT_AGE).date()
+        # Only the living are minors: a performer who died young is an estate's to run.
+        under_age = is_living and today < birthday(date_of_birth, ADULT_AGE).date()
         if under_age and not is_minor:
             raise RuleRefused(
                 "guardian-required",

@@ -20,6 +20,8 @@ def sign_up(page: Any, role: str, email: str, **fields: str) -> None:
     page.fill("#id_display_name", fields.pop("display_name", "Test Person"))
     page.fill("#id_email", email)
     page.fill("#id_password", "a-long-passphrase-42")
+    if role == "performer":
+        page.check("#id_adult")
     for name, value in fields.items():
         if name == "brand_country":
             page.select_option("#id_brand_country", value)

@@ -342,3 +342,24 @@ def test_a_renewal_replaces_the_term_before_it_even_when_shorter(
     assert voice.status == "suspended" and voice.consent_expires_at is None
     [expired] = logged_events("consent.expired")
     assert expired["statement_sha256"] == shorter.statement_sha256
+
+
+def test_a_performer_who_died_young_is_the_estates(db: None) -> None:
+    """Found by review: a date of birth under 18 asked a late performer's executor to
+    tick 'Under 18', which a late performer cannot be."""
+    import io
+
+    today = timezone.now().date()
+    authority = registry.represented_performer_add(
+        representative=f.RepresentativeFactory(),
+        legal_name="Sam Young",
+        stage_name="Sam",
+        bio="",
+        is_living=False,
+        is_minor=False,
+        kind="estate_executor",
+        evidence=io.BytesIO(b"%PDF-1.4 letters"),
+        evidence_name="letters.pdf",
+        date_of_birth=today.replace(year=today.year - 15, day=1),
+    )
+    assert not authority.performer.is_living and not authority.performer.is_minor

@@ -392,6 +392,7 @@ def signup(client: Client, email: str, legal: str, stage: str) -> Performer:
             "password": "a long enough passphrase",
             "legal_name": legal,
             "stage_name": stage,
+            "adult": "on",
         },
     )
     assert response.status_code == 302, response.content

@@ -57,7 +57,7 @@ def test_a_draft_voice_page_is_private(
     [
         (
             "performer",
-            {"legal_name": "Pat Q Public", "stage_name": "Pat Sings"},
+            {"legal_name": "Pat Q Public", "stage_name": "Pat Sings", "adult": "on"},
             lambda u: u.performer.stage_name == "Pat Sings",
         ),
         (
@@ -117,6 +117,7 @@ def test_sign_up_explains_what_is_missing_and_writes_nothing(
         },
     ).content.decode()
     assert "already exists" in page and "too common" in page
+    assert "registered by a guardian" in page  # "I am 18 or older" was not ticked
     assert User.objects.count() == 1 and not Performer.objects.exists()
 
 
