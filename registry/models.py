@@ -20,8 +20,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from core.months import add_years
+from core.months import add_years, birthday
 from registry.domains import display_domain, txt_record_name, txt_record_value
+
+# The age of majority: a guardian's consent ends on the performer's 18th birthday.
+ADULT_AGE = 18
 
 # The fixed taxonomy of uses a voice may be licensed for. Offers (licensing) draw on it.
 USE_CHOICES = [
@@ -119,6 +122,20 @@ class Performer(models.Model):
     def __str__(self) -> str:
         return self.stage_name
 
+    def comes_of_age(self) -> datetime | None:
+        """When a minor turns 18 (None when not recorded as a minor)."""
+        if not self.is_minor or self.date_of_birth is None:
+            return None
+        return birthday(self.date_of_birth, ADULT_AGE)
+
+    def is_minor_on(self, now: datetime | None = None) -> bool:
+        """A minor until the 18th birthday to the second, whether or not the periodic
+        task has recorded it yet: the one rule every check of minority reads."""
+        if not self.is_minor:
+            return False
+        adult_at = self.comes_of_age()
+        return adult_at is None or (now or timezone.now()) < adult_at
+
     def identity_standing(self) -> str | None:
         """What stands behind this performer, if anything: their identity, verified by an
         operator, or, for a late performer or a minor (who do not act themselves), the
@@ -127,7 +144,7 @@ class Performer(models.Model):
         The one rule a voice's activation and every "identity verified" badge read."""
         if self.identity_verified_at is not None:
             return IdentityStanding.IDENTITY
-        if self.is_living and not self.is_minor:
+        if self.is_living and not self.is_minor_on():
             return None
         kind = Authority.Kind.ESTATE_EXECUTOR if not self.is_living else Authority.Kind.GUARDIAN
         if self.authorities.filter(kind=kind, status=Authority.Status.ACTIVE).exists():

@@ -11,7 +11,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.request import Request
 
-from core.months import birthday
 from core.problems import RuleForbidden
 from registry.models import (
     Authority,
@@ -23,8 +22,6 @@ from registry.models import (
     User,
     VoiceModel,
 )
-
-ADULT_AGE = 18
 
 
 def signed_in_user(request: HttpRequest | Request) -> User:
@@ -75,17 +72,12 @@ def can_manage_voice(user: Any, voice: VoiceModel) -> bool:
 
 def comes_of_age(performer: Performer) -> datetime | None:
     """When a minor performer turns 18 (None when not recorded as a minor)."""
-    if not performer.is_minor or performer.date_of_birth is None:
-        return None
-    return birthday(performer.date_of_birth, ADULT_AGE)
+    return performer.comes_of_age()
 
 
 def is_minor_now(performer: Performer, now: datetime | None = None) -> bool:
-    """A minor until the 18th birthday, even before the daily task records it."""
-    if not performer.is_minor:
-        return False
-    adult_at = comes_of_age(performer)
-    return adult_at is None or (now or timezone.now()) < adult_at
+    """A minor until the 18th birthday, even before the periodic task records it."""
+    return performer.is_minor_on(now)
 
 
 def consent_capacity(user: Any, performer: Performer) -> tuple[str, Authority | None] | None:

@@ -20,6 +20,7 @@ from core.problems import RuleForbidden, RuleRefused
 from registry import hooks, validation
 from registry.identity import verified_namesakes
 from registry.models import (
+    ADULT_AGE,
     USE_CODES,
     ApiKey,
     AuditGrant,
@@ -37,7 +38,6 @@ from registry.models import (
     hash_api_key,
 )
 from registry.policies import (
-    ADULT_AGE,
     can_manage_performer,
     comes_of_age,
     consent_capacity,
@@ -656,7 +656,9 @@ def consent_give(
         entry = log_append_one(item=event("consent.renewed", **_consent_fields(voice, record)))
         record.log_index = entry.index
         record.save(update_fields=["log_index"])
-        if _paused_by_expiry(voice):
+        # Back live, as the end of consent paused it, if who stands behind the voice is
+        # still established (a minor come of age needs their own identity verified).
+        if _paused_by_expiry(voice) and voice.performer.identity_standing() is not None:
             _set_status(
                 voice, VoiceModel.Status.ACTIVE, actor, "consent renewed", "consent_renewed"
             )

@@ -363,3 +363,26 @@ def test_a_performer_who_died_young_is_the_estates(db: None) -> None:
         date_of_birth=today.replace(year=today.year - 15, day=1),
     )
     assert not authority.performer.is_living and not authority.performer.is_minor
+
+
+def test_come_of_age_the_performer_consents_and_is_verified_before_the_voice_returns(
+    minor_mia: Performer, time_machine: Any
+) -> None:
+    """At 18 the guardian's authority no longer stands for Mia: her own consent and her
+    own identity do. Renewing alone does not bring the voice back."""
+    gwen = minor_mia.authorities.get().representative.user
+    voice = f.VoiceFactory(performer=minor_mia, status="draft", created_by=gwen)
+    record = _consent(gwen, voice)
+    registry.voice_set_status(actor=gwen, voice=voice, status="active")
+    time_machine.move_to(record.expires_at + timedelta(hours=1), tick=False)
+    registry.consents_expire()
+    minor_mia.refresh_from_db()
+    # An operator links the adult's new account to her performer record (the admin).
+    minor_mia.user = f.UserFactory(email="mia@example.com")
+    minor_mia.save(update_fields=["user"])
+    _consent(minor_mia.user, voice)
+    voice.refresh_from_db()
+    assert voice.status == "suspended"
+    with pytest.raises(RuleRefused) as refused:
+        registry.voice_set_status(actor=minor_mia.user, voice=voice, status="active")
+    assert refused.value.problem_slug == "performer-unverified"
