@@ -40,7 +40,12 @@ from licensing.models import (
 from registry import hooks, validation
 from registry.deaths import post_mortem_until
 from registry.models import USE_CODES, Brand, Delegation, User, VoiceModel
-from registry.policies import can_manage_voice, is_brand_member, require_power
+from registry.policies import (
+    can_manage_voice,
+    is_brand_member,
+    require_power,
+    voice_side_emails,
+)
 from transparency.services import event, log_append_one
 from verifier.documents import license_document
 from verifier.jws import TYP_LICENSE, sign_jws
@@ -534,7 +539,9 @@ def request_decide(
         _transition(req, LicenseRequest.Status.DECLINED, actor, note)
         req.decision_note = note[:500]
         req.save(update_fields=["status", "decision_note"])
-    _notify_brand(req, f"Your license request was {'approved' if approve else 'declined'}", note)
+    _notify_brand(
+        req.brand, f"Your license request was {'approved' if approve else 'declined'}", note
+    )
     return req
 
 
@@ -734,7 +741,9 @@ def license_issue(*, request: LicenseRequest, payment_ref: str) -> License:
     )
     _transition(req, LicenseRequest.Status.ISSUED, None, f"payment {payment_ref.strip()[:100]}")
     req.save(update_fields=["status"])
-    _notify_brand(req, f"License {license_id} issued", "Download it from your brand dashboard.")
+    _notify_brand(
+        req.brand, f"License {license_id} issued", "Download it from your brand dashboard."
+    )
     _notify_performer(
         req, f"License {license_id} issued to {req.brand.name}", _request_summary(req)
     )
@@ -822,8 +831,8 @@ def licenses_revoke_for_withdrawn_consent(*, voice: VoiceModel, actor: User, rea
     and each licensee is told."""
     for lic in License.objects.filter(voice=voice, revoked=False).select_related("brand"):
         license_revoke(actor=None, license=lic, reason="consent_withdrawn", note=reason)
-        _tell_licensee(
-            lic,
+        _notify_brand(
+            lic.brand,
             f"License {lic.license_id} revoked: consent withdrawn",
             f"The performer's side withdrew consent for the voice {voice.display_name}. "
             f"License {lic.license_id} is revoked: record no new work with it, and stop "
@@ -835,17 +844,13 @@ def licensees_tell_consent_expired(*, voice: VoiceModel) -> None:
     """Registered with the registry: consent ended; every licensee with a live license on
     the voice is told that no new work may be recorded until it is renewed."""
     for lic in License.objects.filter(voice=voice, revoked=False).select_related("brand"):
-        _tell_licensee(
-            lic,
+        _notify_brand(
+            lic.brand,
             f"License {lic.license_id} paused: the voice's consent ended",
             f"The consent for the voice {voice.display_name} reached the end of its term. "
             f"No new work may be recorded under license {lic.license_id} until the "
             "performer's side renews it; you will be able to record again then.",
         )
-
-
-def _tell_licensee(lic: License, subject: str, body: str) -> None:
-    _send(list(lic.brand.memberships.values_list("user__email", flat=True)), subject, body)
 
 
 # --- notifications -----------------------------------------------------------------
@@ -864,19 +869,12 @@ def _send(recipients: list[str], subject: str, body: str) -> None:
 
 
 def _notify_performer(req: LicenseRequest, subject: str, body: str) -> None:
-    performer = req.voice.performer
-    # A late performer's own account is nobody's to read for them: the estate is told.
-    emails = [performer.user.email] if performer.user and performer.is_living else []
-    emails += list(
-        performer.authorities.filter(status="active").values_list(
-            "representative__user__email", flat=True
-        )
-    )
-    _send(emails, subject, body)
+    _send(voice_side_emails(req.voice.performer), subject, body)
 
 
-def _notify_brand(req: LicenseRequest, subject: str, body: str) -> None:
-    _send(list(req.brand.memberships.values_list("user__email", flat=True)), subject, body)
+def _notify_brand(brand: Brand, subject: str, body: str) -> None:
+    """Every member of the brand."""
+    _send(list(brand.memberships.values_list("user__email", flat=True)), subject, body)
 
 
 # --- holds (suspension for money reasons) ---------------------------------------------

@@ -167,3 +167,14 @@ def require_power(user: Any, performer: Performer, power: str) -> None:
         f"To {label} for {performer.stage_name}, you need the performer's delegation of that "
         "power, in date; ask the performer to delegate it on their studio page.",
     )
+
+
+def voice_side_emails(performer: Performer) -> list[str]:
+    """Whom the registry tells of what happens to a performer's voices: the performer's
+    own account while they live (a late performer's is nobody's to read for them), and
+    everyone with verified authority for them (the estate, a guardian, an agent)."""
+    emails = [performer.user.email] if performer.user and performer.is_living else []
+    emails += performer.authorities.filter(status=Authority.Status.ACTIVE).values_list(
+        "representative__user__email", flat=True
+    )
+    return [e for e in emails if e]

@@ -44,6 +44,7 @@ from registry.policies import (
     is_brand_member,
     is_minor_now,
     require_power,
+    voice_side_emails,
 )
 from transparency.services import event, log_append_one, rfc3339
 
@@ -869,15 +870,8 @@ def consents_remind(*, now: datetime | None = None) -> int:
 
 
 def _tell_voice_side(voice: VoiceModel, subject: str, body: str) -> None:
-    """Email the performer and everyone with verified authority for them, after commit."""
-    performer = voice.performer
-    emails = [performer.user.email] if performer.user else []
-    emails += list(
-        performer.authorities.filter(status=Authority.Status.ACTIVE).values_list(
-            "representative__user__email", flat=True
-        )
-    )
-    hooks.send_after_commit([e for e in emails if e], subject, body)
+    """Email the voice's side (registry.policies.voice_side_emails), after commit."""
+    hooks.send_after_commit(voice_side_emails(voice.performer), subject, body)
 
 
 # --- delegation ---------------------------------------------------------------------

@@ -136,6 +136,22 @@ class Command(BaseCommand):
             services.voice_set_status(actor=actor, voice=voice, status="active", reason="demo")
         return voice
 
+    def _represented(
+        self, operator: User, rep: Representative, stage_name: str, **fields: Any
+    ) -> Authority:
+        """A performer a representative recorded, with the authority an operator verified
+        (as the registry's own pages do it; found again on a second run)."""
+        authority = Authority.objects.filter(
+            representative=rep, performer__stage_name=stage_name
+        ).first()
+        if authority is None:
+            authority = services.represented_performer_add(
+                representative=rep, stage_name=stage_name, **fields
+            )
+        if authority.status == Authority.Status.PENDING:
+            services.authority_verify(authority=authority, operator=operator)
+        return authority
+
     def _delegation(self, operator: User, june: User, june_p: Performer) -> None:
         """June's agent, verified, to whom June delegated approving license requests for
         three months (offers and splits stay June's own)."""
@@ -438,31 +454,26 @@ class Command(BaseCommand):
         rep, _ = Representative.objects.get_or_create(
             user=guardian, defaults={"organisation": "Guardian of Lily Moss"}
         )
-        authority = Authority.objects.filter(
-            representative=rep, performer__stage_name="Lily Moss"
-        ).first()
-        if authority is None:
-            from datetime import date
+        from datetime import date
 
-            from django.utils import timezone
+        from django.utils import timezone
 
-            today = timezone.now().date()
-            authority = services.represented_performer_add(
-                representative=rep,
-                # Twelve: her guardian's consent ends on her 18th birthday.
-                date_of_birth=date(today.year - 12, 3, 14),
-                legal_name="Lily Anne Moss",
-                stage_name="Lily Moss",
-                bio="Twelve-year-old voice actor: bright, curious, a natural storyteller.",
-                is_living=True,
-                is_minor=True,
-                kind=Authority.Kind.GUARDIAN,
-                evidence=_pdf("Birth certificate and guardianship order (fictional)"),
-                evidence_name="guardianship.pdf",
-                evidence_description="Guardianship order (demo)",
-            )
-        if authority.status == Authority.Status.PENDING:
-            services.authority_verify(authority=authority, operator=operator)
+        today = timezone.now().date()
+        authority = self._represented(
+            operator,
+            rep,
+            "Lily Moss",
+            # Twelve: her guardian's consent ends on her 18th birthday.
+            date_of_birth=date(today.year - 12, 3, 14),
+            legal_name="Lily Anne Moss",
+            bio="Twelve-year-old voice actor: bright, curious, a natural storyteller.",
+            is_living=True,
+            is_minor=True,
+            kind=Authority.Kind.GUARDIAN,
+            evidence=_pdf("Birth certificate and guardianship order (fictional)"),
+            evidence_name="guardianship.pdf",
+            evidence_description="Guardianship order (demo)",
+        )
         self._voice(
             guardian,
             authority.performer,
@@ -660,24 +671,19 @@ class Command(BaseCommand):
         rep, _ = Representative.objects.get_or_create(
             user=executor, defaults={"organisation": "Estate of Arthur Hale"}
         )
-        authority = Authority.objects.filter(
-            representative=rep, performer__slug="arthur-hale"
-        ).first()
-        if authority is None:
-            authority = services.represented_performer_add(
-                representative=rep,
-                legal_name="Arthur James Hale",
-                stage_name="Arthur Hale",
-                bio="Late stage and screen actor (1931-2019), famous for his velvet baritone.",
-                is_living=False,
-                is_minor=False,
-                kind=Authority.Kind.ESTATE_EXECUTOR,
-                evidence=_pdf("Letters testamentary, Estate of Arthur Hale (fictional)"),
-                evidence_name="letters-testamentary.pdf",
-                evidence_description="Letters testamentary (demo)",
-            )
-        if authority.status == Authority.Status.PENDING:
-            services.authority_verify(authority=authority, operator=operator)
+        authority = self._represented(
+            operator,
+            rep,
+            "Arthur Hale",
+            legal_name="Arthur James Hale",
+            bio="Late stage and screen actor (1931-2019), famous for his velvet baritone.",
+            is_living=False,
+            is_minor=False,
+            kind=Authority.Kind.ESTATE_EXECUTOR,
+            evidence=_pdf("Letters testamentary, Estate of Arthur Hale (fictional)"),
+            evidence_name="letters-testamentary.pdf",
+            evidence_description="Letters testamentary (demo)",
+        )
         self._voice(
             executor,
             authority.performer,
